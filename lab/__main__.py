@@ -1,0 +1,88 @@
+"""Command line of the lab: ``python -m lab [--state-dir DIR] up|down|status|env``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from lab.core import Lab, LabError, default_state_dir
+
+
+def _status_line(name: str, status: dict) -> str:
+    parts = []
+    for proc in status.get("processes", []):
+        ports = ",".join(str(p) for p in proc.get("ports", []))
+        state = f"pid {proc['pid']}" if proc["running"] else "stopped"
+        parts.append(f"{proc['name']} {state}" + (f" port {ports}" if ports else ""))
+    word = "running" if status.get("running") else "NOT running"
+    return f"{name:<10} {word:<12} " + "; ".join(parts)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", default=argparse.SUPPRESS,
+                        help=f"state directory (default: $GOLIVE_LAB_STATE, "
+                             f"currently {default_state_dir()})")
+    parser = argparse.ArgumentParser(prog="python -m lab", parents=[common],
+                                     description="The golive local lab.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", parents=[common], help="start every service that is not running")
+    down = sub.add_parser("down", parents=[common], help="stop every lab process")
+    down.add_argument("--purge", action="store_true",
+                      help="also delete the state directory and the generated inventory")
+    status = sub.add_parser("status", parents=[common],
+                            help="one line per service; exit 0 only when all run")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    env = sub.add_parser("env", parents=[common], help="print the endpoints as shell exports")
+    env.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    lab = Lab(getattr(args, "state_dir", None))
+    try:
+        if args.command == "up":
+            started = time.monotonic()
+            lab.up()
+            for name, status in lab.status().items():
+                print(_status_line(name, status))
+            print(f"lab up in {time.monotonic() - started:.1f}s; state: {lab.state_dir}")
+            print(f"endpoints: {lab.endpoints_file}  (shell: eval \"$(python -m lab env)\")")
+            return 0
+        if args.command == "down":
+            lab.down(purge=args.purge)
+            print("lab down; " + ("state purged" if args.purge else f"data kept in {lab.state_dir}"))
+            return 0
+        if args.command == "status":
+            status = lab.status()
+            if args.json:
+                print(json.dumps(status, indent=2, sort_keys=True))
+            else:
+                for name, item in status.items():
+                    print(_status_line(name, item))
+            return 0 if all(s["running"] for s in status.values()) else 3
+        if args.command == "env":
+            endpoints = lab.endpoints()
+            lab.write_outputs(endpoints)
+            if args.json:
+                print(json.dumps(endpoints, indent=2, sort_keys=True))
+            else:
+                print("\n".join(lab.env_lines(endpoints)))
+            return 0
+    except LabError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

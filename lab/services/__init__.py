@@ -1,0 +1,17 @@
+"""The registry of lab services, in start order (independent ones start in parallel).
+
+To add a service: write ``lab/services/<name>.py`` with a :class:`lab.core.Service`
+subclass and append an instance here.
+"""
+
+from lab.services.bind import Bind
+from lab.services.moto import Moto
+from lab.services.postgres import Postgres
+from lab.services.redis import Redis
+
+SERVICES = [
+    Postgres(),
+    Redis(),
+    Moto(),
+    Bind(),
+]

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module entry point shares: library guards, running one service call,
+and turning the collection's errors into ``fail_json`` without a traceback."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.golive.core.plugins.module_utils.common.checks import (
+    failure_message,
+    redact,
+    summarize,
+)
+from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput
+
+
+def import_guard(name):
+    """Try to import ``name``; return ``(module_or_None, traceback_or_None)``."""
+    try:
+        return __import__(name), None
+    except ImportError:
+        return None, traceback.format_exc()
+
+
+def require_libs(module, libs):
+    """Fail the task cleanly when a Python library it needs is missing.
+
+    ``libs`` is a list of ``(pip_name, import_error_traceback_or_None)``.
+    """
+    for pip_name, error in libs:
+        if error is not None:
+            module.fail_json(msg=missing_required_lib(pip_name), exception=error)
+
+
+def secret_values(module):
+    """Values of every ``no_log`` option the task received (to mask in results)."""
+    values = []
+    for name, spec in module.argument_spec.items():
+        if spec.get("no_log") and isinstance(module.params.get(name), str):
+            values.append(module.params[name])
+        if spec.get("type") == "dict" and spec.get("options") and isinstance(module.params.get(name), dict):
+            for sub, sub_spec in spec["options"].items():
+                val = module.params[name].get(sub)
+                if sub_spec.get("no_log") and isinstance(val, str):
+                    values.append(val)
+    return values
+
+
+def finish_checks(result, fail_on_failed=True, subject="checks"):
+    """Add ``summary`` (and ``failed``/``msg`` when a check failed) to a check result."""
+    checks = result.get("checks", [])
+    result["summary"] = summarize(checks)
+    message = failure_message(checks, subject)
+    if message:
+        result["msg"] = message
+        if fail_on_failed:
+            result["failed"] = True
+    return result
+
+
+def run(module, service, *args, **kwargs):
+    """Call one service function and exit the module with its result.
+
+    ``GoliveError`` becomes ``fail_json`` with the error's message and any partial
+    result; every returned value is masked against the task's secret options.
+    """
+    secrets = secret_values(module)
+    try:
+        result = service(*args, **kwargs)
+    except GoliveError as exc:
+        partial = redact(exc.result, secrets)
+        partial.pop("msg", None)
+        partial.pop("failed", None)
+        partial.setdefault("changed", False)
+        module.fail_json(msg=redact(exc.message, secrets), **partial)
+    result = redact(result, secrets)
+    result.setdefault("changed", False)
+    if result.pop("failed", False):
+        message = result.pop("msg", None) or "Failed; see the result for details"
+        module.fail_json(msg=message, **result)
+    module.exit_json(**result)
+
+
+def require_options(params, needs, selector):
+    """Raise ``InvalidInput`` when a chosen item of list option ``selector`` lacks its options.
+
+    ``needs`` maps an item (for example ``s3``) to the options it requires.
+    """
+    chosen = params.get(selector) or []
+    missing = []
+    for item in chosen:
+        for option in needs.get(item, []):
+            if params.get(option) in (None, ""):
+                missing.append("%s (needed by %s)" % (option, item))
+    if missing:
+        raise InvalidInput("validate", "the task's options", "missing " + ", ".join(missing))

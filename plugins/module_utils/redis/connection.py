@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Redis connections (redis-py): direct, or the current master found through Sentinel."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    AuthenticationFailed,
+    BackendError,
+    ConnectionFailed,
+    NotFound,
+    describe_exception,
+)
+
+try:
+    import redis
+    import redis.sentinel
+    HAS_REDIS = True
+    REDIS_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by the module entry point
+    import traceback
+    HAS_REDIS = False
+    REDIS_IMPORT_ERROR = traceback.format_exc()
+
+
+def describe_target(params):
+    if params.get("redis_sentinels"):
+        return "Redis master %r via Sentinels %s" % (
+            params.get("redis_master_name"),
+            ", ".join("%s:%s" % (s["host"], s["port"]) for s in params["redis_sentinels"]))
+    return "Redis at %s:%s" % (params.get("redis_host") or "localhost", params.get("redis_port") or 6379)
+
+
+def classify(exc, params, verb="connect to"):
+    text = describe_exception(exc)
+    target = describe_target(params)
+    lowered = text.lower()
+    if isinstance(exc, redis.AuthenticationError) or "wrongpass" in lowered or "noauth" in lowered \
+            or "invalid password" in lowered or "authentication required" in lowered:
+        return AuthenticationFailed(verb, target, text,
+                                    fix="Check redis_password (or REDIS_PASSWORD)")
+    if isinstance(exc, redis.sentinel.MasterNotFoundError):
+        return NotFound(verb, target, text,
+                        fix="Check redis_master_name and that the Sentinels monitor it")
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+        return ConnectionFailed(verb, target, text,
+                                fix="Check the host/port and that the server is running")
+    return BackendError(verb, target, text)
+
+
+def _client_kwargs(params):
+    kwargs = {
+        "socket_timeout": float(params.get("redis_timeout") or 5),
+        "socket_connect_timeout": float(params.get("redis_timeout") or 5),
+        "db": int(params.get("redis_db") or 0),
+        "decode_responses": True,
+    }
+    if params.get("redis_password"):
+        kwargs["password"] = params["redis_password"]
+    if params.get("redis_username"):
+        kwargs["username"] = params["redis_username"]
+    if params.get("redis_tls"):
+        kwargs["ssl"] = True
+        if params.get("redis_ca_cert"):
+            kwargs["ssl_ca_certs"] = params["redis_ca_cert"]
+    return kwargs
+
+
+def sentinel(params):
+    """A Sentinel handle for the configured Sentinels (no network traffic yet)."""
+    sentinel_kwargs = {"socket_timeout": float(params.get("redis_timeout") or 5),
+                       "decode_responses": True}
+    if params.get("redis_sentinel_password"):
+        sentinel_kwargs["password"] = params["redis_sentinel_password"]
+    addresses = [(s["host"], int(s["port"])) for s in params["redis_sentinels"]]
+    return redis.sentinel.Sentinel(addresses, sentinel_kwargs=sentinel_kwargs, **_client_kwargs(params))
+
+
+def connect(params):
+    """A client for the master: via Sentinel discovery when Sentinels are given.
+
+    Returns ``(client, address)``; the connection is checked with PING.
+    """
+    try:
+        if params.get("redis_sentinels"):
+            handle = sentinel(params)
+            host, port = handle.discover_master(params["redis_master_name"])
+            client = redis.Redis(host=host, port=port, **_client_kwargs(params))
+        else:
+            host, port = params.get("redis_host") or "localhost", int(params.get("redis_port") or 6379)
+            client = redis.Redis(host=host, port=port, **_client_kwargs(params))
+        client.ping()
+    except redis.RedisError as exc:
+        raise classify(exc, params)
+    return client, "%s:%s" % (host, port)
+
+
+def argument_spec():
+    """Connection options shared by every Redis module (see doc fragment ``redis``)."""
+    return dict(
+        redis_host=dict(type="str", fallback=(env_fallback, ["REDIS_HOST"])),
+        redis_port=dict(type="int", default=6379, fallback=(env_fallback, ["REDIS_PORT"])),
+        redis_username=dict(type="str"),
+        redis_password=dict(type="str", no_log=True, fallback=(env_fallback, ["REDIS_PASSWORD"])),
+        redis_db=dict(type="int", default=0),
+        redis_sentinels=dict(type="list", elements="dict", options=dict(
+            host=dict(type="str", required=True),
+            port=dict(type="int", default=26379),
+        )),
+        redis_master_name=dict(type="str", default="mymaster"),
+        redis_sentinel_password=dict(type="str", no_log=True, fallback=(env_fallback, ["REDIS_SENTINEL_PASSWORD"])),
+        redis_tls=dict(type="bool", default=False),
+        redis_ca_cert=dict(type="path"),
+        redis_timeout=dict(type="float", default=5.0),
+    )

@@ -1,0 +1,365 @@
+"""The local lab, checked over the real protocols of its servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from lab.core import REPO_ROOT, Lab, LabError, Service
+
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def eventually(probe, timeout=15.0, interval=0.1):
+    """Return probe()'s first truthy value, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last = exc
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s (last error: {last!r})")
+
+
+def run_cli(*args, state_dir=None):
+    env = dict(os.environ)
+    if state_dir:
+        env["GOLIVE_LAB_STATE"] = str(state_dir)
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------
+
+def pg(lab, port_key="port", user="app", dbname=None):
+    import psycopg2
+
+    eps = lab["postgres"]
+    conn = psycopg2.connect(host=eps["host"], port=eps[port_key], user=eps[f"{user}_user"],
+                            password=eps[f"{user}_password"], dbname=dbname or eps["database"],
+                            connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+def test_app_user_queries_through_pgbouncer(lab):
+    conn = pg(lab, "pgbouncer_port")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_user, current_database(), pg_is_in_recovery()")
+            assert cur.fetchone() == ("golive_app", "golive", False)
+    finally:
+        conn.close()
+
+
+def test_pgbouncer_admin_console_shows_pools_and_config(lab):
+    import psycopg2
+
+    eps = lab["postgres"]
+    conn = psycopg2.connect(host=eps["host"], port=eps["pgbouncer_port"], dbname="pgbouncer",
+                            user=eps["pgbouncer_admin_user"],
+                            password=eps["pgbouncer_admin_password"], connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW POOLS")
+            columns = [c.name for c in cur.description]
+            assert "pool_mode" in columns
+            cur.execute("SHOW CONFIG")
+            config = {row[0]: row[1] for row in cur.fetchall()}
+            assert config["listen_port"] == str(eps["pgbouncer_port"])
+            assert config["auth_type"] == "scram-sha-256"
+    finally:
+        conn.close()
+
+
+def test_tcp_requires_a_password(lab):
+    import psycopg2
+
+    eps = lab["postgres"]
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(host=eps["host"], port=eps["port"], user=eps["app_user"],
+                         password="wrong", dbname=eps["database"], connect_timeout=5)
+
+
+def test_replica_is_in_recovery_and_receives_rows(lab):
+    table = f"lab_check_{RUN_ID}"
+    primary = pg(lab)
+    replica = pg(lab, "replica_port")
+    try:
+        with replica.cursor() as cur:
+            cur.execute("SELECT pg_is_in_recovery()")
+            assert cur.fetchone() == (True,)
+        with primary.cursor() as cur:
+            cur.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, note text)")
+            cur.execute(f"INSERT INTO {table} VALUES (1, %s)", (RUN_ID,))
+
+        def row_on_replica():
+            with replica.cursor() as cur:
+                cur.execute("SELECT to_regclass(%s)", (table,))
+                if cur.fetchone()[0] is None:
+                    return None
+                cur.execute(f"SELECT note FROM {table} WHERE id = 1")
+                return cur.fetchone()
+
+        assert eventually(row_on_replica) == (RUN_ID,)
+        admin = pg(lab, user="admin", dbname="postgres")
+        try:
+            with admin.cursor() as cur:
+                cur.execute("SELECT slot_name, active FROM pg_replication_slots")
+                assert (lab["postgres"]["replication_slot"], True) in cur.fetchall()
+                cur.execute("SHOW wal_level")
+                assert cur.fetchone() == ("replica",)
+        finally:
+            admin.close()
+    finally:
+        with primary.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        primary.close()
+        replica.close()
+
+
+# --- Redis ---------------------------------------------------------------------------
+
+def test_redis_write_via_sentinel_discovery_and_read_back(lab):
+    from redis.sentinel import Sentinel
+
+    eps = lab["redis"]
+    sentinel = Sentinel([(s["host"], s["port"]) for s in eps["sentinels"]], socket_timeout=2,
+                        sentinel_kwargs={"password": eps["sentinel_password"]})
+    master = sentinel.master_for(eps["master_name"], password=eps["password"],
+                                 socket_timeout=2, decode_responses=True)
+    key = f"golive:lab:{RUN_ID}"
+    try:
+        assert master.set(key, "hello")
+        assert master.get(key) == "hello"
+        assert master.execute_command("WAIT", 1, 5000) >= 1
+        replica = sentinel.slave_for(eps["master_name"], password=eps["password"],
+                                     socket_timeout=2, decode_responses=True)
+        assert eventually(lambda: replica.get(key)) == "hello"
+        assert master.config_get("appendonly") == {"appendonly": "yes"}
+        assert master.config_get("save")["save"]
+    finally:
+        master.delete(key)
+
+
+def test_redis_requires_the_password(lab):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    eps = lab["redis"]
+    client = redis.Redis(host=eps["host"], port=eps["port"], socket_timeout=2,
+                         retry=Retry(NoBackoff(), 0))
+    with pytest.raises(redis.AuthenticationError):
+        client.ping()
+
+
+def test_all_sentinels_agree_on_the_master(lab):
+    import redis
+
+    eps = lab["redis"]
+    answers = set()
+    for s in eps["sentinels"]:
+        client = redis.Redis(host=s["host"], port=s["port"], socket_timeout=2,
+                             decode_responses=True)
+        answers.add(tuple(client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
+                                                 eps["master_name"])))
+        info = client.sentinel_master(eps["master_name"])
+        assert info["quorum"] == 2
+        assert info["num-other-sentinels"] == 2
+    assert len(answers) == 1
+    host, port = answers.pop()
+    assert host == "127.0.0.1"
+    assert int(port) in (eps["port"], eps["replica_port"])
+
+
+# --- moto: S3 and Route53 ------------------------------------------------------------
+
+def aws(lab, kind):
+    import boto3
+
+    eps = lab["s3" if kind == "s3" else "route53"]
+    return boto3.client(kind, endpoint_url=eps["endpoint_url"], region_name=eps["region"],
+                        aws_access_key_id=eps["access_key"],
+                        aws_secret_access_key=eps["secret_key"])
+
+
+def test_s3_put_and_get(lab):
+    s3 = aws(lab, "s3")
+    bucket = lab["s3"]["bucket"]
+    key = f"lab-check/{RUN_ID}.txt"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"backup bytes")
+    try:
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"backup bytes"
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+def test_route53_zone_and_records(lab):
+    r53 = aws(lab, "route53")
+    zones = {z["Name"]: z["Id"].split("/")[-1] for z in r53.list_hosted_zones()["HostedZones"]}
+    assert zones[lab["route53"]["zone"]] == lab["route53"]["zone_id"]
+    records = r53.list_resource_record_sets(HostedZoneId=lab["route53"]["zone_id"])
+    names = {(r["Name"], r["Type"]) for r in records["ResourceRecordSets"]}
+    assert ("www.lab.example.", "A") in names
+
+
+# --- BIND: RFC 2136 with TSIG --------------------------------------------------------
+
+def test_tsig_signed_update_is_applied_and_unsigned_refused(lab):
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.tsigkeyring
+    import dns.update
+
+    eps = lab["dns"]
+    server, port, zone = eps["server"], eps["port"], eps["zone"]
+    keyring = dns.tsigkeyring.from_text({eps["tsig_key_name"]: eps["tsig_secret"]})
+    name = f"t{RUN_ID}"
+
+    update = dns.update.UpdateMessage(zone, keyring=keyring, keyalgorithm=eps["tsig_algorithm"])
+    update.replace(name, 60, "A", "192.0.2.99")
+    response = dns.query.tcp(update, server, port=port, timeout=5)
+    assert response.rcode() == dns.rcode.NOERROR
+    try:
+        answer = dns.query.udp(dns.message.make_query(f"{name}.{zone}", "A"), server,
+                               port=port, timeout=5)
+        assert answer.rcode() == dns.rcode.NOERROR
+        assert [r.to_text() for rrset in answer.answer for r in rrset] == ["192.0.2.99"]
+
+        unsigned = dns.update.UpdateMessage(zone)
+        unsigned.replace(f"u{RUN_ID}", 60, "A", "192.0.2.98")
+        assert dns.query.tcp(unsigned, server, port=port, timeout=5).rcode() == dns.rcode.REFUSED
+        missing = dns.query.udp(dns.message.make_query(f"u{RUN_ID}.{zone}", "A"), server,
+                                port=port, timeout=5)
+        assert missing.rcode() == dns.rcode.NXDOMAIN
+    finally:
+        cleanup = dns.update.UpdateMessage(zone, keyring=keyring,
+                                           keyalgorithm=eps["tsig_algorithm"])
+        cleanup.delete(name)
+        dns.query.tcp(cleanup, server, port=port, timeout=5)
+
+
+def test_dns_serves_the_zone_without_recursion(lab):
+    import dns.flags
+    import dns.message
+    import dns.query
+
+    eps = lab["dns"]
+    answer = dns.query.udp(dns.message.make_query(f"www.{eps['zone']}", "A"), eps["server"],
+                           port=eps["port"], timeout=5)
+    assert [r.to_text() for rrset in answer.answer for r in rrset] == ["192.0.2.10"]
+    assert answer.flags & dns.flags.AA
+    assert not answer.flags & dns.flags.RA
+
+
+# --- the lab itself ------------------------------------------------------------------
+
+def pids(status):
+    return {p["name"]: p["pid"] for s in status.values() for p in s["processes"]}
+
+
+def test_up_again_changes_nothing(lab, lab_instance):
+    before = pids(lab_instance.status())
+    state_before = (lab_instance.state_dir / "state.json").read_text()
+    assert lab_instance.up() == lab
+    assert pids(lab_instance.status()) == before
+    assert (lab_instance.state_dir / "state.json").read_text() == state_before
+
+
+def test_status_cli_and_env(lab, lab_instance):
+    result = run_cli("status", state_dir=lab_instance.state_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [s.name for s in lab_instance.services]
+    assert all(line.split()[1] == "running" for line in lines)
+
+    result = run_cli("env", state_dir=lab_instance.state_dir)
+    assert result.returncode == 0, result.stderr
+    exported = {}
+    for line in result.stdout.splitlines():
+        word, assignment = line.split(" ", 1)
+        assert word == "export"
+        key, value = assignment.split("=", 1)
+        exported[key] = shlex.split(value)[0] if value else ""
+    assert exported["GOLIVE_REDIS_PASSWORD"] == lab["redis"]["password"]
+    assert exported["GOLIVE_POSTGRES_PGBOUNCER_PORT"] == str(lab["postgres"]["pgbouncer_port"])
+    assert exported["GOLIVE_DNS_TSIG_SECRET"] == lab["dns"]["tsig_secret"]
+    assert json.loads((lab_instance.state_dir / "endpoints.json").read_text()) == lab
+
+
+def test_start_failure_is_one_clear_line(tmp_path):
+    class Broken(Service):
+        name = "broken"
+        processes = {"broken": ("broken",)}
+
+        def start(self, ctx):
+            ctx.spawn("broken", ["sh", "-c", "echo 'fatal: no config'; exit 3"],
+                      ports=[ctx.port("broken")])
+            return {}
+
+    state = tmp_path / "state"
+    with pytest.raises(LabError) as err:
+        Lab(state, services=[Broken()], write_inventory=False).up()
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("Failed to start broken: exited with code 3: fatal: no config")
+    assert message.endswith(f"(log: {state / 'logs' / 'broken.log'})")
+
+
+def listening(ports):
+    """Lines of ``ss -ltnp``/``ss -lunp`` whose local port is one of ``ports``."""
+    out = subprocess.run(["ss", "-Hltunp"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        local = fields[4] if len(fields) > 4 else ""
+        port = local.rsplit(":", 1)[-1]
+        if port.isdigit() and int(port) in ports:
+            found.append(line)
+    return found
+
+
+def test_separate_lab_up_then_down_leaves_nothing_listening():
+    """A lab of its own (state dir and ports) so the shared lab is not disturbed."""
+    state = Path(tempfile.mkdtemp(prefix="golive-lab-test-"))
+    own = Lab(state, write_inventory=False)
+    try:
+        endpoints = own.up()
+        status = own.status()
+        ports = {p for s in status.values() for proc in s["processes"] for p in proc["ports"]}
+        procs = set(pids(status).values())
+        assert endpoints["postgres"]["port"] in ports and len(ports) == len(pids(status))
+        assert listening(ports), "the separate lab should be listening"
+        owners = {int(m) for line in listening(ports) for m in re.findall(r"pid=(\d+)", line)}
+        assert owners & procs
+
+        own.down()
+        assert listening(ports) == []
+        assert not any(own.status()[name]["running"] for name in own.status())
+        alive = [pid for pid in procs
+                 if Path(f"/proc/{pid}").exists()
+                 and Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] not in "ZX"]
+        assert alive == []
+        result = run_cli("status", state_dir=state)
+        assert result.returncode != 0
+        assert "NOT running" in result.stdout
+    finally:
+        own.down(purge=True)
+    assert not state.exists()
