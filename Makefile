@@ -8,7 +8,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 # A copy of the collection at ansible_collections/golive/core, where ansible-test wants it
 # (outside this checkout, so that git does not hide it as ignored).
-SANITY_ROOT := $(or $(TMPDIR),/tmp)/golive-sanity/ansible_collections/golive/core
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/golive-sanity-$(shell printf %s "$(ROOT)" | md5sum | cut -c1-8)/ansible_collections/golive/core
 PYTEST_WORKERS ?= 2
 
 .PHONY: help bootstrap test unit integration sanity lint changelog-lint demo lab-up lab-down lab-status lock build clean
