@@ -5,6 +5,7 @@ subclass and append an instance here.
 """
 
 from lab.services.bind import Bind
+from lab.services.k8s import K8s
 from lab.services.moto import Moto
 from lab.services.postgres import Postgres
 from lab.services.redis import Redis
@@ -14,4 +15,5 @@ SERVICES = [
     Redis(),
     Moto(),
     Bind(),
+    K8s(),
 ]

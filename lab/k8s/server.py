@@ -1,0 +1,766 @@
+"""The HTTPS front end: authentication, routing, discovery, OpenAPI, CRUD, watch,
+subresources, reviews, fault injection and the lab's admin endpoints (`/_lab/...`)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import queue
+import re
+import socket
+import ssl
+import threading
+import time
+import os
+import sys
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import tables
+from .cluster import PATCH_TYPES, Cluster, parse_body
+from .errors import ApiError, now_iso
+from .faults import Faults
+from .policy import Policy
+from .resources import Resource, VIRTUAL
+from .selectors import parse_field_selector, parse_label_selector, selector_to_string
+from .store import event_bytes
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+ACCESS_LOG = bool(os.environ.get("LAB_K8S_ACCESS_LOG"))
+
+
+class Config:
+    """Runtime settings the tests may change through `/_lab/config`."""
+
+    def __init__(self, version: str = "v1.30.2") -> None:
+        self.git_version = version
+        self.controller_delay = 1.0        # seconds until a new Pod is Ready / a Job completes
+        self.bookmark_interval = 5.0       # seconds of idle watch before a BOOKMARK
+        self.certificate_duration = 90 * 24 * 3600  # default lifetime of issued certificates
+        self.max_watch_seconds = 1800
+
+    def as_dict(self) -> dict:
+        return {"version": self.git_version, "controller_delay": self.controller_delay,
+                "bookmark_interval": self.bookmark_interval,
+                "certificate_duration": self.certificate_duration}
+
+    def update(self, doc: dict) -> None:
+        if "version" in doc:
+            v = str(doc["version"])
+            self.git_version = v if v.startswith("v") else "v" + v
+        for key in ("controller_delay", "bookmark_interval", "certificate_duration"):
+            if key in doc:
+                setattr(self, key, float(doc[key]))
+
+    def version_info(self) -> dict:
+        m = re.match(r"v?(\d+)\.(\d+)", self.git_version)
+        major, minor = (m.group(1), m.group(2)) if m else ("1", "30")
+        return {"major": major, "minor": minor, "gitVersion": self.git_version,
+                "gitCommit": hashlib.sha1(self.git_version.encode()).hexdigest(),
+                "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.23.0", "compiler": "gc", "platform": "linux/amd64",
+                "emulationMajor": major, "emulationMinor": minor,
+                "minCompatibilityMajor": major, "minCompatibilityMinor": minor}
+
+
+class LabServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, cluster: Cluster, config: Config, token: str, admin_token: str,
+                 ssl_context: ssl.SSLContext | None, lab=None) -> None:
+        self.cluster = cluster
+        self.config = config
+        self.token = token
+        self.admin_token = admin_token
+        self.ssl_context = ssl_context
+        self.faults = Faults()
+        self.policy = Policy()
+        self.lab = lab  # the owning LabCluster, for admin actions (scenarios, controllers)
+        self.requests_served = 0
+        super().__init__(address, Handler)
+
+    def finish_request(self, request, client_address):
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        if self.ssl_context is not None:
+            try:
+                request.settimeout(30)
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except (ssl.SSLError, OSError):
+                return
+        self.RequestHandlerClass(request, client_address, self)
+
+    def handle_error(self, request, client_address):  # noqa: D102 - quiet on client disconnects
+        pass
+
+
+class _Dropped(Exception):
+    pass
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: LabServer
+    server_version = "golive-lab-apiserver"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):  # requests are not logged to stderr
+        pass
+
+    # -- plumbing ------------------------------------------------------------------------
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def do_HEAD(self):
+        self._dispatch("HEAD")
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            return self.rfile.read(length)
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        return b""
+
+    def _send(self, code: int, body: bytes, ctype: str = "application/json", headers: dict | None = None):
+        if ACCESS_LOG:
+            sys.stderr.write(f"{self.command} {self.path} {code} {self.headers.get('Content-Type', '')}\n")
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Audit-Id", self._audit_id)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, code: int, obj) -> None:
+        self._send(code, obj if isinstance(obj, bytes) else _dumps(obj).encode())
+
+    def _error(self, exc: ApiError) -> None:
+        self._send(exc.code, _dumps(exc.status()).encode(), headers=exc.headers)
+
+    def _dispatch(self, method: str) -> None:
+        self._audit_id = base64.b16encode(hashlib.md5(f"{time.time_ns()}{id(self)}".encode()).digest()[:8]).decode().lower()
+        srv = self.server
+        srv.requests_served += 1
+        parsed = urllib.parse.urlsplit(self.path)
+        path = parsed.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+        try:
+            body = self._read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
+            if path.startswith("/_lab"):
+                self._require(srv.admin_token)
+                self._admin(method, path, query, body)
+                return
+            for rule in srv.faults.pick(method, path):
+                if rule.latency:
+                    time.sleep(rule.latency)
+                if rule.drop:
+                    raise _Dropped()
+                if rule.status:
+                    headers = {}
+                    if rule.retry_after is not None:
+                        headers["Retry-After"] = rule.retry_after
+                    msg = ("Too many requests, please try again later." if rule.status == 429
+                           else "Internal error injected by the lab")
+                    raise ApiError(rule.status, msg, details={"retryAfterSeconds": int(rule.retry_after)}
+                                   if rule.retry_after is not None else None, headers=headers)
+            if path not in ("/healthz", "/livez", "/readyz"):
+                self._require(srv.token)
+            self._route(method, path, query, body)
+        except _Dropped:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        except ApiError as exc:
+            self._error(exc)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+        except Exception as exc:  # noqa: BLE001 - a server answers 500, it does not die
+            import traceback
+            traceback.print_exc()
+            self._error(ApiError(500, f"internal error: {exc}"))
+
+    def _require(self, token: str) -> None:
+        auth = self.headers.get("Authorization", "")
+        given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not given or not hmac.compare_digest(given.encode(), token.encode()):
+            raise ApiError(401, "Unauthorized")
+
+    # -- routing -------------------------------------------------------------------------
+    def _route(self, method: str, path: str, query: dict, body: bytes) -> None:
+        srv, cl = self.server, self.server.cluster
+        if path in ("/healthz", "/livez", "/readyz"):
+            return self._send(200, b"ok", "text/plain; charset=utf-8")
+        if path == "/version":
+            return self._json(200, srv.config.version_info())
+        if path == "/":
+            return self._json(200, {"paths": sorted(["/api", "/api/v1", "/apis", "/version", "/healthz",
+                                                     "/openapi/v2", "/openapi/v3"])})
+        if path == "/api":
+            return self._json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{srv.server_address[1]}"}]})
+        if path == "/apis":
+            return self._json(200, {"kind": "APIGroupList", "apiVersion": "v1",
+                                    "groups": [self._group(g) for g in self._groups()]})
+        if path.startswith("/openapi"):
+            return self._openapi(path)
+        parts = path.strip("/").split("/")
+        if parts[0] == "api":
+            if len(parts) < 2 or parts[1] != "v1":
+                raise ApiError(404, "the server could not find the requested resource")
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[0] == "apis":
+            if len(parts) == 2:
+                if parts[1] not in cl.registry.group_versions:
+                    raise ApiError(404, "the server could not find the requested resource")
+                return self._json(200, {"kind": "APIGroup", "apiVersion": "v1", **self._group(parts[1])})
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "the server could not find the requested resource")
+        if not rest:
+            if version not in cl.registry.group_versions.get(group, []):
+                raise ApiError(404, "the server could not find the requested resource")
+            return self._json(200, self._resource_list(group, version))
+        if rest[0] == "watch":  # the deprecated /watch/ prefix
+            rest = rest[1:]
+            query["watch"] = "true"
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and (group, version) == ("", "v1") and \
+                rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        elif rest[0] == "namespaces" and len(rest) >= 3 and group:
+            namespace, rest = rest[1], rest[2:]
+        res = cl.registry.get(group, version, rest[0])
+        if res is None:
+            raise ApiError(404, "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if namespace is not None and not res.namespaced:
+            raise ApiError(404, "the server could not find the requested resource")
+        if res.namespaced and name is not None and namespace is None:
+            raise ApiError(404, "the server could not find the requested resource")
+        if sub is not None and sub not in res.subresources:
+            raise ApiError(404, "the server could not find the requested resource")
+        self._authorize(method, query, res, namespace, name, sub)
+        if res.plural in VIRTUAL:
+            if method != "POST" or name is not None:
+                raise ApiError(405, "the server does not allow this method on the requested resource")
+            return self._review(res, parse_body(body, self.headers.get("Content-Type", "")) or {})
+        dry_run = query.get("dryRun") == "All"
+        if name is None:
+            if method == "GET":
+                if _bool(query.get("watch")):
+                    return self._watch(res, namespace, query)
+                return self._list(res, namespace, query)
+            if method == "POST":
+                obj = parse_body(body, self.headers.get("Content-Type", ""))
+                created = cl.create(res, namespace, obj, dry_run=dry_run)
+                return self._json(201, self._out(res, created))
+            if method == "DELETE":
+                return self._delete_collection(res, namespace, query, body, dry_run)
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        if sub == "scale":
+            return self._scale(method, res, namespace or "", name, body, dry_run)
+        if sub == "log":
+            return self._log(res, namespace or "", name, query)
+        if sub == "eviction":
+            if method != "POST":
+                raise ApiError(405, "the server does not allow this method on the requested resource")
+            return self._evict(res, namespace or "", name, dry_run)
+        if sub == "finalize":
+            sub = None
+        if method in ("GET", "HEAD"):
+            entry = cl.get_entry(res, namespace or "", name)
+            if "as=Table" in self.headers.get("Accept", ""):
+                return self._json(200, tables.table(res, [entry.obj], str(entry.rv), query))
+            return self._json(200, self._raw(res, entry))
+        if method == "PUT":
+            obj = parse_body(body, self.headers.get("Content-Type", ""))
+            result = cl.update(res, namespace or "", name, obj, dry_run=dry_run, subresource=sub)
+            return self._json(200, self._out(res, result))
+        if method == "PATCH":
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            ptype = PATCH_TYPES.get(ctype)
+            if ptype is None:
+                raise ApiError(415, f"the body of the request was in an unknown format - accepted media "
+                                    f"types include: {', '.join(PATCH_TYPES)}", "UnsupportedMediaType")
+            patch = parse_body(body, ctype)
+            result, created = cl.patch(res, namespace or "", name, ptype, patch, dry_run=dry_run,
+                                       subresource=sub, field_manager=query.get("fieldManager", ""))
+            return self._json(201 if created else 200, self._out(res, result))
+        if method == "DELETE":
+            opts = parse_body(body, "application/json") or {}
+            propagation = query.get("propagationPolicy") or opts.get("propagationPolicy")
+            if opts.get("orphanDependents") is True or _bool(query.get("orphanDependents")):
+                propagation = "Orphan"
+            result = cl.delete(res, namespace or "", name, propagation=propagation, dry_run=dry_run,
+                               preconditions=opts.get("preconditions"))
+            return self._json(200, self._out(res, result))
+        raise ApiError(405, "the server does not allow this method on the requested resource")
+
+    # -- helpers for objects -------------------------------------------------------------
+    @staticmethod
+    def _out(res: Resource, obj: dict) -> dict:
+        if res.crd and obj.get("apiVersion") != res.api_version:
+            obj = {**obj, "apiVersion": res.api_version}
+        return obj
+
+    @staticmethod
+    def _raw(res: Resource, entry) -> bytes:
+        if res.crd and entry.obj.get("apiVersion") != res.api_version:
+            return _dumps({**entry.obj, "apiVersion": res.api_version}).encode()
+        return entry.raw
+
+    def _filter(self, query: dict):
+        labels = parse_label_selector(query.get("labelSelector"))
+        fields = parse_field_selector(query.get("fieldSelector"))
+        if labels is None and fields is None:
+            return None
+
+        def match(obj: dict) -> bool:
+            if labels is not None and not labels(obj.get("metadata", {}).get("labels") or {}):
+                return False
+            return fields is None or fields(obj)
+        return match
+
+    def _list(self, res: Resource, namespace: str | None, query: dict) -> None:
+        store = self.server.cluster.store
+        match = self._filter(query)
+        limit = int(query.get("limit") or 0)
+        start = None
+        cont = query.get("continue")
+        with store.lock:
+            list_rv = store.rv
+            entries = store.list(res.key, namespace)
+        if cont:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(cont.encode() + b"==="))
+                start = tuple(token["start"])
+                list_rv = int(token["rv"])
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(400, "continue key is not valid")
+        selected = []
+        more = None
+        for entry in entries:
+            if start is not None:
+                meta = entry.obj["metadata"]
+                if (meta.get("namespace", ""), meta["name"]) <= start:
+                    continue
+            if match is not None and not match(entry.obj):
+                continue
+            if limit and len(selected) >= limit:
+                more = entry
+                break
+            selected.append(entry)
+        meta: dict = {"resourceVersion": str(list_rv)}
+        if more is not None and selected:
+            last = selected[-1].obj["metadata"]
+            token = {"rv": list_rv, "start": [last.get("namespace", ""), last["name"]]}
+            meta["continue"] = base64.urlsafe_b64encode(_dumps(token).encode()).decode().rstrip("=")
+            remaining = sum(1 for e in entries if (e.obj["metadata"].get("namespace", ""),
+                                                   e.obj["metadata"]["name"]) > (last.get("namespace", ""), last["name"]))
+            if match is None:
+                meta["remainingItemCount"] = remaining
+        if "as=Table" in self.headers.get("Accept", ""):
+            table = tables.table(res, [e.obj for e in selected], str(list_rv), query)
+            table["metadata"].update({k: v for k, v in meta.items() if k != "resourceVersion"})
+            return self._json(200, table)
+        head = _dumps({"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta}).encode()
+        body = head[:-1] + b',"items":[' + b",".join(self._raw(res, e) for e in selected) + b"]}"
+        self._send(200, body)
+
+    def _delete_collection(self, res, namespace, query, body, dry_run):
+        cl = self.server.cluster
+        match = self._filter(query)
+        items = []
+        for entry in cl.store.list(res.key, namespace):
+            if match is None or match(entry.obj):
+                meta = entry.obj["metadata"]
+                try:
+                    items.append(cl.delete(res, meta.get("namespace", ""), meta["name"], dry_run=dry_run,
+                                           propagation=query.get("propagationPolicy")))
+                except ApiError:
+                    pass
+        self._json(200, {"kind": res.kind + "List", "apiVersion": res.api_version,
+                         "metadata": {"resourceVersion": str(cl.store.rv)}, "items": items})
+
+    # -- watch ---------------------------------------------------------------------------
+    def _watch(self, res: Resource, namespace: str | None, query: dict) -> None:
+        srv = self.server
+        store = srv.cluster.store
+        match = self._filter(query)
+        rv_param = query.get("resourceVersion") or ""
+        send_initial = _bool(query.get("sendInitialEvents"))
+        bookmarks = _bool(query.get("allowWatchBookmarks"))
+        timeout = min(float(query.get("timeoutSeconds") or srv.config.max_watch_seconds),
+                      srv.config.max_watch_seconds)
+        name = None
+        fsel = query.get("fieldSelector") or ""
+        m = re.fullmatch(r"metadata\.name=([^,]+)", fsel)
+        if m:
+            name = m.group(1)
+        with store.lock:
+            if send_initial or rv_param in ("", "0"):
+                watcher = store.watch(res.key, namespace, name, match, None, store.list(res.key, namespace))
+            else:
+                try:
+                    since = int(rv_param)
+                except ValueError:
+                    raise ApiError(400, f"invalid resource version {rv_param!r}")
+                watcher = store.watch(res.key, namespace, name, match, since, None)
+            if send_initial:
+                watcher.queue.put(("INITIAL_END", store.rv))
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache, private")
+            self.end_headers()
+            self.wfile.flush()
+            deadline = time.monotonic() + timeout
+            last_sent = time.monotonic()
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                wait = min(remaining, srv.config.bookmark_interval if bookmarks else remaining, 1.0)
+                try:
+                    item = watcher.queue.get(timeout=wait)
+                except queue.Empty:
+                    if bookmarks and time.monotonic() - last_sent >= srv.config.bookmark_interval:
+                        with store.lock:
+                            rv = store.rv if watcher.queue.empty() else None
+                        if rv is not None:
+                            self._chunk(self._bookmark(res, rv))
+                            last_sent = time.monotonic()
+                    continue
+                if item is None:
+                    break
+                etype, payload = item
+                if etype == "INITIAL_END":
+                    if bookmarks or send_initial:
+                        self._chunk(self._bookmark(res, payload, initial_end=True))
+                else:
+                    self._chunk(event_bytes(etype, self._raw(res, payload)))
+                last_sent = time.monotonic()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
+        finally:
+            store.unwatch(watcher)
+
+    @staticmethod
+    def _bookmark(res: Resource, rv: int, initial_end: bool = False) -> bytes:
+        meta: dict = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return _dumps({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
+                                                      "metadata": meta}}).encode() + b"\n"
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    # -- subresources --------------------------------------------------------------------
+    def _scale(self, method, res: Resource, namespace, name, body, dry_run) -> None:
+        cl = self.server.cluster
+        entry = cl.get_entry(res, namespace, name)
+        scale = scale_of(res, entry.obj)
+        if method == "GET":
+            return self._json(200, scale)
+        if method == "PUT":
+            new_scale = parse_body(body, self.headers.get("Content-Type", ""))
+        elif method == "PATCH":
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            ptype = PATCH_TYPES.get(ctype)
+            from . import patch as patching
+            doc = parse_body(body, ctype)
+            if ptype == "json":
+                new_scale = patching.json_patch(scale, doc)
+            elif ptype in ("merge", "strategic", "apply"):
+                new_scale = patching.merge_patch(scale, doc)
+            else:
+                raise ApiError(415, "unsupported patch type", "UnsupportedMediaType")
+        else:
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != entry.obj["metadata"]["resourceVersion"]:
+            from .errors import conflict
+            raise conflict(res, name)
+        replicas = (new_scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            from .errors import invalid
+            raise invalid(res, name, "must be greater than or equal to 0", "spec.replicas")
+        obj = json.loads(entry.raw)
+        _set_path(obj, res.scale_spec_path if res.crd else ".spec.replicas", replicas)
+        result = cl.update(res, namespace, name, obj, dry_run=dry_run)
+        self._json(200, scale_of(res, result))
+
+    def _evict(self, res, namespace: str, name: str, dry_run: bool) -> None:
+        """The eviction subresource: refused with 429 while a matching PodDisruptionBudget
+        allows no disruption, else the Pod is deleted (and the budget charged at once)."""
+        from .selectors import selector_from_match
+        cl = self.server.cluster
+        pdb_res = cl.registry.get("policy", "v1", "poddisruptionbudgets")
+        with cl.store.lock:
+            pod = cl.get_entry(res, namespace, name).obj
+            labels = pod["metadata"].get("labels") or {}
+            ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                        for c in (pod.get("status") or {}).get("conditions") or [])
+            budgets = [e.obj for e in cl.store.list(pdb_res.key, namespace)
+                       if selector_from_match((e.obj.get("spec") or {}).get("selector"))(labels)]
+            if len(budgets) > 1:
+                raise ApiError(500, "This pod has more than one PodDisruptionBudget, which the eviction "
+                                    "subresource does not support.")
+            if budgets and ready and (budgets[0].get("status") or {}).get("disruptionsAllowed", 0) < 1:
+                raise ApiError(429, "Cannot evict pod as it would violate the pod's disruption budget.",
+                               details={"causes": [{"reason": "DisruptionBudget", "message":
+                                                    f"The disruption budget {budgets[0]['metadata']['name']} "
+                                                    f"needs {budgets[0].get('status', {}).get('desiredHealthy', 0)} "
+                                                    f"healthy pods and has "
+                                                    f"{budgets[0].get('status', {}).get('currentHealthy', 0)} "
+                                                    f"currently"}]})
+            if not dry_run:
+                if budgets and ready:
+                    pdb = json.loads(_dumps(budgets[0]))
+                    pdb["status"]["disruptionsAllowed"] -= 1
+                    cl.update(pdb_res, namespace, pdb["metadata"]["name"], pdb, subresource="status")
+                cl.delete(res, namespace, name)
+        self._json(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+
+    def _log(self, res, namespace, name, query) -> None:
+        pod = self.server.cluster.get_entry(res, namespace, name).obj
+        container = query.get("container") or ((pod.get("spec") or {}).get("containers") or [{}])[0].get("name")
+        text = f"{now_iso()} lab: pod {namespace}/{name} container {container} is running\n"
+        self._send(200, text.encode(), "text/plain")
+
+    # -- reviews and authorization -------------------------------------------------------
+    def _authorize(self, method, query, res: Resource, namespace, name, sub) -> None:
+        policy = self.server.policy
+        if not policy.enforce or res.plural in VIRTUAL:
+            return
+        verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete"}[method]
+        if name is None:
+            verb = {"get": "watch" if _bool(query.get("watch")) else "list",
+                    "delete": "deletecollection"}.get(verb, verb)
+        allowed, reason = policy.decide(verb, res.group, res.plural, sub or "", namespace or "", name or "")
+        if not allowed:
+            who = f'User "lab-admin" cannot {verb} resource "{res.plural}{"/" + sub if sub else ""}" ' \
+                  f'in API group "{res.group}"'
+            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+            raise ApiError(403, f'{res.plural} "{name or ""}" is forbidden: {who}{where}: {reason}',
+                           details={"name": name or "", "group": res.group, "kind": res.plural})
+
+    def _review(self, res: Resource, body: dict) -> None:
+        policy = self.server.policy
+        spec = body.get("spec") or {}
+        out = {"kind": res.kind, "apiVersion": res.api_version,
+               "metadata": {"creationTimestamp": None}, "spec": spec}
+        if res.plural == "selfsubjectaccessreviews":
+            ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+            if ra:
+                allowed, reason = policy.decide(ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""),
+                                                ra.get("subresource", ""), ra.get("namespace", ""),
+                                                ra.get("name", ""))
+            elif nra:
+                allowed, reason = policy.decide(nra.get("verb", ""), "", "", path=nra.get("path", "/"))
+            else:
+                raise ApiError(422, "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+                               "Invalid")
+            out["status"] = {"allowed": allowed, "reason": reason}
+            if not allowed:
+                out["status"]["denied"] = True
+        elif res.plural == "selfsubjectrulesreviews":
+            rr, nr = policy.rules_for(spec.get("namespace", ""))
+            out["status"] = {"resourceRules": rr, "nonResourceRules": nr, "incomplete": False}
+        else:
+            out["status"] = {"userInfo": {"username": "lab-admin", "groups": ["system:masters",
+                                                                              "system:authenticated"]}}
+        self._json(201, out)
+
+    # -- discovery -----------------------------------------------------------------------
+    def _groups(self) -> list[str]:
+        return [g for g in self.server.cluster.registry.group_versions if g]
+
+    def _group(self, group: str) -> dict:
+        versions = self.server.cluster.registry.group_versions[group]
+        gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        return {"name": group, "versions": gvs, "preferredVersion": gvs[0]}
+
+    def _resource_list(self, group: str, version: str) -> dict:
+        out = []
+        for res in sorted(self.server.cluster.registry.resources_in(group, version), key=lambda r: r.plural):
+            item = {"name": res.plural, "singularName": res.singular, "namespaced": res.namespaced,
+                    "kind": res.kind, "verbs": res.verbs,
+                    "storageVersionHash": base64.b64encode(hashlib.sha256(
+                        f"{res.group}/{res.version}/{res.kind}".encode()).digest()[:8]).decode()}
+            if res.short_names:
+                item["shortNames"] = res.short_names
+            if res.categories:
+                item["categories"] = res.categories
+            out.append(item)
+            for sub in res.subresources:
+                entry = {"name": f"{res.plural}/{sub}", "singularName": "", "namespaced": res.namespaced,
+                         "kind": res.kind, "verbs": ["get", "patch", "update"]}
+                if sub == "scale":
+                    entry.update(group="autoscaling", version="v1", kind="Scale")
+                elif sub == "log":
+                    entry["verbs"] = ["get"]
+                elif sub == "eviction":
+                    entry.update(group="policy", version="v1", kind="Eviction", verbs=["create"])
+                elif sub == "finalize":
+                    entry["verbs"] = ["update"]
+                out.append(entry)
+        gv = f"{group}/{version}" if group else version
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
+
+    def _openapi(self, path: str) -> None:
+        from .openapi import v2_document, v3_document, v3_root
+        registry = self.server.cluster.registry
+        if path == "/openapi/v3":
+            return self._json(200, v3_root(registry))
+        if path.startswith("/openapi/v3/"):
+            doc = v3_document(registry, path[len("/openapi/v3/"):], self.server.config.git_version)
+            if doc is None:
+                raise ApiError(404, "the server could not find the requested resource")
+            return self._json(200, doc)
+        if path == "/openapi/v2":
+            return self._json(200, v2_document(registry, self.server.config.git_version))
+        raise ApiError(404, "the server could not find the requested resource")
+
+    # -- admin ---------------------------------------------------------------------------
+    def _admin(self, method: str, path: str, query: dict, body: bytes) -> None:
+        srv = self.server
+        doc = parse_body(body, self.headers.get("Content-Type", "application/json")) or {}
+        what = path[len("/_lab/"):] if path.startswith("/_lab/") else ""
+        if what == "config":
+            if method in ("POST", "PUT", "PATCH"):
+                srv.config.update(doc)
+            return self._json(200, srv.config.as_dict())
+        if what == "faults":
+            if method in ("POST", "PUT"):
+                srv.faults.configure(doc)
+            elif method == "DELETE":
+                srv.faults.clear()
+            return self._json(200, srv.faults.describe())
+        if what == "policy":
+            if method in ("POST", "PUT"):
+                srv.policy = Policy(doc)
+            elif method == "DELETE":
+                srv.policy = Policy()
+            return self._json(200, srv.policy.doc)
+        if what == "scenario" and method == "POST" and srv.lab is not None:
+            loaded = srv.lab.load_scenario(doc["name"])
+            return self._json(200, {"loaded": loaded})
+        if what == "settle" and srv.lab is not None:
+            settled = srv.lab.controllers.wait_idle(float(doc.get("timeout", 30)))
+            return self._json(200, {"settled": settled})
+        if what == "compact" and method == "POST":
+            return self._json(200, {"compacted": srv.cluster.store.compact()})
+        if what == "stats":
+            store = srv.cluster.store
+            counts = {"/".join(k).strip("/"): len(b.items) for k, b in list(store.buckets.items()) if b.items}
+            ctl = srv.lab.controllers if srv.lab is not None else None
+            work = {}
+            if ctl is not None:
+                with ctl.cond:
+                    work = {"queued": [list(map(str, k)) for k in ctl.queue],
+                            "timers": [[round(t[0] - time.monotonic(), 3), t[2], list(map(str, t[3]))]
+                                       for t in sorted(ctl.timers)[:50]],
+                            "errors": ctl.errors}
+            return self._json(200, {"resourceVersion": store.rv, "objects": counts,
+                                    "requests": srv.requests_served, "controllers": work})
+        raise ApiError(404, "unknown lab endpoint")
+
+
+def _bool(value) -> bool:
+    return value in ("1", "t", "T", "true", "TRUE", "True")
+
+
+def _set_path(obj: dict, path: str, value) -> None:
+    parts = [p for p in path.split(".") if p]
+    cur = obj
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+
+
+def _get_path(obj: dict, path: str):
+    cur = obj
+    for p in [p for p in path.split(".") if p]:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(p)
+    return cur
+
+
+def scale_of(res: Resource, obj: dict) -> dict:
+    meta = obj["metadata"]
+    if res.crd:
+        replicas = _get_path(obj, res.scale_spec_path) or 0
+        status_replicas = _get_path(obj, res.scale_status_path) or 0
+        selector = _get_path(obj, res.scale_selector_path) if res.scale_selector_path else ""
+    else:
+        replicas = (obj.get("spec") or {}).get("replicas", 0)
+        status_replicas = (obj.get("status") or {}).get("replicas", 0)
+        selector = selector_to_string((obj.get("spec") or {}).get("selector"))
+    status = {"replicas": status_replicas}
+    if selector:
+        status["selector"] = selector
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": meta["name"], "namespace": meta.get("namespace"), "uid": meta["uid"],
+                         "resourceVersion": meta["resourceVersion"],
+                         "creationTimestamp": meta["creationTimestamp"]},
+            "spec": {"replicas": replicas}, "status": status}
+
+
+def make_ssl_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_file, key_file)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def serve_in_thread(server: LabServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                              name="lab-k8s-http", daemon=True)
+    thread.start()
+    return thread

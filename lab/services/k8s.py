@@ -1,0 +1,66 @@
+"""The Kubernetes lab API server (lab/k8s): an in-memory cluster over HTTPS.
+
+Its state is in memory, so a restart brings back the scenario it was started with
+(default `healthy`; `GOLIVE_LAB_K8S_SCENARIO` picks another, `GOLIVE_LAB_K8S_VERSION`
+overrides the reported version; both are read when the server is not running). Files (CA, server certificate, tokens, kubeconfig) live in
+`<state>/k8s/`.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import sys
+import urllib.request
+
+from lab.core import LabContext, Service, ServiceError
+
+PROCESS = "k8s-apiserver"
+DEFAULT_SCENARIO = "healthy"
+
+
+def _ready(port: int, ca_file: str) -> bool:
+    ctx = ssl.create_default_context(cafile=ca_file)
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", context=ctx, timeout=2) as resp:
+        return resp.status == 200
+
+
+class K8s(Service):
+    name = "k8s"
+    processes = {PROCESS: ("k8s",)}
+
+    def start(self, ctx: LabContext) -> dict:
+        port = ctx.port("k8s")
+        state = ctx.path("k8s")
+        data = ctx.data(self.name)
+        if not ctx.running_pid(PROCESS):
+            data.update(scenario=os.environ.get("GOLIVE_LAB_K8S_SCENARIO") or DEFAULT_SCENARIO,
+                        version=os.environ.get("GOLIVE_LAB_K8S_VERSION") or None)
+            ctx.save()
+        scenario, version = data.get("scenario") or DEFAULT_SCENARIO, data.get("version")
+        argv = [sys.executable, "-m", "lab.k8s", "serve", "--state-dir", str(state), "--port", str(port)]
+        if version:
+            argv += ["--version", version]
+        if scenario not in ("", "none"):
+            argv += ["--scenario", scenario]
+        ca_file = str(state / "ca.crt")
+        ctx.spawn(PROCESS, argv, ports=[port], cwd=ctx.repo_root, match="lab.k8s", timeout=60,
+                  ready=lambda: _ready(port, ca_file))
+        admin_token = (state / "admin-token").read_text().strip()
+        # Let the controllers bring the scenario's workloads to Ready before handing it out.
+        from lab.k8s.control import LabControl
+        control = LabControl(f"https://{ctx.host}:{port}", admin_token, ca_file)
+        try:
+            control.settle(60)
+            version = control.config()["version"]
+        except OSError as exc:
+            raise ServiceError(self.name, f"the API server did not settle: {exc}", ctx.log_path(PROCESS)) from exc
+        return {"k8s": {
+            "api_server": f"https://{ctx.host}:{port}",
+            "kubeconfig": str(state / "kubeconfig"),
+            "token": (state / "token").read_text().strip(),
+            "admin_token": admin_token,
+            "ca_file": ca_file,
+            "version": version,
+            "scenario": scenario,
+        }}
