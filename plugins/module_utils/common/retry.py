@@ -69,12 +69,13 @@ def backoff_delays(initial=0.25, factor=2.0, maximum=5.0, jitter=0.1, rng=None):
 
 def retry(func, deadline, is_retryable=default_is_retryable, what="complete the operation",
           initial=0.25, factor=2.0, maximum=5.0, jitter=0.1, on_retry=None,
-          sleep=time.sleep, clock=time.monotonic):
+          sleep=time.sleep, clock=time.monotonic, max_attempts=None):
     """Call ``func()`` until it succeeds, fails for good, or the deadline runs out.
 
     Returns ``(value, attempts)``. A non-retryable error is raised at once. When the
-    deadline runs out the last retryable error is raised if it is a ``GoliveError``
-    (its message already names what failed), else a ``Timeout`` that names it.
+    deadline (or ``max_attempts``) runs out the last retryable error is raised if it is
+    a ``GoliveError`` (its message already names what failed), else a ``Timeout`` that
+    names it.
     """
     deadline = as_deadline(deadline, clock=clock)
     delays = backoff_delays(initial, factor, maximum, jitter)
@@ -90,7 +91,7 @@ def retry(func, deadline, is_retryable=default_is_retryable, what="complete the 
             delay = next(delays)
             if not isinstance(verdict, bool):
                 delay = max(delay, float(verdict))
-            if deadline.remaining() <= delay:
+            if deadline.remaining() <= delay or (max_attempts and attempts >= max_attempts):
                 if isinstance(exc, GoliveError):
                     exc.cause = "%s (gave up after %d attempts in %.1fs)" % (
                         exc.cause, attempts, deadline.elapsed())

@@ -94,3 +94,11 @@ def test_wait_until_returns_observation_or_times_out_naming_it():
 def test_deadline_rejects_negative():
     with pytest.raises(ValueError):
         Deadline(-1)
+
+
+def test_max_attempts_bounds_a_persistent_retryable_error():
+    clock = FakeClock()
+    func, state = flaky(10 ** 6, lambda: errors.BackendError("run", "GET /x", "HTTP 500", retryable=True))
+    with pytest.raises(errors.BackendError) as info:
+        retry(func, Deadline(600, clock=clock), sleep=clock.sleep, clock=clock, jitter=0, max_attempts=4)
+    assert state["calls"] == 4 and "gave up after 4 attempts" in info.value.message

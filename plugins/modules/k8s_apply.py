@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: k8s_apply
+short_description: Apply Kubernetes manifests with server-side apply, a dry run first, and undo data
+version_added: 0.1.0
+description:
+  - Applies (or deletes) a list of manifests with server-side apply as field manager
+    O(field_manager).
+  - Every object is first applied with C(dryRun=All); the server's answer is compared with
+    the live object (server-managed fields stripped), so an object that would not change is
+    not sent again and a second run reports no change.
+  - Returns, per object, what was done, a diff, and in RV(undo) how to reverse it (delete
+    what was created, re-apply the previous state of what was updated or deleted), which the
+    release ledger records. Secret values are masked in diffs and undo data.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.k8s
+options:
+  definitions:
+    description:
+      - The manifests, as a list of objects. Mutually exclusive with O(src).
+    type: list
+    elements: raw
+  src:
+    description:
+      - Paths of YAML files with one or more manifests each (multi-document or C(kind: List)),
+        applied in order in one call.
+    type: list
+    elements: path
+  namespace:
+    description:
+      - Namespace for namespaced objects whose manifest does not name one.
+    type: str
+  state:
+    description:
+      - V(present) applies the manifests, V(absent) deletes the objects they name.
+    type: str
+    default: present
+    choices: [present, absent]
+  field_manager:
+    description:
+      - Field manager name for server-side apply.
+    type: str
+    default: golive.core
+  force_conflicts:
+    description:
+      - Take ownership of fields another manager owns (server-side apply C(force)).
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Time budget of the whole call, retries included, in seconds.
+    type: float
+    default: 120.0
+attributes:
+  check_mode:
+    support: full
+    details: The server validates and computes every change with C(dryRun=All); nothing is persisted.
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Apply the Day -7 monitoring manifests
+  golive.core.k8s_apply:
+    src: [files/monitoring.yaml, files/alert-rules.yaml]
+
+- name: Apply an inline ConfigMap
+  golive.core.k8s_apply:
+    namespace: shop
+    definitions:
+      - apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: web-config}
+        data: {MAINTENANCE_MODE: "false"}
+"""
+
+RETURN = r"""
+results:
+  description: One entry per object with its kind, namespace, name and action (created, updated, unchanged, deleted, absent).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: ConfigMap, namespace: shop, name: web-config, action: updated}]
+undo:
+  description: How to reverse each change, in order; C(delete) a created object or C(apply) the previous manifest.
+  returned: always
+  type: list
+  elements: dict
+diff:
+  description: Before and after of every changed object (Secret values masked).
+  returned: when changed
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, describe_exception
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.k8s.apply import apply_manifests, secret_values
+
+try:
+    import yaml
+    YAML_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover
+    import traceback
+    YAML_IMPORT_ERROR = traceback.format_exc()
+
+
+def load_manifests(params):
+    if params["src"] is None:
+        return params["definitions"] or []
+    manifests = []
+    for path in params["src"]:
+        try:
+            with open(path) as handle:
+                manifests.extend(doc for doc in yaml.safe_load_all(handle) if doc)
+        except (OSError, yaml.YAMLError) as exc:
+            raise InvalidInput("read", "manifests from %s" % path, describe_exception(exc))
+    return manifests
+
+
+def main():
+    spec = dict(
+        definitions=dict(type="list", elements="raw"),
+        src=dict(type="list", elements="path"),
+        namespace=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        field_manager=dict(type="str", default="golive.core"),
+        force_conflicts=dict(type="bool", default=True),
+        timeout=dict(type="float", default=120.0),
+    )
+    spec.update(k8s.argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           mutually_exclusive=[("definitions", "src")], required_one_of=[("definitions", "src")])
+    base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR), ("PyYAML", YAML_IMPORT_ERROR)])
+
+    def service():
+        manifests = load_manifests(module.params)
+        module.no_log_values.update(secret_values(manifests))
+        kube = k8s.Kube(module.params, deadline=module.params["timeout"])
+        try:
+            result = apply_manifests(kube, manifests, module.params["namespace"],
+                                     module.params["state"], module.params["field_manager"],
+                                     module.params["force_conflicts"], module.check_mode)
+        finally:
+            kube.close()
+        if not module._diff:
+            result.pop("diff")
+        return result
+
+    base.run(module, service)
+
+
+if __name__ == "__main__":
+    main()
