@@ -33,7 +33,7 @@ options:
     elements: raw
   src:
     description:
-      - Paths of YAML files with one or more manifests each (multi-document or C(kind: List)),
+      - Paths of YAML files with one or more manifests each (several documents, or one document of kind V(List)),
         applied in order in one call.
     type: list
     elements: path
