@@ -100,6 +100,67 @@ def connect(params):
     return client, "%s:%s" % (host, port)
 
 
+def node(params, address):
+    """A client for one node given as ``host:port`` (same credentials and TLS)."""
+    host, port = address.rsplit(":", 1)
+    return redis.Redis(host=host, port=int(port), **_client_kwargs(params))
+
+
+def anonymous_node(params, address):
+    """A client for one node that sends no credentials (to prove they are required)."""
+    kwargs = _client_kwargs(params)
+    kwargs.pop("password", None)
+    kwargs.pop("username", None)
+    kwargs["protocol"] = 2  # a plain PING, so the refusal is the server's NOAUTH
+    host, port = address.rsplit(":", 1)
+    return redis.Redis(host=host, port=int(port), **kwargs)
+
+
+def sentinel_nodes(params):
+    """One client per configured Sentinel, as ``[(address, client)]``."""
+    kwargs = {"socket_timeout": float(params.get("redis_timeout") or 5),
+              "socket_connect_timeout": float(params.get("redis_timeout") or 5),
+              "decode_responses": True}
+    if params.get("redis_sentinel_password"):
+        kwargs["password"] = params["redis_sentinel_password"]
+    if params.get("redis_tls"):
+        kwargs["ssl"] = True
+        if params.get("redis_ca_cert"):
+            kwargs["ssl_ca_certs"] = params["redis_ca_cert"]
+    return [("%s:%s" % (s["host"], s["port"]), redis.Redis(host=s["host"], port=int(s["port"]), **kwargs))
+            for s in params.get("redis_sentinels") or []]
+
+
+def replica_entries(replication_info):
+    """The replicas a master's ``INFO replication`` lists: ``[{address, state, offset, lag}]``.
+
+    Connections that only copy a snapshot (``redis-cli --rdb``, backups) show up there
+    with port 0 while they transfer; they are not replicas and are left out.
+    """
+    found = []
+    index = 0
+    while "slave%d" % index in replication_info:
+        entry = replication_info["slave%d" % index]
+        index += 1
+        if not isinstance(entry, dict) or str(entry.get("port")) in ("0", "None"):
+            continue
+        found.append({"address": "%s:%s" % (entry.get("ip"), entry.get("port")), "state": entry.get("state"),
+                      "offset": int(entry.get("offset", 0) or 0), "lag": entry.get("lag")})
+    return found
+
+
+def snapshot_transfers(replication_info):
+    """How many snapshot-only connections (port 0) a master lists."""
+    return sum(1 for key, entry in replication_info.items()
+               if key.startswith("slave") and key[5:].isdigit() and isinstance(entry, dict)
+               and str(entry.get("port")) == "0")
+
+
+def replica_addresses(replication_info):
+    """``host:port`` of each replica listed in a master's ``INFO replication``."""
+    return [entry["address"] for entry in replica_entries(replication_info)]
+
+
 def argument_spec():
     """Connection options shared by every Redis module (see doc fragment ``redis``)."""
     return dict(

@@ -1,0 +1,99 @@
+"""redis_health against real servers: the lab's Redis (via its Sentinels), and scratch
+servers without a password, with persistence off, and with restricted commands."""
+
+import json
+import uuid
+
+from ansible_collections.golive.core.plugins.module_utils.redis.scratch import ScratchServer
+from playbook_helpers import run_playbook
+
+
+def run_module(tmp_path, module, args, *extra, check=False):
+    """Run one module as a task on the lab host; return (registered result, process)."""
+    out = tmp_path / ("result-%s.json" % uuid.uuid4().hex)
+    play = [{"name": "Run %s" % module, "hosts": "lab", "gather_facts": False, "tasks": [
+        {"name": "Run the module", module: args, "register": "r", "ignore_errors": True, "check_mode": check},
+        {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(out)},
+         "check_mode": False}]}]
+    path = tmp_path / ("play-%s.yml" % uuid.uuid4().hex)
+    path.write_text(json.dumps(play))
+    proc = run_playbook(str(path), *extra)
+    assert out.exists(), proc.stdout[-3000:] + proc.stderr[-2000:]
+    return json.loads(out.read_text()), proc
+
+
+def lab_redis_args(lab):
+    r = lab["redis"]
+    return {"redis_sentinels": r["sentinels"], "redis_master_name": r["master_name"],
+            "redis_password": r["password"]}
+
+
+def by_id(result):
+    return dict((c["id"], c) for c in result["checks"])
+
+
+def test_health_passes_on_the_lab(lab, tmp_path):
+    result, proc = run_module(tmp_path, "golive.core.redis_health", dict(lab_redis_args(lab), min_replicas=1),
+                              "-vvv")
+    assert not result.get("failed"), result.get("msg")
+    checks = by_id(result)
+    assert result["summary"]["fail"] == 0
+    assert checks["redis.ping"]["evidence"]["redis_version"].startswith("7.")
+    # Every node refused a client without a password, and said so.
+    nodes = checks["redis.security.password"]["evidence"]["nodes"]
+    assert len(nodes) >= 2
+    assert all(n["password_required"] and "Authentication required" in n["answer"] for n in nodes.values())
+    assert checks["redis.persistence.configured"]["evidence"]["aof_enabled"] is True
+    assert checks["redis.replication"]["evidence"]["connected_replicas"] >= 1
+    assert checks["redis.sentinel.quorum"]["status"] == "pass"
+    assert checks["redis.sentinel.agreement"]["evidence"]["masters_reported"] == [result["master"]]
+    assert lab["redis"]["password"] not in proc.stdout + proc.stderr
+
+
+def test_health_fails_on_a_redis_without_password(lab, tmp_path):
+    with ScratchServer(password="", settings={"appendonly": "yes"}) as server:
+        address = "127.0.0.1:%d" % server.port
+        result, proc = run_module(tmp_path, "golive.core.redis_health",
+                                  {"redis_host": "127.0.0.1", "redis_port": server.port})
+    assert result["failed"] is True
+    assert "redis.security.password (Clients without a password are refused)" in result["msg"]
+    check = by_id(result)["redis.security.password"]
+    assert check["status"] == "fail"
+    assert check["evidence"]["open_nodes"] == [address]
+    assert check["evidence"]["nodes"][address] == {"password_required": False, "answer": "PONG"}
+    assert check["checklist"] == "Security (password) configured"
+    assert by_id(result)["redis.persistence.configured"]["status"] == "pass"
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_health_fails_on_a_redis_with_persistence_off(lab, tmp_path):
+    password = uuid.uuid4().hex
+    with ScratchServer(password=password, settings={"appendonly": "no", "save": ""}) as server:
+        server.client().set("k", "v")
+        result, proc = run_module(tmp_path, "golive.core.redis_health",
+                                  {"redis_host": "127.0.0.1", "redis_port": server.port, "redis_password": password},
+                                  "-vvv")
+    assert result["failed"] is True
+    assert "redis.persistence.configured" in result["msg"]
+    check = by_id(result)["redis.persistence.configured"]
+    assert check["status"] == "fail"
+    assert check["evidence"]["aof_enabled"] is False
+    assert check["evidence"]["rdb_save_points"] == ""
+    assert check["checklist"] == "Persistence enabled"
+    assert by_id(result)["redis.security.password"]["status"] == "pass"
+    assert password not in proc.stdout + proc.stderr
+
+
+def test_restricted_commands_renamed_or_denied_by_acl(lab, tmp_path):
+    password = uuid.uuid4().hex
+    with ScratchServer(password=password, settings={"rename-command": 'FLUSHALL ""'}) as server:
+        server.client().acl_setuser("default", enabled=True, commands=["-debug"])
+        args = {"redis_host": "127.0.0.1", "redis_port": server.port, "redis_password": password,
+                "restricted_commands": ["FLUSHALL", "DEBUG", "KEYS"], "fail_on_failed_checks": False}
+        result, _ = run_module(tmp_path, "golive.core.redis_health", args)
+    check = by_id(result)["redis.security.commands"]
+    assert check["status"] == "fail"
+    assert check["evidence"]["exposed"] == {"KEYS": ["default"]}
+    assert check["evidence"]["observed"]["FLUSHALL"]["renamed_or_disabled"] is True
+    assert check["evidence"]["observed"]["DEBUG"]["allowed_for"] == {"default": False}
+    assert not result.get("failed")
