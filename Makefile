@@ -6,9 +6,6 @@ VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
-# A copy of the collection at ansible_collections/golive/core, where ansible-test wants it
-# (outside this checkout, so that git does not hide it as ignored).
-SANITY_ROOT := $(or $(TMPDIR),/tmp)/golive-sanity-$(shell printf %s "$(ROOT)" | md5sum | cut -c1-8)/ansible_collections/golive/core
 PYTEST_WORKERS ?= 2
 
 .PHONY: help bootstrap test unit integration sanity lint changelog-lint demo lab-up lab-down lab-status lock build clean
@@ -34,11 +31,15 @@ unit: bootstrap
 integration: bootstrap
 	$(PY) -m pytest tests/integration -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 
+# ansible-test wants the collection at ansible_collections/golive/core: a fresh copy of
+# the collection content per run, outside this checkout (git would hide it as ignored).
 sanity: bootstrap
-	@rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
-	@git ls-files -co --exclude-standard | grep -vE '^(lab|bench|scripts|tests/integration|\.ci)/|^tests/conftest\.py$$|^pytest\.ini$$' \
-	  | tar -cf - -T - | tar -xf - -C $(SANITY_ROOT)
-	cd $(SANITY_ROOT) && $(VENV)/bin/ansible-test sanity --color no --python 3.11 --requirements
+	@root=$$(mktemp -d $(or $(TMPDIR),/tmp)/golive-sanity.XXXXXX)/ansible_collections/golive/core; \
+	  mkdir -p $$root; \
+	  git ls-files -co --exclude-standard | grep -vE '^(lab|bench|scripts|tests/integration|\.ci)/|^tests/conftest\.py$$|^pytest\.ini$$' \
+	    | tar -cf - -T - | tar -xf - -C $$root; \
+	  cd $$root && $(VENV)/bin/ansible-test sanity --color no --python 3.11 --requirements; \
+	  status=$$?; rm -rf $${root%/ansible_collections/golive/core}; exit $$status
 
 lint: bootstrap changelog-lint
 	$(VENV)/bin/ansible-lint --offline -q
