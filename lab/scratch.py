@@ -47,7 +47,9 @@ def cluster(state_dir, scenario="healthy", controller_delay="0.05"):
             time.sleep(0.05)
         endpoints = {
             "api_server": "https://127.0.0.1:%d" % port, "kubeconfig": str(state_dir / "kubeconfig"),
+            "token": (state_dir / "token").read_text().strip(),
             "admin_token": (state_dir / "admin-token").read_text().strip(), "ca_file": str(state_dir / "ca.crt"),
+            "state_dir": str(state_dir),
         }
         control = LabControl.from_endpoints(endpoints)
         control.settle(60)

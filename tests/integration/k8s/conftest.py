@@ -9,9 +9,7 @@ across processes; within a process, tests work in their own namespaces.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,12 +19,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[3]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
 CONTROLLER_DELAY = "0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
@@ -46,43 +38,10 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message:
 
 @pytest.fixture(scope="session")
 def k8s_lab(tmp_path_factory):
-    state = tmp_path_factory.mktemp("k8s-lab")
-    port = _free_port()
-    log = open(state / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lab.k8s", "serve", "--state-dir", str(state), "--port", str(port),
-         "--scenario", "healthy", "--controller-delay", CONTROLLER_DELAY],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not (state / "kubeconfig").exists() or not _accepts(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"lab API server did not start: {(state / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.05)
-        endpoints = {
-            "api_server": f"https://127.0.0.1:{port}", "kubeconfig": str(state / "kubeconfig"),
-            "token": (state / "token").read_text().strip(),
-            "admin_token": (state / "admin-token").read_text().strip(),
-            "ca_file": str(state / "ca.crt"), "state_dir": str(state),
-        }
-        from lab.k8s.control import LabControl
-        LabControl.from_endpoints(endpoints).settle(60)
-        yield endpoints
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    from lab.scratch import cluster
 
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), 0.2):
-            return True
-    except OSError:
-        return False
+    with cluster(tmp_path_factory.mktemp("k8s-lab"), controller_delay=CONTROLLER_DELAY) as endpoints:
+        yield dict((k, v) for k, v in endpoints.items() if k != "control")
 
 
 @pytest.fixture(scope="session")

@@ -80,9 +80,14 @@ def test_create_sets_metadata_and_stale_update_gets_409(http, namespace):
     meta = r.json()["metadata"]
     assert meta["uid"] and meta["resourceVersion"] and meta["creationTimestamp"] and meta["generation"] == 1
     assert http("POST", base, deployment("web")).json()["reason"] == "AlreadyExists"
-    obj = http("GET", f"{base}/web").json()
-    obj["spec"]["replicas"] = 3
-    updated = http("PUT", f"{base}/web", obj)
+    # The Deployment controller may write status between our GET and PUT (a real 409,
+    # as on any cluster): read-modify-write until our update lands.
+    for _ in range(10):
+        obj = http("GET", f"{base}/web").json()
+        obj["spec"]["replicas"] = 3
+        updated = http("PUT", f"{base}/web", obj)
+        if updated.status_code != 409:
+            break
     assert updated.status_code == 200 and updated.json()["metadata"]["generation"] == 2
     obj["spec"]["replicas"] = 4  # still carries the old resourceVersion
     stale = http("PUT", f"{base}/web", obj)
