@@ -86,6 +86,7 @@ def probe_redis(params, write, check_mode, value):
                 if client.get(PROBE_KEY) != value:
                     raise GoliveError("read back", "the probe key %s" % PROBE_KEY, "the value differs")
             evidence["probe_key"] = PROBE_KEY
+            evidence["probe_written"] = changed
     except rds.redis.RedisError as exc:
         raise rds.classify(exc, params, verb="probe")
     evidence["latency_ms"] = _ms(started)
@@ -116,6 +117,7 @@ def probe_s3(params, write, check_mode, value):
                 if hashlib.sha256(read_back).hexdigest() != digest:
                     raise GoliveError("read back", "s3://%s/%s" % (bucket, PROBE_OBJECT), "the content differs")
             evidence["probe_object"] = PROBE_OBJECT
+            evidence["probe_written"] = changed
             evidence["probe_sha256"] = digest
     except s3.aws_errors() as exc:
         raise s3.classify(exc, "probe", "bucket %s" % bucket)
@@ -142,6 +144,7 @@ def probe_dns(params, write, check_mode, value):
                 raise GoliveError("read back", "%s TXT in %s" % (PROBE_RECORD, server.describe()),
                                   "the server does not answer the new value")
         evidence["probe_record"] = "%s.%s" % (PROBE_RECORD, params["dns_zone"].rstrip(".") + ".")
+        evidence["probe_written"] = changed
     evidence["latency_ms"] = _ms(started)
     return changed, evidence
 

@@ -101,9 +101,9 @@ def test_validate_writes_markers_into_every_system_and_is_idempotent(lab):
     for secret in _secrets(lab):
         assert secret not in first.stdout and secret not in first.stderr
 
-    second = run_playbook("playbooks/validate.yml")
+    second = run_playbook("playbooks/validate.yml", "-v")
     assert second.returncode == 0, second.stdout[-4000:]
-    assert recap(second.stdout)["changed"] == 0
+    assert recap(second.stdout)["changed"] == 0, second.stdout[-6000:]
 
 
 def test_wrong_password_fails_clearly_and_changes_nothing(lab):

@@ -98,6 +98,18 @@ def query(conn, sql, args=None):
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
+def quote_ident(name):
+    """Quote an identifier (database, schema, table or column name) for SQL text."""
+    return '"%s"' % str(name).replace('"', '""')
+
+
+def quote_qualified(name):
+    """Quote ``schema.table`` (or ``table``) given as one string; ``"a.b".c`` is not split."""
+    if '"' in name:
+        return name
+    return ".".join(quote_ident(part) for part in name.split("."))
+
+
 def argument_spec():
     """Connection options shared by every PostgreSQL module (see doc fragment ``postgres``)."""
     return dict(

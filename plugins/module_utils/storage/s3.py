@@ -504,11 +504,3 @@ class BackupStore:
                 for keys in self.incomplete(orphan_grace_seconds).values():
                     delete_keys(self.client, self.bucket, keys)
         return {"deleted": deleted, "orphans": orphans}
-
-
-def backup_argument_spec():
-    """Options of modules that read or write backups in a bucket."""
-    return dict(
-        bucket=dict(type="str", required=True),
-        prefix=dict(type="str", default="postgres"),
-    )

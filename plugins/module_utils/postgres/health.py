@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only health of a PostgreSQL deployment, as checks with evidence.
+
+Observations are gathered first (``observe_*``), then judged by pure functions
+(``judge_*``) that the unit tests drive with tables.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.golive.core.plugins.module_utils.common.checks import PASS, SKIP, check, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
+from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
+from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.storage import s3
+
+HEALTHY = "PostgreSQL deployed and healthy"
+POOLING = "Connection pooling configured"
+BACKUPS = "Backup strategy validated"
+HA = "High availability configured"
+
+
+# -- judging (pure) ----------------------------------------------------------------
+
+def judge_server(server, expect_role="any"):
+    role = "replica" if server["in_recovery"] else "primary"
+    ok = expect_role in ("any", role)
+    return check("pg.server", "PostgreSQL answers as the expected role", ok,
+                 {"server_version": server["server_version"], "role": role, "expected_role": expect_role,
+                  "database": server["database"], "uptime_seconds": server.get("uptime_seconds")}, HEALTHY)
+
+
+def judge_connections(conns, min_headroom_percent=20.0):
+    usable = conns["max_connections"] - conns["reserved"]
+    free = usable - conns["used"]
+    percent = round(100.0 * free / usable, 1) if usable > 0 else 0.0
+    return check("pg.connections", "Connection headroom against max_connections",
+                 percent >= min_headroom_percent,
+                 {"max_connections": conns["max_connections"], "reserved": conns["reserved"],
+                  "used": conns["used"], "free": free, "headroom_percent": percent,
+                  "min_headroom_percent": min_headroom_percent}, HEALTHY)
+
+
+def judge_replication(server, replicas, min_replicas=1, max_lag_bytes=None, max_lag_seconds=None):
+    """On a primary: enough streaming replicas, each under the lag limits."""
+    if server["in_recovery"]:
+        lag = server.get("replay_lag_bytes")
+        ok = server.get("wal_receiver") == "streaming" and (max_lag_bytes is None or (lag or 0) <= max_lag_bytes)
+        return check("pg.replication", "This replica streams from its primary within the lag limit", ok,
+                     {"role": "replica", "wal_receiver": server.get("wal_receiver"), "lag_bytes": lag,
+                      "max_lag_bytes": max_lag_bytes}, HA)
+    streaming = [r for r in replicas if r["state"] == "streaming"]
+    too_far = [r["name"] for r in streaming
+               if (max_lag_bytes is not None and (r["lag_bytes"] or 0) > max_lag_bytes)
+               or (max_lag_seconds is not None and (r["lag_seconds"] or 0) > max_lag_seconds)]
+    ok = len(streaming) >= min_replicas and not too_far
+    return check("pg.replication", "Replicas stream from the primary within the lag limits", ok,
+                 {"connected_replicas": len(replicas), "streaming_replicas": len(streaming),
+                  "min_replicas": min_replicas, "max_lag_bytes": max_lag_bytes, "max_lag_seconds": max_lag_seconds,
+                  "lagging": too_far,
+                  "replicas": [dict((k, r[k]) for k in ("name", "address", "state", "sync_state", "lag_bytes",
+                                                        "lag_seconds", "slot")) for r in replicas]}, HA)
+
+
+def judge_pgbouncer(bouncer, database=None, expect_pool_mode=None):
+    if bouncer.get("error"):
+        return check("pg.pgbouncer", "PgBouncer answers with its pool settings", False,
+                     {"address": bouncer["address"], "error": bouncer["error"]}, POOLING)
+    config = bouncer["config"]
+    pools = [p for p in bouncer["pools"] if database is None or p["database"] == database]
+    mode_ok = expect_pool_mode is None or config.get("pool_mode") == expect_pool_mode
+    return check("pg.pgbouncer", "PgBouncer answers with its pool settings", mode_ok,
+                 {"address": bouncer["address"], "version": bouncer.get("version"),
+                  "pool_mode": config.get("pool_mode"), "expected_pool_mode": expect_pool_mode,
+                  "max_client_conn": _int(config.get("max_client_conn")),
+                  "default_pool_size": _int(config.get("default_pool_size")),
+                  "databases": sorted(set(p["database"] for p in bouncer["pools"])),
+                  "pools": [_pick(p, ("database", "user", "cl_active", "cl_waiting", "sv_active", "sv_idle",
+                                      "pool_mode")) for p in pools]},
+                 POOLING)
+
+
+def judge_backup_age(newest, rpo_seconds, now):
+    if newest is None:
+        return check("pg.backup_rpo", "The newest complete backup is within the RPO", False,
+                     {"newest": None, "rpo_seconds": rpo_seconds}, BACKUPS)
+    age = (now - s3.parse_time(newest["completed_at"] or newest["created_at"])).total_seconds()
+    return check("pg.backup_rpo", "The newest complete backup is within the RPO", age <= rpo_seconds,
+                 {"backup_id": newest["id"], "label": newest["label"], "completed_at": newest.get("completed_at"),
+                  "age_seconds": int(age), "rpo_seconds": rpo_seconds,
+                  "size": newest["objects"]["dump"]["size"] if "dump" in newest.get("objects", {}) else None},
+                 BACKUPS)
+
+
+def _pick(row, keys):
+    return dict((k, row.get(k)) for k in keys)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+# -- observing --------------------------------------------------------------------
+
+def observe_server(conn):
+    row = pg.query(conn, """
+        SELECT current_setting('server_version') AS server_version, pg_is_in_recovery() AS in_recovery,
+               current_database() AS database,
+               extract(epoch FROM now() - pg_postmaster_start_time())::int AS uptime_seconds""")[0]
+    if row["in_recovery"]:
+        extra = pg.query(conn, """
+            SELECT (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS wal_receiver,
+                   pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint AS replay_lag_bytes""")[0]
+        row.update(extra)
+    return row
+
+
+def observe_connections(conn):
+    return pg.query(conn, """
+        SELECT current_setting('max_connections')::int AS max_connections,
+               current_setting('superuser_reserved_connections')::int AS reserved,
+               (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used""")[0]
+
+
+def observe_replicas(conn):
+    rows = pg.query(conn, """
+        SELECT r.application_name AS name, coalesce(r.client_addr::text, 'local') AS address, r.state,
+               r.sync_state, pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::bigint AS lag_bytes,
+               extract(epoch FROM coalesce(r.replay_lag, interval '0'))::float AS lag_seconds,
+               s.slot_name AS slot
+          FROM pg_stat_replication r LEFT JOIN pg_replication_slots s ON s.active_pid = r.pid
+         ORDER BY 1""")
+    for row in rows:
+        row["lag_seconds"] = round(row["lag_seconds"] or 0.0, 3)
+    return rows
+
+
+def observe_pgbouncer(options):
+    params = {"login_host": options.get("host"), "login_port": options.get("port") or 6432,
+              "login_user": options.get("user"), "login_password": options.get("password"),
+              "login_db": "pgbouncer", "ssl_mode": options.get("ssl_mode") or "disable",
+              "connect_timeout": options.get("connect_timeout") or 5}
+    address = "%s:%s" % (params["login_host"], params["login_port"])
+    try:
+        conn = pg.connect(params, autocommit=True, application_name="golive.core/health")
+    except GoliveError as exc:
+        return {"address": address, "error": exc.message}
+    try:
+        config = dict((r["key"], r["value"]) for r in pg.query(conn, "SHOW CONFIG"))
+        pools = pg.query(conn, "SHOW POOLS")
+        version = pg.query(conn, "SHOW VERSION")
+    except pg.psycopg2.Error as exc:
+        return {"address": address, "error": pg.classify(exc, params, verb="query").message}
+    finally:
+        conn.close()
+    return {"address": address, "config": config, "pools": pools,
+            "version": list(version[0].values())[0] if version else None}
+
+
+def health(params, expect_role="any", min_connection_headroom=20.0, min_replicas=None, max_lag_bytes=None,
+           max_lag_seconds=None, pgbouncer=None, store=None, backup_label=None, rpo_seconds=None,
+           replication_wait=0):
+    wants_replication = min_replicas is not None or max_lag_bytes is not None or max_lag_seconds is not None
+    conn = pg.connect(params, autocommit=True, application_name="golive.core/health")
+    try:
+        try:
+            server = observe_server(conn)
+            conns = observe_connections(conn)
+            replicas = [] if server["in_recovery"] else observe_replicas(conn)
+            if wants_replication and replication_wait:
+                # A replica catching up after a burst of writes is not a failure: give it
+                # up to ``replication_wait`` seconds to come within the limits.
+                deadline = Deadline(replication_wait)
+                while judge_replication(server, replicas, min_replicas or 0, max_lag_bytes,
+                                        max_lag_seconds)["status"] != PASS and not deadline.expired():
+                    time.sleep(min(1.0, max(deadline.remaining(), 0.01)))
+                    server = observe_server(conn)
+                    replicas = [] if server["in_recovery"] else observe_replicas(conn)
+        except pg.psycopg2.Error as exc:
+            raise pg.classify(exc, params, verb="query")
+    finally:
+        conn.close()
+    checks = [judge_server(server, expect_role), judge_connections(conns, min_connection_headroom)]
+    if wants_replication:
+        checks.append(judge_replication(server, replicas, min_replicas or 0, max_lag_bytes, max_lag_seconds))
+    if pgbouncer and pgbouncer.get("host"):
+        checks.append(judge_pgbouncer(observe_pgbouncer(pgbouncer), pgbouncer.get("database"),
+                                      pgbouncer.get("pool_mode")))
+    newest = None
+    if store is not None:
+        found = store.manifests(kind="postgres", label=backup_label)
+        newest = found[0] if found else None
+        if rpo_seconds is not None:
+            checks.append(judge_backup_age(newest, rpo_seconds, s3.utcnow()))
+        else:
+            checks.append(make_check("pg.backup_rpo", "The newest complete backup is within the RPO", SKIP,
+                                     {"reason": "rpo_seconds not set"}, BACKUPS))
+    return {
+        "changed": False,
+        "checks": checks,
+        "server": {"version": server["server_version"], "role": "replica" if server["in_recovery"] else "primary",
+                   "database": server["database"]},
+        "replicas": replicas,
+        "connections": conns,
+        "newest_backup": {"id": newest["id"], "label": newest["label"], "completed_at": newest.get("completed_at")}
+        if newest else None,
+    }

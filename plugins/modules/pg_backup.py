@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pg_backup
+short_description: Back up a PostgreSQL database to S3 with a manifest that proves what it holds
+version_added: 0.2.0
+description:
+  - Runs C(pg_dump --format=custom) of O(login_db) and streams its output to the bucket in a
+    multipart upload (no local copy), hashing it on the way. An upload that fails or is
+    interrupted is aborted and leaves no backup.
+  - In the same snapshot as the dump (C(pg_export_snapshot) shared with C(pg_dump --snapshot))
+    and in parallel with it, counts the rows of every table and computes an order-independent
+    checksum of their contents and a hash of the schema.
+  - Writes the manifest last (sha256, size, server version, WAL position, schema hash and the
+    per-table figures); only backups with a manifest are listed, restored or counted as the
+    newest. Retention then deletes old backups, manifest first.
+  - Returns the backup id and label, which a rollback uses to restore it.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.postgres
+  - golive.core.aws
+options:
+  label:
+    description:
+      - Label of the backup, for example C(pre-deploy-2026.11.3) or C(scheduled).
+    type: str
+    required: true
+  release:
+    description:
+      - Release id recorded in the manifest; a rollback restore requires it to match.
+    type: str
+  bucket:
+    description:
+      - Bucket of the backups.
+    type: str
+    required: true
+  prefix:
+    description:
+      - Key prefix of the backups in O(bucket); each backup is a folder under it.
+    type: str
+    default: postgres
+  bindir:
+    description:
+      - Directory of the PostgreSQL client tools. By default the tools of the server's major
+        version in C(/usr/lib/postgresql/<major>/bin), else those in E(PATH).
+    type: path
+  jobs:
+    description:
+      - Connections used to compute the per-table figures in parallel.
+    type: int
+    default: 2
+  part_size_mb:
+    description:
+      - Size of one upload part, in MiB (at least 5).
+    type: int
+    default: 32
+  compress:
+    description:
+      - Compression level of C(pg_dump) (0-9). By default C(pg_dump)'s own.
+    type: int
+  if_exists:
+    description:
+      - With V(reuse), a complete backup of the same database with the same label is returned
+        unchanged instead of taking a new one (a re-run keeps the first pre-deploy backup).
+    type: str
+    choices: [new, reuse]
+    default: new
+  retention:
+    description:
+      - Retention applied after a successful backup. The newest backup and the one just
+        taken are always kept.
+    type: dict
+    suboptions:
+      keep_last:
+        description: Keep this many newest backups whose label matches O(retention.labels).
+        type: int
+      max_age_days:
+        description: Delete matching backups older than this.
+        type: float
+      labels:
+        description: Glob of the labels retention applies to.
+        type: str
+        default: '*'
+      orphan_grace_seconds:
+        description:
+          - Also delete backup folders without a manifest (uploads that never completed)
+            whose newest object is older than this.
+        type: int
+attributes:
+  check_mode:
+    support: full
+    details: Names the backup that would be taken; dumps and uploads nothing.
+  diff_mode:
+    support: full
+    details: The new backup's id and label.
+"""
+
+EXAMPLES = r"""
+- name: Take the pre-deploy backup
+  golive.core.pg_backup:
+    login_host: db-primary.prod.internal
+    login_user: golive_admin
+    login_password: "{{ vault_pg_admin_password }}"
+    login_db: app
+    bucket: prod-backups
+    label: "pre-deploy-{{ golive_release }}"
+    release: "{{ golive_release }}"
+    if_exists: reuse
+    retention:
+      keep_last: 10
+      labels: pre-deploy-*
+  register: predeploy
+"""
+
+RETURN = r"""
+backup_id:
+  description: Id of the backup (its folder under O(prefix)).
+  returned: success
+  type: str
+  sample: 20261122T050102Z-pre-deploy-2026.11.3-1a2b3c4d
+label:
+  description: Label of the backup.
+  returned: success
+  type: str
+reused:
+  description: Whether an existing backup was returned (O(if_exists=reuse)).
+  returned: success
+  type: bool
+backup:
+  description: Summary of the manifest (size, sha256, server version, WAL position, tables, rows, duration).
+  returned: success
+  type: dict
+location:
+  description: URL of the manifest.
+  returned: success
+  type: str
+retention:
+  description: Ids of the backups deleted by retention, and of incomplete folders removed.
+  returned: when O(retention) is set
+  type: dict
+undo:
+  description: What a rollback needs to restore this backup.
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
+from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.storage import s3
+
+
+def main():
+    spec = dict(
+        label=dict(type="str", required=True),
+        release=dict(type="str"),
+        bucket=dict(type="str", required=True),
+        prefix=dict(type="str", default="postgres"),
+        bindir=dict(type="path"),
+        jobs=dict(type="int", default=2),
+        part_size_mb=dict(type="int", default=32),
+        compress=dict(type="int"),
+        if_exists=dict(type="str", default="new", choices=["new", "reuse"]),
+        retention=dict(type="dict", options=dict(
+            keep_last=dict(type="int", no_log=False), max_age_days=dict(type="float"),
+            labels=dict(type="str", default="*"), orphan_grace_seconds=dict(type="int"))),
+    )
+    spec.update(pg.argument_spec())
+    spec.update(s3.argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
+    p = module.params
+    base.run(module, lambda: pgbackup.backup(
+        p, pgbackup.store_from_params(p), p["label"], release=p["release"], bindir=p["bindir"],
+        part_size=p["part_size_mb"] * s3.MIB, compress=p["compress"], jobs=p["jobs"],
+        retention=p["retention"], if_exists=p["if_exists"], check_mode=module.check_mode))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pg_migrate
+short_description: Apply versioned SQL migrations to PostgreSQL, once each, in order
+version_added: 0.2.0
+description:
+  - Applies the files C(V<version>__<name>.sql) of a directory in version order (C(V1__a.sql),
+    C(V1.1__b.sql), C(V2__c.sql)) and records each in a history table with its sha256
+    checksum, duration, the user who applied it and the release.
+  - Each migration runs in its own transaction together with its history row, so an
+    interrupted run leaves either the whole migration or nothing. A file that has the line
+    C(-- golive:no-transaction) among its first five lines runs statement by statement
+    without a transaction (for C(CREATE INDEX CONCURRENTLY)); such a file must be safe to
+    run again.
+  - A session-level advisory lock serialises runs against one history table. A second run
+    waits up to O(lock_timeout) seconds and then finds the work done.
+  - When the file of an applied migration has changed (its checksum differs), the run fails
+    naming the files and touches nothing. So it does when an applied migration's file is
+    missing, or when a new file has a version below the applied one.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.postgres
+options:
+  path:
+    description:
+      - Directory holding the migration files (on the node that runs the module).
+    type: path
+    required: true
+  target:
+    description:
+      - Apply migrations up to and including this version only. It must be the version of a file.
+    type: str
+  history_table:
+    description:
+      - The history table, optionally schema-qualified. Created when missing.
+    type: str
+    default: public.golive_schema_history
+  lock_timeout:
+    description:
+      - Seconds to wait for another run's migration lock before failing.
+    type: int
+    default: 300
+  applied_by:
+    description:
+      - Who applies the migrations, recorded in the history (with the database user).
+        Defaults to the operating system user running the module.
+    type: str
+  release:
+    description:
+      - Release id recorded in the history.
+    type: str
+  session_role:
+    description:
+      - Role to switch to (C(SET ROLE)) after connecting, so the objects the migrations create
+        belong to it (for example the application's owner role) while connecting as an admin.
+    type: str
+attributes:
+  check_mode:
+    support: full
+    details: Lists the migrations that would run, runs none and creates no history table.
+  diff_mode:
+    support: full
+    details: The version before and after, and the files applied.
+"""
+
+EXAMPLES = r"""
+- name: Migrate the application's schema
+  golive.core.pg_migrate:
+    login_host: db-primary.prod.internal
+    login_user: golive_admin
+    login_password: "{{ vault_pg_admin_password }}"
+    login_db: app
+    path: "{{ playbook_dir }}/../migrations"
+    release: "{{ golive_release }}"
+"""
+
+RETURN = r"""
+applied:
+  description: The migrations applied by this run, in order, with their duration.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{version: "3", name: add orders, filename: V3__add_orders.sql, checksum: 9f2c..., transactional: true,
+            duration_ms: 41}]
+pending:
+  description: The migrations that were pending when the run started (in check mode, those that would run).
+  returned: success
+  type: list
+  elements: dict
+current_version:
+  description: The highest applied version after the run.
+  returned: success
+  type: str
+target:
+  description: The target version, normalised.
+  returned: success
+  type: str
+undo:
+  description: How to reverse the run (migrations are reversed by restoring the pre-migration backup).
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.postgres import migrate
+
+
+def main():
+    spec = dict(
+        path=dict(type="path", required=True),
+        target=dict(type="str"),
+        history_table=dict(type="str", default="public.golive_schema_history"),
+        lock_timeout=dict(type="int", default=300),
+        applied_by=dict(type="str"),
+        release=dict(type="str"),
+        session_role=dict(type="str"),
+    )
+    spec.update(pg.argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR)])
+    p = module.params
+    base.run(module, migrate.migrate, p, p["path"], target=p["target"], table=p["history_table"],
+             lock_timeout=p["lock_timeout"], applied_by=p["applied_by"], release=p["release"],
+             session_role=p["session_role"], check_mode=module.check_mode)
+
+
+if __name__ == "__main__":
+    main()

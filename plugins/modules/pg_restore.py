@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pg_restore
+short_description: Roll a PostgreSQL database back to a release's pre-deploy backup, keeping the current one
+version_added: 0.2.0
+description:
+  - Restores the backup labelled O(label) (by default C(pre-deploy-<release>)), or the one
+    with O(backup_id), in place of database O(database). Refuses unless the backup's recorded
+    release is O(release).
+  - The backup is restored into a new database and verified against its manifest as
+    M(golive.core.pg_backup_verify) does, while the current database keeps serving. Then new
+    connections to O(database) are refused, PgBouncer's clients of it are dropped and held
+    (C(KILL), when O(pgbouncer) is set), its sessions are terminated, and in one transaction it
+    is renamed to C(<database>_before_<UTC time>) and the restored database takes its name.
+    Connections are allowed again and PgBouncer resumed (C(RESUME)).
+  - Nothing is lost. The previous database stays under its dated name.
+  - Connect with a superuser (or the owner of both databases with C(CREATEDB)); O(login_db)
+    must not be O(database) (C(postgres) is used then).
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.postgres
+  - golive.core.aws
+options:
+  database:
+    description:
+      - The database to restore.
+    type: str
+    required: true
+  release:
+    description:
+      - The release being rolled back. The backup's manifest must record the same release.
+    type: str
+    required: true
+  label:
+    description:
+      - Label (a glob) of the backup to restore; the newest match is used.
+      - Defaults to C(pre-deploy-<release>).
+    type: str
+  backup_id:
+    description:
+      - Id of the backup to restore.
+    type: str
+  bucket:
+    description:
+      - Bucket of the backups.
+    type: str
+    required: true
+  prefix:
+    description:
+      - Key prefix of the backups in O(bucket); each backup is a folder under it.
+    type: str
+    default: postgres
+  bindir:
+    description:
+      - Directory of the PostgreSQL client tools. By default the tools of the server's major
+        version in C(/usr/lib/postgresql/<major>/bin), else those in E(PATH).
+    type: path
+  jobs:
+    description:
+      - Connections used to compute the per-table figures in parallel.
+    type: int
+    default: 2
+  pgbouncer:
+    description:
+      - PgBouncer's admin console, to drop and hold its clients of O(database) around the swap.
+    type: dict
+    suboptions:
+      host:
+        description: Host of PgBouncer.
+        type: str
+      port:
+        description: Port of PgBouncer.
+        type: int
+        default: 6432
+      user:
+        description: A user listed in PgBouncer's C(admin_users).
+        type: str
+      password:
+        description: Password of O(pgbouncer.user).
+        type: str
+  timeout:
+    description:
+      - Seconds allowed for the swap (terminating sessions and renaming) to succeed.
+    type: int
+    default: 120
+attributes:
+  check_mode:
+    support: full
+    details: Finds the backup, checks the release and names each step; changes nothing.
+  diff_mode:
+    support: full
+    details: What O(database) holds before and after, and the name the previous database is kept under.
+"""
+
+EXAMPLES = r"""
+- name: Roll the database back to the pre-deploy backup of release 2026.11.3
+  golive.core.pg_restore:
+    login_host: db-primary.prod.internal
+    login_user: golive_admin
+    login_password: "{{ vault_pg_admin_password }}"
+    database: app
+    release: "2026.11.3"
+    bucket: prod-backups
+    pgbouncer:
+      host: pgbouncer.prod.internal
+      user: pgbouncer_admin
+      password: "{{ vault_pgbouncer_admin_password }}"
+"""
+
+RETURN = r"""
+backup_id:
+  description: Id of the backup restored.
+  returned: success
+  type: str
+label:
+  description: Its label.
+  returned: success
+  type: str
+database:
+  description: The database restored.
+  returned: success
+  type: str
+previous_database:
+  description: The name the previous database is kept under (null when there was none).
+  returned: success
+  type: str
+  sample: app_before_20261122051500
+steps:
+  description: The steps of the restore, each with a description (in check mode, those that would run).
+  returned: success
+  type: list
+  elements: dict
+applied:
+  description: The steps that ran.
+  returned: always
+  type: list
+  elements: str
+restored_from:
+  description: Summary of the backup's manifest.
+  returned: success
+  type: dict
+undo:
+  description: How to reverse the restore (swap the databases back).
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
+from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.postgres import restore
+from ansible_collections.golive.core.plugins.module_utils.storage import s3
+
+
+def main():
+    spec = dict(
+        database=dict(type="str", required=True),
+        release=dict(type="str", required=True),
+        label=dict(type="str"),
+        backup_id=dict(type="str"),
+        bucket=dict(type="str", required=True),
+        prefix=dict(type="str", default="postgres"),
+        bindir=dict(type="path"),
+        jobs=dict(type="int", default=2),
+        pgbouncer=dict(type="dict", options=dict(
+            host=dict(type="str"), port=dict(type="int", default=6432), user=dict(type="str"),
+            password=dict(type="str", no_log=True))),
+        timeout=dict(type="int", default=120),
+    )
+    spec.update(pg.argument_spec())
+    spec.update(s3.argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
+    p = module.params
+    base.run(module, lambda: restore.restore(
+        p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
+        pgbouncer=p["pgbouncer"], bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"],
+        check_mode=module.check_mode))
+
+
+if __name__ == "__main__":
+    main()
