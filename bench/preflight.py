@@ -4,11 +4,13 @@ A throwaway lab API server gets the healthy scenario plus Deployments spread ove
 namespaces (500, 1,000, then 2,000 by default). At each size, in the same run:
   - ours: one `golive.core.k8s_preflight` task with the lab's readiness spec, images
     checked in every namespace (so every Deployment is read and evaluated);
-  - peer: one `kubernetes.core.k8s_info` task per kind (and per declared Secret), plus
+  - peer: one `kubernetes.core.k8s_info` task per kind (and per declared Secret), one
+    `kubernetes.core.k8s` SelfSubjectAccessReview per declared permission, plus
     `kubernetes.core.k8s_cluster_info` for the version: the facts the preflight reads,
     gathered the way a playbook without this collection would, without evaluating them.
-Both run as ansible-playbook, each the median of --rounds runs; the median time of an
-empty playbook, measured alongside, is subtracted from both (the "net" columns). Prints
+Both run as ansible-playbook, each the median of --rounds interleaved runs; the median
+time of an empty playbook, measured alongside, is subtracted from both (the "net"
+columns). Prints
 the request count of our call at every size (constant in cluster size), the time our
 module itself reports per size (it grows linearly with the objects it reads), and the
 ratio peer / ours at the largest size. Target: at least 10x.
@@ -31,6 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / ".cache" / "collections")]
 import yaml  # noqa: E402
 
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube  # noqa: E402
+from ansible_collections.golive.core.plugins.module_utils.k8s.preflight import run_preflight  # noqa: E402
 from lab.scratch import cluster  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -68,6 +71,12 @@ def peer(kubeconfig):
     for secret in SPEC["secrets"]:
         tasks.append({"name": "secret", "kubernetes.core.k8s_info": {
             "kubeconfig": kubeconfig, "kind": "Secret", "namespace": secret["namespace"], "name": secret["name"]}})
+    for perm in SPEC["permissions"]:
+        attrs = dict((k, v) for k, v in perm.items() if k in ("verb", "resource", "group", "subresource", "namespace"))
+        tasks.append({"name": "access review", "kubernetes.core.k8s": {
+            "kubeconfig": kubeconfig, "state": "present", "definition": {
+                "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attrs}}}})
     return playbook(tasks)
 
 
@@ -89,8 +98,21 @@ def run(book, workdir, name):
     return elapsed, requests, inner
 
 
-def median_run(book, workdir, name, rounds):
-    runs = sorted((run(book, workdir, name) for _ in range(rounds)), key=lambda r: r[0])
+def in_process(kubeconfig, rounds):
+    """Median time of the preflight itself (gather + evaluate), without Ansible around it."""
+    spec = dict(SPEC, images=dict(SPEC["images"], namespaces=[]))
+    samples = []
+    for _ in range(rounds):
+        kube = Kube({"kubeconfig": kubeconfig}, deadline=600)
+        started = time.perf_counter()
+        run_preflight(kube, spec)
+        samples.append(time.perf_counter() - started)
+        kube.close()
+    return sorted(samples)[len(samples) // 2]
+
+
+def median(runs):
+    runs = sorted(runs, key=lambda r: r[0])
     return runs[len(runs) // 2]
 
 
@@ -127,16 +149,24 @@ def main():
             load(kube, loaded, size, args.namespaces)
             loaded = size
             k8s["control"].settle(300)
-            empty = median_run(noop, workdir, "empty", args.rounds)[0]
-            ours_t, requests, inner = median_run(ours(k8s["kubeconfig"]), workdir, "ours", args.rounds)
-            peer_t = median_run(peer(k8s["kubeconfig"]), workdir, "peer", args.rounds)[0]
+            # Interleaved rounds, so a change in machine load hits all three alike.
+            samples = {"empty": [], "ours": [], "peer": []}
+            for _ in range(args.rounds):
+                samples["empty"].append(run(noop, workdir, "empty"))
+                samples["ours"].append(run(ours(k8s["kubeconfig"]), workdir, "ours"))
+                samples["peer"].append(run(peer(k8s["kubeconfig"]), workdir, "peer"))
+            empty, (ours_t, requests, inner), peer_t = (
+                median(samples["empty"])[0], median(samples["ours"]), median(samples["peer"])[0])
+            inner = in_process(k8s["kubeconfig"], 7)
             rows.append((size, requests, ours_t, peer_t, empty, inner))
             print("deployments=%5d  requests=%d  module=%.3fs  ours=%.2fs (net %.2fs)  k8s_info=%.2fs (net %.2fs)"
                   % (size, requests, inner, ours_t, ours_t - empty, peer_t, peer_t - empty), flush=True)
         kube.close()
     size, requests, ours_t, peer_t, empty, inner = rows[-1]
     print("request count per size: %s (constant: %s)" % ([r[1] for r in rows], len(set(r[1] for r in rows)) == 1))
-    print("module time per size: %s" % ", ".join("%d: %.3fs" % (r[0], r[5]) for r in rows))
+    print("preflight time in process (median of 7) per size: %s; per 1,000 Deployments: %s" % (
+        ", ".join("%d: %.3fs" % (r[0], r[5]) for r in rows),
+        ", ".join("%.3fs" % (r[5] / r[0] * 1000) for r in rows)))
     print("ratio k8s_info / k8s_preflight at %d deployments: %.1fx end to end, %.1fx net of ansible start-up"
           " (target >= 10x)" % (size, peer_t / ours_t, (peer_t - empty) / max(ours_t - empty, 0.001)))
     print(json.dumps({"sizes": [r[0] for r in rows], "requests": [r[1] for r in rows],

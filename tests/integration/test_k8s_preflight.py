@@ -103,20 +103,24 @@ def _phase1(k8s, *args):
 
 def test_phase1_applies_day7_manifests_then_passes_and_is_idempotent(tmp_path):
     rule_path = "/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules/golive-rules"
+    cron_path = "/apis/batch/v1/namespaces/shop/cronjobs/db-backup"
     with cluster(tmp_path / "k8s") as k8s:
         kube = Kube({"kubeconfig": k8s["kubeconfig"]})
         kube.request("DELETE", rule_path)
+        kube.request("DELETE", cron_path)
 
         dry = _phase1(k8s, "--check")
         assert dry.returncode != 0, "in check mode nothing is applied, so the Day -7 preflight must fail"
         assert "k8s.alert_rules" in dry.stdout and "ShopHighErrorRate" in dry.stdout
-        assert kube.get(rule_path, missing_ok=True) is None
+        assert kube.get(rule_path, missing_ok=True) is None and kube.get(cron_path, missing_ok=True) is None
 
-        first = _phase1(k8s, "--diff")
+        first = _phase1(k8s, "--diff", "-v")
         assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
         assert recap(first.stdout)["changed"] == 1
-        rules = kube.get(rule_path)
-        assert "ShopHighErrorRate" in json.dumps(rules)
+        assert "ShopHighErrorRate" in json.dumps(kube.get(rule_path))
+        assert kube.get(cron_path)["spec"]["schedule"] == "0 2 * * *"
+        # The CronJob was created just now: no run is due yet, a warning rather than a failure.
+        assert "no run yet; created" in first.stdout
 
         second = _phase1(k8s)
         assert second.returncode == 0 and recap(second.stdout)["changed"] == 0

@@ -20,7 +20,7 @@ import datetime
 import re
 import time
 
-from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
 
 # kind key -> (API path of the cluster-wide LIST, human name for evidence)
@@ -532,7 +532,7 @@ def eval_log_shipper(observed, spec, now):
 
 def eval_backups(observed, spec, now):
     cronjobs = dict(((_meta(c).get("namespace"), _meta(c).get("name")), c) for c in _items(observed, "cronjobs"))
-    problems, seen = [], []
+    problems, seen, waiting = [], [], []
     for ref in spec["backup_schedules"]:
         label = "CronJob %s/%s" % (ref["namespace"], ref["name"])
         cron = cronjobs.get((ref["namespace"], ref["name"]))
@@ -547,11 +547,17 @@ def eval_backups(observed, spec, now):
                  "last_run": status.get("lastSuccessfulTime") or status.get("lastScheduleTime"),
                  "age_seconds": None if age is None else int(age), "max_age_seconds": int(max_age)}
         seen.append(entry)
+        created = parse_time(_meta(cron).get("creationTimestamp"))
         if (cron.get("spec") or {}).get("suspend"):
             problems.append(dict(entry, problem="suspended"))
+        elif age is None and created is not None and (now - created).total_seconds() <= max_age:
+            # Just created (Day -7 applies it): no run is due yet, which is not staleness.
+            waiting.append(dict(entry, problem="no run yet; created %ds ago" % int((now - created).total_seconds())))
         elif age is None or age > max_age:
             problems.append(dict(entry, problem="no run within %s" % (ref.get("max_age") or "26h")))
-    return not problems, {"cronjobs": seen, "problems": problems}
+    if not problems and waiting:
+        return WARN, {"cronjobs": seen, "problems": [], "waiting_for_first_run": waiting}
+    return not problems, {"cronjobs": seen, "problems": problems, "waiting_for_first_run": waiting}
 
 
 def eval_secrets(observed, spec, now):
@@ -634,7 +640,8 @@ def evaluate(spec, observed, now=None):
             continue
         try:
             ok, evidence = evaluator(observed, spec, now)
-            status = PASS if ok else FAIL
+            # An evaluator answers a boolean, or a status of its own (WARN).
+            status = ok if isinstance(ok, str) else (PASS if ok else FAIL)
         except _Unreadable as exc:
             status, evidence = FAIL, dict(exc.evidence)
         checks.append(make_check(check_id, TITLES[check_id], status, evidence, CHECKLIST[check_id]))

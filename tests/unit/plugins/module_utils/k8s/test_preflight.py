@@ -77,12 +77,18 @@ def test_unreadable_list_fails_only_its_check_with_the_request_named():
      "suspended"),
     ({"spec": {"schedule": "0 2 * * *"}, "status": {"lastScheduleTime": "2026-11-19T02:00:00Z"}}, "no run within 26h"),
     ({"spec": {"schedule": "0 2 * * *"}, "status": {}}, "no run within 26h"),
+    ({"spec": {"schedule": "0 2 * * *"}, "status": {}, "created": "2026-11-22T11:00:00Z"}, "warn"),
 ])
 def test_backup_schedules(cron, problem):
-    cron = dict(cron, metadata={"namespace": "shop", "name": "db-backup"})
+    created = cron.pop("created", "2026-10-01T00:00:00Z")
+    cron = dict(cron, metadata={"namespace": "shop", "name": "db-backup", "creationTimestamp": created})
     checks = preflight.evaluate({"backup_schedules": [{"namespace": "shop", "name": "db-backup", "max_age": "26h"}]},
                                 observed(cronjobs=[cron]), NOW)
     check = status_of(checks, "k8s.backup_schedules")
+    if problem == "warn":
+        assert check["status"] == "warn"
+        assert check["evidence"]["waiting_for_first_run"][0]["problem"] == "no run yet; created 3600s ago"
+        return
     assert check["status"] == ("pass" if problem is None else "fail")
     if problem:
         assert check["evidence"]["problems"][0]["problem"] == problem
