@@ -7,11 +7,13 @@ PY := $(VENV)/bin/python
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 PYTEST_WORKERS ?= 2
+# The release id the demo go-live runs under (re-running it resumes that release).
+DEMO_RELEASE ?= 2026.11.3
 
 .PHONY: help bootstrap test unit integration sanity lint changelog-lint demo lab-up lab-down lab-status lock build clean
 
 help:
-	@echo "make demo    start the lab and run the validate playbook against it"
+	@echo "make demo    start the lab, validate it, and run the go-live phases built so far on it"
 	@echo "make test    unit + integration tests (real servers), ansible-test sanity, ansible-lint"
 	@echo "make lab-up | lab-down | lab-status   manage the local lab"
 	@echo "make build   build the collection tarball into build/"
@@ -62,6 +64,7 @@ demo: bootstrap
 	$(PY) -m lab status
 	@echo
 	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/validate.yml
+	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/golive.yml -e golive_release=$(DEMO_RELEASE)
 
 build: bootstrap
 	@mkdir -p build
