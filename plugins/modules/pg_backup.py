@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.postgres
   - golive.core.aws
+  - golive.core.backup_retention
 options:
   label:
     description:
@@ -74,27 +75,6 @@ options:
     type: str
     choices: [new, reuse]
     default: new
-  retention:
-    description:
-      - Retention applied after a successful backup. The newest backup and the one just
-        taken are always kept.
-    type: dict
-    suboptions:
-      keep_last:
-        description: Keep this many newest backups whose label matches O(retention.labels).
-        type: int
-      max_age_days:
-        description: Delete matching backups older than this.
-        type: float
-      labels:
-        description: Glob of the labels retention applies to.
-        type: str
-        default: '*'
-      orphan_grace_seconds:
-        description:
-          - Also delete backup folders without a manifest (uploads that never completed)
-            whose newest object is older than this.
-        type: int
 attributes:
   check_mode:
     support: full
@@ -172,9 +152,7 @@ def main():
         part_size_mb=dict(type="int", default=32),
         compress=dict(type="int"),
         if_exists=dict(type="str", default="new", choices=["new", "reuse"]),
-        retention=dict(type="dict", options=dict(
-            keep_last=dict(type="int", no_log=False), max_age_days=dict(type="float"),
-            labels=dict(type="str", default="*"), orphan_grace_seconds=dict(type="int"))),
+        retention=s3.retention_argument_spec(),
     )
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())

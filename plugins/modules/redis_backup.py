@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.redis
   - golive.core.aws
+  - golive.core.backup_retention
 options:
   state:
     description:
@@ -82,25 +83,6 @@ options:
       - Verify a new backup before writing its manifest.
     type: bool
     default: true
-  retention:
-    description:
-      - Which complete backups to delete after a successful one. The newest backup and the
-        one just taken are never deleted.
-    type: dict
-    suboptions:
-      keep_last:
-        description: Keep this many newest backups whose label matches O(retention.labels).
-        type: int
-      max_age_days:
-        description: Delete matching backups older than this.
-        type: float
-      labels:
-        description: Glob of the labels retention applies to.
-        type: str
-        default: '*'
-      orphan_grace_seconds:
-        description: Also delete folders of uploads that never completed and are older than this.
-        type: int
   part_size_mb:
     description:
       - Size of the parts of the multipart upload, in MiB (at least 5).
@@ -206,9 +188,7 @@ def main():
         if_exists=dict(type="str", default="new", choices=["new", "reuse"]),
         source=dict(type="str", default="master", choices=["master", "replica"]),
         verify=dict(type="bool", default=True),
-        retention=dict(type="dict", options=dict(
-            keep_last=dict(type="int"), max_age_days=dict(type="float"),
-            labels=dict(type="str", default="*"), orphan_grace_seconds=dict(type="int"))),
+        retention=s3.retention_argument_spec(),
         part_size_mb=dict(type="int", default=32),
         redis_server_path=dict(type="str", default="redis-server"),
         timeout=dict(type="float", default=3600.0),

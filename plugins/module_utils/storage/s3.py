@@ -504,3 +504,10 @@ class BackupStore:
                 for keys in self.incomplete(orphan_grace_seconds).values():
                     delete_keys(self.client, self.bucket, keys)
         return {"deleted": deleted, "orphans": orphans}
+
+
+def retention_argument_spec():
+    """The ``retention`` option of every backup module (doc fragment ``backup_retention``)."""
+    return dict(type="dict", options=dict(
+        keep_last=dict(type="int", no_log=False), max_age_days=dict(type="float"),
+        labels=dict(type="str", default="*"), orphan_grace_seconds=dict(type="int")))
