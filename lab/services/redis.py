@@ -94,15 +94,25 @@ class Redis(Service):
         data["config_ports"] = ports
         ctx.save()
 
-        def ready(port: int) -> bool:
+        def answers(port: int) -> bool:
+            return bool(_client(port, password).ping())
+
+        def linked(port: int) -> bool:
             # A replica is ready once its link to the master is up (a master at once).
             info = _client(port, password).info("replication")
             return info.get("role") == "master" or info.get("master_link_status") == "up"
 
-        for name in ("redis-primary", "redis-replica"):
+        # Start both servers before waiting for replication: after a Sentinel failover the
+        # node called "primary" is a replica of the other one, so it can only link up once
+        # that one runs too.
+        servers = ("redis-primary", "redis-replica")
+        for name in servers:
             port = ports[name]
             ctx.spawn(name, ["redis-server", str(confs[name])], ports=[port],
-                      ready=lambda port=port: ready(port), match=f"127.0.0.1:{port}")
+                      ready=lambda port=port: answers(port), match=f"127.0.0.1:{port}")
+        if not wait_for(lambda: all(linked(ports[n]) for n in servers), 30, 0.2):
+            raise ServiceError("redis", "the replica's link to the master did not come up within 30s",
+                               ctx.log_path("redis-replica"))
         started = []
         for name in SENTINELS:
             port = ports[name]

@@ -363,3 +363,36 @@ def test_separate_lab_up_then_down_leaves_nothing_listening():
     finally:
         own.down(purge=True)
     assert not state.exists()
+
+
+def test_redis_comes_back_after_a_failover_and_a_restart(tmp_path):
+    """After a Sentinel failover the node called "primary" is a replica; down + up must
+    still bring the whole topology back (the demo's drill leaves the lab like this)."""
+    import redis as redis_py
+    from lab.services.redis import Redis
+
+    private = Lab(state_dir=tmp_path / "lab", services=[Redis()], write_inventory=False)
+    try:
+        eps = private.up()["redis"]
+        sentinel = redis_py.Redis(host=eps["host"], port=eps["sentinels"][0]["port"], decode_responses=True)
+        original = sentinel.sentinel_get_master_addr_by_name(eps["master_name"])
+        sentinel.execute_command("SENTINEL", "FAILOVER", eps["master_name"])
+
+        def roles():
+            found = {}
+            for port in (eps["port"], eps["replica_port"]):
+                info = redis_py.Redis(host=eps["host"], port=port, password=eps["password"]).info("replication")
+                found[port] = (info["role"], info.get("master_link_status"))
+            return found
+
+        # Wait until the failover is complete: the old primary runs as the new master's replica.
+        deadline = time.monotonic() + 90
+        while roles()[eps["port"]] != ("slave", "up"):
+            assert time.monotonic() < deadline, "the failover did not complete: %s" % roles()
+            time.sleep(0.5)
+        assert sentinel.sentinel_get_master_addr_by_name(eps["master_name"]) != original
+        private.down()
+        eps = private.up()["redis"]
+        assert roles() == {eps["port"]: ("slave", "up"), eps["replica_port"]: ("master", None)}
+    finally:
+        private.down(purge=True)
