@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.postgres
   - golive.core.aws
+  - golive.core.pg_backup_store
   - golive.core.backup_retention
 options:
   label:
@@ -39,26 +40,6 @@ options:
     description:
       - Release id recorded in the manifest; a rollback restore requires it to match.
     type: str
-  bucket:
-    description:
-      - Bucket of the backups.
-    type: str
-    required: true
-  prefix:
-    description:
-      - Key prefix of the backups in O(bucket); each backup is a folder under it.
-    type: str
-    default: postgres
-  bindir:
-    description:
-      - Directory of the PostgreSQL client tools. By default the tools of the server's major
-        version in C(/usr/lib/postgresql/<major>/bin), else those in E(PATH).
-    type: path
-  jobs:
-    description:
-      - Connections used to compute the per-table figures in parallel.
-    type: int
-    default: 2
   part_size_mb:
     description:
       - Size of one upload part, in MiB (at least 5).
@@ -145,15 +126,12 @@ def main():
     spec = dict(
         label=dict(type="str", required=True),
         release=dict(type="str"),
-        bucket=dict(type="str", required=True),
-        prefix=dict(type="str", default="postgres"),
-        bindir=dict(type="path"),
-        jobs=dict(type="int", default=2),
         part_size_mb=dict(type="int", default=32),
         compress=dict(type="int"),
         if_exists=dict(type="str", default="new", choices=["new", "reuse"]),
         retention=s3.retention_argument_spec(),
     )
+    spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

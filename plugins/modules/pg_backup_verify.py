@@ -25,6 +25,7 @@ extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.postgres
   - golive.core.aws
+  - golive.core.pg_backup_store
 options:
   backup_id:
     description:
@@ -34,26 +35,6 @@ options:
     description:
       - Verify the newest backup whose label matches this glob.
     type: str
-  bucket:
-    description:
-      - Bucket of the backups.
-    type: str
-    required: true
-  prefix:
-    description:
-      - Key prefix of the backups in O(bucket); each backup is a folder under it.
-    type: str
-    default: postgres
-  bindir:
-    description:
-      - Directory of the PostgreSQL client tools. By default the tools of the server's major
-        version in C(/usr/lib/postgresql/<major>/bin), else those in E(PATH).
-    type: path
-  jobs:
-    description:
-      - Connections used to compute the per-table figures in parallel.
-    type: int
-    default: 2
   rto_seconds:
     description:
       - Recovery time objective; a restore slower than this fails the check.
@@ -144,14 +125,11 @@ def main():
     spec = dict(
         backup_id=dict(type="str"),
         label=dict(type="str"),
-        bucket=dict(type="str", required=True),
-        prefix=dict(type="str", default="postgres"),
-        bindir=dict(type="path"),
-        jobs=dict(type="int", default=2),
         rto_seconds=dict(type="float"),
         scratch_prefix=dict(type="str", default="golive_verify"),
         fail_on_failed_checks=dict(type="bool", default=True),
     )
+    spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

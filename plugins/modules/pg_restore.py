@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.postgres
   - golive.core.aws
+  - golive.core.pg_backup_store
 options:
   database:
     description:
@@ -50,26 +51,6 @@ options:
     description:
       - Id of the backup to restore.
     type: str
-  bucket:
-    description:
-      - Bucket of the backups.
-    type: str
-    required: true
-  prefix:
-    description:
-      - Key prefix of the backups in O(bucket); each backup is a folder under it.
-    type: str
-    default: postgres
-  bindir:
-    description:
-      - Directory of the PostgreSQL client tools. By default the tools of the server's major
-        version in C(/usr/lib/postgresql/<major>/bin), else those in E(PATH).
-    type: path
-  jobs:
-    description:
-      - Connections used to compute the per-table figures in parallel.
-    type: int
-    default: 2
   pgbouncer:
     description:
       - PgBouncer's admin console, to drop and hold its clients of O(database) around the swap.
@@ -170,15 +151,12 @@ def main():
         release=dict(type="str", required=True),
         label=dict(type="str"),
         backup_id=dict(type="str"),
-        bucket=dict(type="str", required=True),
-        prefix=dict(type="str", default="postgres"),
-        bindir=dict(type="path"),
-        jobs=dict(type="int", default=2),
         pgbouncer=dict(type="dict", options=dict(
             host=dict(type="str"), port=dict(type="int", default=6432), user=dict(type="str"),
             password=dict(type="str", no_log=True))),
         timeout=dict(type="int", default=120),
     )
+    spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

@@ -677,3 +677,14 @@ def verify(params, store, backup_id=None, label=None, rto_seconds=None, bindir=N
          "rto_seconds": rto_seconds, "sha256_match": True, "figures_match": True},
         "Test backup restoration")]
     return result
+
+
+def store_argument_spec():
+    """Where the PostgreSQL backups live and the tools that read and write them
+    (doc fragment ``pg_backup_store``): shared by pg_backup, pg_backup_verify and pg_restore."""
+    return dict(
+        bucket=dict(type="str", required=True),
+        prefix=dict(type="str", default="postgres"),
+        bindir=dict(type="path"),
+        jobs=dict(type="int", default=2),
+    )
