@@ -35,7 +35,10 @@ def run_playbook(playbook, *args, inventory="inventories/lab", env=None, timeout
     """
     cmd = [str(BIN / "ansible-playbook"), "-i", inventory, playbook]
     if inventory == "inventories/lab":
-        cmd += ["-e", "@%s" % lab_vars_file()]
+        lab_vars = lab_vars_file()
+        # The inventory reads the lab's endpoints: a test that runs it must ask for the `lab` fixture.
+        assert lab_vars.is_file(), "%s is missing: the test must use the `lab` fixture" % lab_vars
+        cmd += ["-e", "@%s" % lab_vars]
     cmd += list(args)
     return subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True,
                           timeout=timeout, check=False)

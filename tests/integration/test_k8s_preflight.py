@@ -101,7 +101,7 @@ def _phase1(k8s, *args):
                         "-e", json.dumps({"golive_k8s": {"kubeconfig": k8s["kubeconfig"]}}), *args)
 
 
-def test_phase1_applies_day7_manifests_then_passes_and_is_idempotent(tmp_path):
+def test_phase1_applies_day7_manifests_then_passes_and_is_idempotent(lab, tmp_path):
     rule_path = "/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules/golive-rules"
     cron_path = "/apis/batch/v1/namespaces/shop/cronjobs/db-backup"
     with cluster(tmp_path / "k8s") as k8s:
@@ -127,7 +127,7 @@ def test_phase1_applies_day7_manifests_then_passes_and_is_idempotent(tmp_path):
         kube.close()
 
 
-def test_phase1_on_a_healthy_cluster_changes_nothing(tmp_path):
+def test_phase1_on_a_healthy_cluster_changes_nothing(lab, tmp_path):
     with cluster(tmp_path / "k8s") as k8s:
         run = _phase1(k8s)
         assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

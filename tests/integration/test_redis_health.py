@@ -2,6 +2,7 @@
 servers without a password, with persistence off, and with restricted commands."""
 
 import json
+import sys
 import uuid
 
 from ansible_collections.golive.core.plugins.module_utils.redis.scratch import ScratchServer
@@ -17,7 +18,12 @@ def run_module(tmp_path, module, args, *extra, check=False):
          "check_mode": False}]}]
     path = tmp_path / ("play-%s.yml" % uuid.uuid4().hex)
     path.write_text(json.dumps(play))
-    proc = run_playbook(str(path), *extra)
+    # The module gets every endpoint in its arguments: a one-host inventory of its own, so it
+    # runs whether or not the shared lab is up.
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"all": {"hosts": {"lab": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    proc = run_playbook(str(path), *extra, inventory=str(inventory))
     assert out.exists(), proc.stdout[-3000:] + proc.stderr[-2000:]
     return json.loads(out.read_text()), proc
 
