@@ -137,8 +137,8 @@ def main():
         write_probe=dict(type="bool", default=False),
         probe_value=dict(type="str", default="golive.core"),
         probe_ttl=dict(type="int", default=86400),
-        fail_on_failed_checks=dict(type="bool", default=True),
     )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
     for shared in (pg.argument_spec(), rds.argument_spec(), s3.argument_spec(), rfc2136.argument_spec()):
         spec.update(shared)
     module = AnsibleModule(

@@ -30,6 +30,7 @@ author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
+  - golive.core.checks
   - golive.core.k8s
 options:
   minimum_version:
@@ -247,10 +248,6 @@ options:
     description: Time budget of the whole call, retries included, in seconds.
     type: float
     default: 120.0
-  fail_on_failed_checks:
-    description: Fail the task when a check fails. With V(false) the checks are only returned.
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -354,8 +351,8 @@ def argument_spec():
         images=dict(type="dict", options=dict(namespaces=lst, allowed_registries=lst,
                                               require_digest=dict(type="bool", default=True))),
         timeout=dict(type="float", default=120.0),
-        fail_on_failed_checks=dict(type="bool", default=True),
     )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
     spec.update(k8s.argument_spec())
     return spec
 

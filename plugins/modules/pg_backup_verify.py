@@ -127,8 +127,8 @@ def main():
         label=dict(type="str"),
         rto_seconds=dict(type="float"),
         scratch_prefix=dict(type="str", default="golive_verify"),
-        fail_on_failed_checks=dict(type="bool", default=True),
     )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
     spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())

@@ -21,6 +21,7 @@ author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
+  - golive.core.checks
   - golive.core.postgres
   - golive.core.aws
 options:
@@ -97,11 +98,6 @@ options:
     description:
       - Maximum age of the newest complete backup, in seconds.
     type: int
-  fail_on_failed_checks:
-    description:
-      - Fail the task when a check fails. With V(false) the failed checks are only returned.
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -180,16 +176,14 @@ def main():
         max_lag_bytes=dict(type="int"),
         max_lag_seconds=dict(type="float"),
         replication_wait=dict(type="int", default=0),
-        pgbouncer=dict(type="dict", options=dict(
-            host=dict(type="str"), port=dict(type="int", default=6432), user=dict(type="str"),
-            password=dict(type="str", no_log=True), database=dict(type="str"),
-            pool_mode=dict(type="str", choices=["session", "transaction", "statement"]))),
+        pgbouncer=pg.pgbouncer_argument_spec(
+            database=dict(type="str"), pool_mode=dict(type="str", choices=["session", "transaction", "statement"])),
         bucket=dict(type="str"),
         prefix=dict(type="str", default="postgres"),
         backup_label=dict(type="str"),
         rpo_seconds=dict(type="int"),
-        fail_on_failed_checks=dict(type="bool", default=True),
     )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

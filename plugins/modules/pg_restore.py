@@ -151,9 +151,7 @@ def main():
         release=dict(type="str", required=True),
         label=dict(type="str"),
         backup_id=dict(type="str"),
-        pgbouncer=dict(type="dict", options=dict(
-            host=dict(type="str"), port=dict(type="int", default=6432), user=dict(type="str"),
-            password=dict(type="str", no_log=True))),
+        pgbouncer=pg.pgbouncer_argument_spec(),
         timeout=dict(type="int", default=120),
     )
     spec.update(pgbackup.store_argument_spec())

@@ -24,6 +24,7 @@ author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
+  - golive.core.checks
   - golive.core.redis
 options:
   allow_drill:
@@ -53,11 +54,6 @@ options:
       - Time to live of the marker key, in seconds.
     type: int
     default: 86400
-  fail_on_failed_checks:
-    description:
-      - Fail the task when a check fails. With V(false) the failed checks are only returned.
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -137,8 +133,8 @@ def main():
         timeout=dict(type="float", default=90.0),
         marker_key=dict(type="str", default="golive:drill:marker", no_log=False),
         marker_ttl=dict(type="int", default=86400),
-        fail_on_failed_checks=dict(type="bool", default=True),
     )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     base.require_libs(module, [("redis", rds.REDIS_IMPORT_ERROR)])
     p = module.params

@@ -24,6 +24,7 @@ author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
+  - golive.core.checks
   - golive.core.redis
 options:
   expected_role:
@@ -77,11 +78,6 @@ options:
     type: list
     elements: str
     default: [default]
-  fail_on_failed_checks:
-    description:
-      - Fail the task when a check fails. With V(false) the failed checks are only returned.
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -165,8 +161,8 @@ def main():
         maxmemory_policies=dict(type="list", elements="str", default=[]),
         restricted_commands=dict(type="list", elements="str", default=[]),
         restricted_for_users=dict(type="list", elements="str", default=["default"]),
-        fail_on_failed_checks=dict(type="bool", default=True),
     )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     base.require_libs(module, [("redis", rds.REDIS_IMPORT_ERROR)])
 

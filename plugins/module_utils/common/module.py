@@ -52,6 +52,10 @@ def secret_values(module):
     return values
 
 
+# The option of every module that answers with checks (doc fragment ``golive.core.checks``).
+CHECKS_ARGUMENT_SPEC = dict(fail_on_failed_checks=dict(type="bool", default=True))
+
+
 def finish_checks(result, fail_on_failed=True, subject="checks"):
     """Add ``summary`` (and ``failed``/``msg`` when a check failed) to a check result."""
     checks = result.get("checks", [])

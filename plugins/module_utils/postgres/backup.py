@@ -179,23 +179,16 @@ def scratch_name(prefix, backup_id, suffix=None):
 # Tools (pg_dump / pg_restore) and their environment
 # ---------------------------------------------------------------------------
 
+_LIBPQ_ENV = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE",
+              "connect_timeout": "PGCONNECT_TIMEOUT", "password": "PGPASSWORD", "sslmode": "PGSSLMODE",
+              "sslrootcert": "PGSSLROOTCERT"}
+
+
 def libpq_env(params, dbname=None):
     """Environment for libpq tools: the password goes here, never on a command line."""
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PG"))
-    env.update({
-        "PGHOST": str(params.get("login_host") or "localhost"),
-        "PGPORT": str(params.get("login_port") or 5432),
-        "PGUSER": str(params.get("login_user") or "postgres"),
-        "PGDATABASE": str(dbname or params.get("login_db") or "postgres"),
-        "PGCONNECT_TIMEOUT": str(params.get("connect_timeout") or 10),
-        "PGAPPNAME": "golive.core",
-    })
-    if params.get("login_password"):
-        env["PGPASSWORD"] = params["login_password"]
-    if params.get("ssl_mode"):
-        env["PGSSLMODE"] = params["ssl_mode"]
-    if params.get("ca_cert"):
-        env["PGSSLROOTCERT"] = params["ca_cert"]
+    env.update((_LIBPQ_ENV[key], str(value)) for key, value in pg.libpq_settings(params, dbname).items())
+    env["PGAPPNAME"] = "golive.core"
     return env
 
 
@@ -466,10 +459,7 @@ def backup(params, store, label, release=None, bindir=None, part_size=s3.DEFAULT
         shutil.rmtree(workdir, ignore_errors=True)
     result = _backup_result(store, manifest, True)
     if retention:
-        result["retention"] = store.apply_retention(
-            keep_last=retention.get("keep_last"), max_age_days=retention.get("max_age_days"),
-            labels=retention.get("labels") or "*", kind=KIND, protect=(manifest["id"],),
-            orphan_grace_seconds=retention.get("orphan_grace_seconds"))
+        result["retention"] = store.retain(retention, KIND, protect=(manifest["id"],))
     return result
 
 

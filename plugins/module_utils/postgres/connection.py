@@ -64,28 +64,38 @@ def classify(exc, params, verb="connect to"):
     return BackendError(verb, target, text)
 
 
+def libpq_settings(params, dbname=None):
+    """libpq's connection keywords from the collection's ``login_*`` options: the one
+    mapping behind :func:`connect` (psycopg2) and the ``PG*`` environment of the tools."""
+    settings = {
+        "host": str(params.get("login_host") or "localhost"),
+        "port": int(params.get("login_port") or 5432),
+        "user": str(params.get("login_user") or "postgres"),
+        "dbname": str(dbname or params.get("login_db") or "postgres"),
+        "connect_timeout": int(params.get("connect_timeout") or 10),
+    }
+    for option, keyword in (("login_password", "password"), ("ssl_mode", "sslmode"), ("ca_cert", "sslrootcert")):
+        if params.get(option):
+            settings[keyword] = params[option]
+    return settings
+
+
 def connect(params, autocommit=True, application_name="golive.core"):
     """Open a connection from the collection's ``login_*`` options."""
-    kwargs = {
-        "host": params.get("login_host") or "localhost",
-        "port": int(params.get("login_port") or 5432),
-        "user": params.get("login_user") or "postgres",
-        "dbname": params.get("login_db") or "postgres",
-        "connect_timeout": int(params.get("connect_timeout") or 10),
-        "application_name": application_name,
-    }
-    if params.get("login_password"):
-        kwargs["password"] = params["login_password"]
-    if params.get("ssl_mode"):
-        kwargs["sslmode"] = params["ssl_mode"]
-    if params.get("ca_cert"):
-        kwargs["sslrootcert"] = params["ca_cert"]
     try:
-        conn = psycopg2.connect(**kwargs)
+        conn = psycopg2.connect(application_name=application_name, **libpq_settings(params))
     except psycopg2.Error as exc:
         raise classify(exc, params)
     conn.autocommit = autocommit
     return conn
+
+
+def pgbouncer_params(options):
+    """``login_*`` options for PgBouncer's admin console from a module's ``pgbouncer`` option."""
+    return {"login_host": options.get("host"), "login_port": options.get("port") or 6432,
+            "login_user": options.get("user"), "login_password": options.get("password"),
+            "login_db": "pgbouncer", "ssl_mode": options.get("ssl_mode") or "disable",
+            "connect_timeout": options.get("connect_timeout") or 5}
 
 
 def query(conn, sql, args=None):
@@ -123,3 +133,12 @@ def argument_spec():
         ca_cert=dict(type="path"),
         connect_timeout=dict(type="int", default=10),
     )
+
+
+def pgbouncer_argument_spec(**extra):
+    """The ``pgbouncer`` option (PgBouncer's admin console) of the modules that use it,
+    with any options of their own added."""
+    options = dict(host=dict(type="str"), port=dict(type="int", default=6432), user=dict(type="str"),
+                   password=dict(type="str", no_log=True))
+    options.update(extra)
+    return dict(type="dict", options=options)

@@ -61,10 +61,7 @@ def plan(target, manifest, now, target_exists=True, pgbouncer=False):
 
 
 def _bouncer(options):
-    params = {"login_host": options.get("host"), "login_port": options.get("port") or 6432,
-              "login_user": options.get("user"), "login_password": options.get("password"),
-              "login_db": "pgbouncer", "ssl_mode": options.get("ssl_mode") or "disable",
-              "connect_timeout": options.get("connect_timeout") or 5}
+    params = pg.pgbouncer_params(options)
     return pg.connect(params, autocommit=True, application_name="golive.core/restore"), params
 
 

@@ -416,10 +416,7 @@ def backup(params, store, label, release=None, source="master", verify=True, ret
     out = _result(store, manifest, True)
     out["checks"] = result.get("checks", [])
     if retention:
-        out["retention"] = store.apply_retention(
-            keep_last=retention.get("keep_last"), max_age_days=retention.get("max_age_days"),
-            labels=retention.get("labels") or "*", kind=KIND, protect=(manifest["id"],),
-            orphan_grace_seconds=retention.get("orphan_grace_seconds"))
+        out["retention"] = store.retain(retention, KIND, protect=(manifest["id"],))
     return out
 
 

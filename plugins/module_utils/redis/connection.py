@@ -53,17 +53,15 @@ def classify(exc, params, verb="connect to"):
     return BackendError(verb, target, text)
 
 
-def _client_kwargs(params):
+def _socket_kwargs(params, password=None):
+    """Timeouts, TLS and a password: what a connection to a server or a Sentinel needs."""
     kwargs = {
         "socket_timeout": float(params.get("redis_timeout") or 5),
         "socket_connect_timeout": float(params.get("redis_timeout") or 5),
-        "db": int(params.get("redis_db") or 0),
         "decode_responses": True,
     }
-    if params.get("redis_password"):
-        kwargs["password"] = params["redis_password"]
-    if params.get("redis_username"):
-        kwargs["username"] = params["redis_username"]
+    if password:
+        kwargs["password"] = password
     if params.get("redis_tls"):
         kwargs["ssl"] = True
         if params.get("redis_ca_cert"):
@@ -71,14 +69,19 @@ def _client_kwargs(params):
     return kwargs
 
 
+def _client_kwargs(params):
+    kwargs = _socket_kwargs(params, params.get("redis_password"))
+    kwargs["db"] = int(params.get("redis_db") or 0)
+    if params.get("redis_username"):
+        kwargs["username"] = params["redis_username"]
+    return kwargs
+
+
 def sentinel(params):
     """A Sentinel handle for the configured Sentinels (no network traffic yet)."""
-    sentinel_kwargs = {"socket_timeout": float(params.get("redis_timeout") or 5),
-                       "decode_responses": True}
-    if params.get("redis_sentinel_password"):
-        sentinel_kwargs["password"] = params["redis_sentinel_password"]
     addresses = [(s["host"], int(s["port"])) for s in params["redis_sentinels"]]
-    return redis.sentinel.Sentinel(addresses, sentinel_kwargs=sentinel_kwargs, **_client_kwargs(params))
+    return redis.sentinel.Sentinel(addresses, sentinel_kwargs=_socket_kwargs(params, params.get("redis_sentinel_password")),
+                                   **_client_kwargs(params))
 
 
 def connect(params):
@@ -118,15 +121,7 @@ def anonymous_node(params, address):
 
 def sentinel_nodes(params):
     """One client per configured Sentinel, as ``[(address, client)]``."""
-    kwargs = {"socket_timeout": float(params.get("redis_timeout") or 5),
-              "socket_connect_timeout": float(params.get("redis_timeout") or 5),
-              "decode_responses": True}
-    if params.get("redis_sentinel_password"):
-        kwargs["password"] = params["redis_sentinel_password"]
-    if params.get("redis_tls"):
-        kwargs["ssl"] = True
-        if params.get("redis_ca_cert"):
-            kwargs["ssl_ca_certs"] = params["redis_ca_cert"]
+    kwargs = _socket_kwargs(params, params.get("redis_sentinel_password"))
     return [("%s:%s" % (s["host"], s["port"]), redis.Redis(host=s["host"], port=int(s["port"]), **kwargs))
             for s in params.get("redis_sentinels") or []]
 

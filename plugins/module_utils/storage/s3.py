@@ -484,6 +484,14 @@ class BackupStore:
         delete_keys(self.client, self.bucket, [self.key(manifest["id"], MANIFEST_NAME)])
         delete_keys(self.client, self.bucket, [o["key"] for o in manifest.get("objects", {}).values()])
 
+    def retain(self, options, kind, protect=()):
+        """:meth:`apply_retention` with the module's ``retention`` option
+        (:func:`retention_argument_spec`)."""
+        return self.apply_retention(
+            keep_last=options.get("keep_last"), max_age_days=options.get("max_age_days"),
+            labels=options.get("labels") or "*", kind=kind, protect=protect,
+            orphan_grace_seconds=options.get("orphan_grace_seconds"))
+
     def apply_retention(self, keep_last=None, max_age_days=None, labels="*", kind=None, protect=(),
                         check_mode=False, orphan_grace_seconds=None):
         """Delete what :func:`plan_retention` names (and, with ``orphan_grace_seconds``,
