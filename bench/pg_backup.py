@@ -28,13 +28,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / ".cache" / "collections"), str(REPO)]
 
-import boto3  # noqa: E402
 import psycopg2  # noqa: E402
 
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup  # noqa: E402
 from ansible_collections.golive.core.plugins.module_utils.storage import s3  # noqa: E402
 from lab.core import Lab  # noqa: E402
-from lab.services.moto import Moto  # noqa: E402
+from lab.services.moto import Moto, lab_client  # noqa: E402
 from lab.services.postgres import Postgres  # noqa: E402
 
 DB = "bench"
@@ -108,8 +107,7 @@ def main():
                   "bucket": s3eps["bucket"], "prefix": "bench"}
         env = pgbackup.libpq_env(params)
         bindir = pg["bindir"]
-        client = boto3.client("s3", endpoint_url=s3eps["endpoint_url"], aws_access_key_id=s3eps["access_key"],
-                              aws_secret_access_key=s3eps["secret_key"], region_name=s3eps["region"])
+        client = lab_client(eps)
         store = pgbackup.store_from_params(params)
         dump = workdir / "plain.dump"
 

@@ -38,6 +38,16 @@ def client(kind: str, endpoint_url: str):
                         aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
 
 
+def lab_client(lab: dict, kind: str = "s3"):
+    """A boto3 client for ``kind`` (s3 or route53) from a lab's endpoints (``Lab.up()``, the
+    ``lab`` fixture)."""
+    import boto3
+
+    eps = lab["s3" if kind == "s3" else "route53"]
+    return boto3.client(kind, endpoint_url=eps["endpoint_url"], region_name=eps["region"],
+                        aws_access_key_id=eps["access_key"], aws_secret_access_key=eps["secret_key"])
+
+
 class Moto(Service):
     name = "moto"
     processes = {"moto": ("moto",)}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lab.core import REPO_ROOT, Lab, LabError, Service
+from lab.services.moto import lab_client
 
 RUN_ID = uuid.uuid4().hex[:10]
 
@@ -190,17 +191,8 @@ def test_all_sentinels_agree_on_the_master(lab):
 
 # --- moto: S3 and Route53 ------------------------------------------------------------
 
-def aws(lab, kind):
-    import boto3
-
-    eps = lab["s3" if kind == "s3" else "route53"]
-    return boto3.client(kind, endpoint_url=eps["endpoint_url"], region_name=eps["region"],
-                        aws_access_key_id=eps["access_key"],
-                        aws_secret_access_key=eps["secret_key"])
-
-
 def test_s3_put_and_get(lab):
-    s3 = aws(lab, "s3")
+    s3 = lab_client(lab, "s3")
     bucket = lab["s3"]["bucket"]
     key = f"lab-check/{RUN_ID}.txt"
     s3.put_object(Bucket=bucket, Key=key, Body=b"backup bytes")
@@ -211,7 +203,7 @@ def test_s3_put_and_get(lab):
 
 
 def test_route53_zone_and_records(lab):
-    r53 = aws(lab, "route53")
+    r53 = lab_client(lab, "route53")
     zones = {z["Name"]: z["Id"].split("/")[-1] for z in r53.list_hosted_zones()["HostedZones"]}
     assert zones[lab["route53"]["zone"]] == lab["route53"]["zone_id"]
     records = r53.list_resource_record_sets(HostedZoneId=lab["route53"]["zone_id"])

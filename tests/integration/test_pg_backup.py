@@ -6,16 +6,10 @@ import json
 import time
 import uuid
 
-import boto3
 import pytest
 
+from lab.services.moto import lab_client
 from test_pg_migrate import admin_args, finish, rows, run_module
-
-
-def s3_client(lab):
-    s = lab["s3"]
-    return boto3.client("s3", endpoint_url=s["endpoint_url"], aws_access_key_id=s["access_key"],
-                        aws_secret_access_key=s["secret_key"], region_name=s["region"])
 
 
 def s3_args(lab, prefix):
@@ -25,12 +19,12 @@ def s3_args(lab, prefix):
 
 
 def keys(lab, prefix):
-    pages = s3_client(lab).get_paginator("list_objects_v2").paginate(Bucket=lab["s3"]["bucket"], Prefix=prefix + "/")
+    pages = lab_client(lab).get_paginator("list_objects_v2").paginate(Bucket=lab["s3"]["bucket"], Prefix=prefix + "/")
     return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
 def manifest(lab, prefix, backup_id):
-    body = s3_client(lab).get_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (prefix, backup_id))
+    body = lab_client(lab).get_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (prefix, backup_id))
     return json.loads(body["Body"].read())
 
 
@@ -78,7 +72,7 @@ def test_backup_writes_the_manifest_last_and_verify_restores_it(lab, source):
                                "public.events": {"rows": 20000, "checksum": found["tables"]["public.events"]["checksum"]},
                                "public.empty_one": {"rows": 0, "checksum": "0"}}
     assert found["server_version"].startswith("15.") and "/" in found["wal_lsn"] and len(found["schema_hash"]) == 64
-    head = s3_client(lab).head_object(Bucket=lab["s3"]["bucket"], Key=found["objects"]["dump"]["key"])
+    head = lab_client(lab).head_object(Bucket=lab["s3"]["bucket"], Key=found["objects"]["dump"]["key"])
     assert head["ContentLength"] == found["objects"]["dump"]["size"] == made["backup"]["size"]
     assert pg["admin_password"] not in out
 
@@ -121,7 +115,7 @@ def test_an_interrupted_upload_leaves_no_manifest_and_is_never_newest(lab, sourc
     assert rc == 0
     _big_table(lab, dbname)
 
-    client = s3_client(lab)
+    client = lab_client(lab)
     doomed = run_module("pg_backup", dict(args, label="scheduled", part_size_mb=5), wait=False)
     deadline = time.monotonic() + 120
     while not client.list_multipart_uploads(Bucket=lab["s3"]["bucket"], Prefix=prefix + "/").get("Uploads"):
@@ -158,7 +152,7 @@ def test_an_interrupted_upload_leaves_no_manifest_and_is_never_newest(lab, sourc
 
 
 def _corrupt(lab, key, change):
-    client = s3_client(lab)
+    client = lab_client(lab)
     body = client.get_object(Bucket=lab["s3"]["bucket"], Key=key)["Body"].read()
     client.put_object(Bucket=lab["s3"]["bucket"], Key=key, Body=change(body))
 
@@ -200,7 +194,7 @@ def test_a_manifest_mismatch_fails_verification(lab, source):
     found = manifest(lab, prefix, made["backup_id"])
     found["tables"]["public.events"]["rows"] = 19999
     found["tables"]["public.accounts"]["checksum"] = "12345"
-    s3_client(lab).put_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (prefix, made["backup_id"]),
+    lab_client(lab).put_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (prefix, made["backup_id"]),
                               Body=json.dumps(found).encode())
     rc, result, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", backup_id=made["backup_id"]))
     assert rc != 0

@@ -69,12 +69,14 @@ def rows(pg, dbname, sql, args=None):
 
 @pytest.fixture
 def database(lab):
-    """A database of the test's own on the lab's primary, dropped afterwards."""
+    """A database of the test's own on the lab's primary, dropped afterwards with every
+    database named after it (a restore's dated copy, say)."""
     pg = lab["postgres"]
-    name = "golive_t_mig_%s" % uuid.uuid4().hex[:10]
+    name = "golive_t_db_%s" % uuid.uuid4().hex[:10]
     rows(pg, "postgres", "CREATE DATABASE %s OWNER %s" % (name, pg["app_user"]))
     yield name
-    rows(pg, "postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+    for (db,) in rows(pg, "postgres", "SELECT datname FROM pg_database WHERE datname LIKE %s", (name + "%",)):
+        rows(pg, "postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
 
 
 def copy_migrations(tmp_path, name="migrations"):

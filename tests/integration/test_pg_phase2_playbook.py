@@ -8,8 +8,8 @@ import uuid
 import pytest
 import yaml
 
+from lab.services.moto import lab_client
 from playbook_helpers import recap, run_playbook
-from test_pg_backup import s3_client
 from test_pg_migrate import rows
 
 pytestmark = pytest.mark.xdist_group("phase2-playbook")
@@ -21,7 +21,7 @@ def _secrets(lab):
 
 
 def _manifests(lab, label):
-    client = s3_client(lab)
+    client = lab_client(lab)
     found = []
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=lab["s3"]["bucket"], Prefix="postgres/")
     for item in (i for page in pages for i in page.get("Contents", [])):
@@ -56,7 +56,7 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     check = run_playbook("playbooks/golive.yml", "--check", *extra, "-e", "phase2_database_backup_prefix=%s" % fresh)
     assert check.returncode == 0, check.stdout[-4000:] + check.stderr[-2000:]
     assert _manifests(lab, "pre-deploy-%s" % release) == []
-    assert not s3_client(lab).list_objects_v2(Bucket=lab["s3"]["bucket"], Prefix=fresh).get("Contents")
+    assert not lab_client(lab).list_objects_v2(Bucket=lab["s3"]["bucket"], Prefix=fresh).get("Contents")
 
     first = run_playbook("playbooks/golive.yml", "-vvv", *extra)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]

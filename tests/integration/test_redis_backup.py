@@ -6,20 +6,14 @@ import json
 import os
 import uuid
 
-import boto3
 import redis
 import redis.sentinel
 
 from ansible_collections.golive.core.plugins.module_utils.redis.scratch import ScratchServer
+from lab.services.moto import lab_client
 from test_redis_health import lab_redis_args, run_module
 
 DB = 7  # databases of this file's own on the lab's Redis: 7 and, for the second test, 8
-
-
-def _s3(lab):
-    s = lab["s3"]
-    return boto3.client("s3", endpoint_url=s["endpoint_url"], aws_access_key_id=s["access_key"],
-                        aws_secret_access_key=s["secret_key"], region_name=s["region"])
 
 
 def _args(lab, prefix, **extra):
@@ -67,7 +61,7 @@ def test_backup_restores_into_a_scratch_server_with_the_same_key_counts(lab, tmp
         assert secret not in proc.stdout + proc.stderr
 
     # The manifest in the bucket, and the object it names, independently of the module.
-    s3 = _s3(lab)
+    s3 = lab_client(lab)
     bucket = lab["s3"]["bucket"]
     manifest = json.loads(s3.get_object(Bucket=bucket, Key="%s/%s/manifest.json" % (
         prefix, result["backup_id"]))["Body"].read())
@@ -109,7 +103,7 @@ def test_a_truncated_or_corrupted_snapshot_fails_verification(lab, tmp_path):
     prefix = "redis-test-%s" % uuid.uuid4().hex[:8]
     taken = _take(lab, tmp_path, prefix)
     backup_id = taken["backup_id"]
-    s3 = _s3(lab)
+    s3 = lab_client(lab)
     bucket = lab["s3"]["bucket"]
     key = taken["backup"]["key"]
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -146,7 +140,7 @@ def test_check_mode_takes_no_backup(lab, tmp_path):
     prefix = "redis-test-%s" % uuid.uuid4().hex[:8]
     result, _ = run_module(tmp_path, "golive.core.redis_backup", _args(lab, prefix, label="itest"), check=True)
     assert result["changed"] is True and result["backup_id"] is None and not result.get("failed")
-    listed = _s3(lab).list_objects_v2(Bucket=lab["s3"]["bucket"], Prefix=prefix + "/")
+    listed = lab_client(lab).list_objects_v2(Bucket=lab["s3"]["bucket"], Prefix=prefix + "/")
     assert listed.get("KeyCount", 0) == 0
 
 

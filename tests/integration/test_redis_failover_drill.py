@@ -4,11 +4,11 @@ three Sentinels in a state dir of their own), so the shared lab never fails over
 import json
 import uuid
 
-import boto3
 import pytest
 import redis
 
 from lab.core import Lab
+from lab.services.moto import lab_client
 from lab.services.redis import Redis
 from playbook_helpers import recap, run_playbook
 from test_redis_health import run_module
@@ -95,8 +95,7 @@ def test_phase3_role_on_the_private_redis_and_the_lab_bucket(private_redis, lab,
     assert recap(proc.stdout)["failed"] == 0
     # The world afterwards: a verified backup of this release in the bucket, a new master.
     s = lab["s3"]
-    s3 = boto3.client("s3", endpoint_url=s["endpoint_url"], aws_access_key_id=s["access_key"],
-                      aws_secret_access_key=s["secret_key"], region_name=s["region"])
+    s3 = lab_client(lab)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s["bucket"], Prefix="redis-role-test/").get("Contents", [])]
     manifests = [k for k in keys if release in k and k.endswith("/manifest.json")]
     assert len(manifests) == 1

@@ -2,7 +2,6 @@
 
 import json
 
-import boto3
 import dns.message
 import dns.query
 import dns.rdatatype
@@ -13,6 +12,7 @@ import pytest
 import redis
 import redis.sentinel
 
+from lab.services.moto import lab_client
 from playbook_helpers import recap, run_playbook
 
 pytestmark = pytest.mark.xdist_group("validate-playbook")
@@ -28,12 +28,6 @@ def _master(lab):
     return sentinel.master_for(r["master_name"]), sentinel
 
 
-def _s3(lab):
-    s = lab["s3"]
-    return boto3.client("s3", endpoint_url=s["endpoint_url"], aws_access_key_id=s["access_key"],
-                        aws_secret_access_key=s["secret_key"], region_name=s["region"])
-
-
 def _txt(lab, name):
     d = lab["dns"]
     query = dns.message.make_query("%s.%s" % (name, d["zone"]), dns.rdatatype.TXT)
@@ -44,7 +38,7 @@ def _txt(lab, name):
 def _clear_markers(lab):
     master, _ = _master(lab)
     master.delete("golive:probe")
-    _s3(lab).delete_object(Bucket=lab["s3"]["bucket"], Key="golive-probe/marker")
+    lab_client(lab).delete_object(Bucket=lab["s3"]["bucket"], Key="golive-probe/marker")
     d = lab["dns"]
     keyring = dns.tsigkeyring.from_text({d["tsig_key_name"]: (d["tsig_algorithm"], d["tsig_secret"])})
     update = dns.update.UpdateMessage(d["zone"], keyring=keyring, keyalgorithm=d["tsig_algorithm"])
@@ -92,7 +86,7 @@ def test_validate_writes_markers_into_every_system_and_is_idempotent(lab):
     replica = sentinel.slave_for(lab["redis"]["master_name"])
     assert replica.get("golive:probe") == PROBE_VALUE or master.wait(1, 2000) >= 1
     # S3: the object is in the bucket.
-    body = _s3(lab).get_object(Bucket=lab["s3"]["bucket"], Key="golive-probe/marker")["Body"].read()
+    body = lab_client(lab).get_object(Bucket=lab["s3"]["bucket"], Key="golive-probe/marker")["Body"].read()
     assert body == PROBE_VALUE.encode()
     # DNS: BIND answers the record the signed update created.
     assert _txt(lab, "_golive-probe") == ['"%s"' % PROBE_VALUE]
