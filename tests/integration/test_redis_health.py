@@ -56,7 +56,7 @@ def test_health_passes_on_the_lab(lab, tmp_path):
     assert lab["redis"]["password"] not in proc.stdout + proc.stderr
 
 
-def test_health_fails_on_a_redis_without_password(lab, tmp_path):
+def test_health_fails_on_a_redis_without_password(tmp_path):
     with ScratchServer(password="", settings={"appendonly": "yes"}) as server:
         address = "127.0.0.1:%d" % server.port
         result, proc = run_module(tmp_path, "golive.core.redis_health",
@@ -72,7 +72,7 @@ def test_health_fails_on_a_redis_without_password(lab, tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-def test_health_fails_on_a_redis_with_persistence_off(lab, tmp_path):
+def test_health_fails_on_a_redis_with_persistence_off(tmp_path):
     password = uuid.uuid4().hex
     with ScratchServer(password=password, settings={"appendonly": "no", "save": ""}) as server:
         server.client().set("k", "v")
@@ -90,7 +90,7 @@ def test_health_fails_on_a_redis_with_persistence_off(lab, tmp_path):
     assert password not in proc.stdout + proc.stderr
 
 
-def test_restricted_commands_renamed_or_denied_by_acl(lab, tmp_path):
+def test_restricted_commands_renamed_or_denied_by_acl(tmp_path):
     password = uuid.uuid4().hex
     with ScratchServer(password=password, settings={"rename-command": 'FLUSHALL ""'}) as server:
         server.client().acl_setuser("default", enabled=True, commands=["-debug"])

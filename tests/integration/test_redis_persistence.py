@@ -10,7 +10,7 @@ def _config(server, name):
     return server.client().config_get(name)[name]
 
 
-def test_check_mode_plans_then_apply_persists_and_rerun_is_unchanged(lab, tmp_path):
+def test_check_mode_plans_then_apply_persists_and_rerun_is_unchanged(tmp_path):
     password = uuid.uuid4().hex
     with ScratchServer(password=password, settings={"appendonly": "no", "save": ""}) as server:
         args = {"redis_host": "127.0.0.1", "redis_port": server.port, "redis_password": password,
@@ -45,7 +45,7 @@ def test_check_mode_plans_then_apply_persists_and_rerun_is_unchanged(lab, tmp_pa
         assert again["changed"] is False and again["steps"] == []
 
 
-def test_config_disabled_is_a_clear_error_or_a_skip(lab, tmp_path):
+def test_config_disabled_is_a_clear_error_or_a_skip(tmp_path):
     password = uuid.uuid4().hex
     with ScratchServer(password=password, settings={"rename-command": 'CONFIG ""'}) as server:
         args = {"redis_host": "127.0.0.1", "redis_port": server.port, "redis_password": password,
@@ -56,6 +56,7 @@ def test_config_disabled_is_a_clear_error_or_a_skip(lab, tmp_path):
                                         "CONFIG is disabled or not permitted" % server.port)
         assert "on_config_unavailable=skip" in failed["msg"]
         assert "Traceback" not in proc.stdout + proc.stderr
+        assert server.client().info("persistence")["aof_enabled"] == 0  # nothing was changed
 
         skipped, _ = run_module(tmp_path, "golive.core.redis_persistence", dict(args, on_config_unavailable="skip"))
         assert not skipped.get("failed") and skipped["changed"] is False
