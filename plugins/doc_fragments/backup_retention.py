@@ -12,9 +12,11 @@ class ModuleDocFragment(object):
 options:
   retention:
     description:
-      - Which complete backups to delete after a successful one. The newest backup and the
-        one just taken are never deleted; a manifest is deleted before its data, so a
-        half-deleted backup is never taken for a complete one.
+      - Which complete backups to delete after a successful one. Only backups of the same
+        source (and environment) are counted and deleted; another database or master
+        sharing the prefix is never touched. The newest backup and the one just taken are
+        never deleted; a manifest is deleted before its data, so a half-deleted backup is
+        never taken for a complete one.
     type: dict
     suboptions:
       keep_last:
@@ -29,7 +31,7 @@ options:
         default: '*'
       orphan_grace_seconds:
         description:
-          - Also delete backup folders without a manifest (uploads that never completed)
-            whose newest object is older than this.
+          - Also delete this source's backup folders without a manifest (uploads that
+            never completed) whose newest object is older than this.
         type: int
 """

@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - golive.core.aws
   - golive.core.pg_backup_store
   - golive.core.backup_retention
+  - golive.core.backup_identity
 options:
   label:
     description:
@@ -51,8 +52,9 @@ options:
     type: int
   if_exists:
     description:
-      - With V(reuse), a complete backup of the same database with the same label is returned
-        unchanged instead of taking a new one (a re-run keeps the first pre-deploy backup).
+      - With V(reuse), a complete backup of the same database (and environment) with the same
+        label is returned unchanged instead of taking a new one (a re-run keeps the first
+        pre-deploy backup).
     type: str
     choices: [new, reuse]
     default: new
@@ -119,6 +121,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.storage import catalog
+from ansible_collections.golive.core.plugins.module_utils.storage import runner
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 
@@ -129,7 +133,7 @@ def main():
         part_size_mb=dict(type="int", default=32),
         compress=dict(type="int"),
         if_exists=dict(type="str", default="new", choices=["new", "reuse"]),
-        retention=s3.retention_argument_spec(),
+        retention=catalog.retention_argument_spec(),
     )
     spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
@@ -137,10 +141,11 @@ def main():
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
     p = module.params
-    base.run(module, lambda: pgbackup.backup(
-        p, pgbackup.store_from_params(p), p["label"], release=p["release"], bindir=p["bindir"],
-        part_size=p["part_size_mb"] * s3.MIB, compress=p["compress"], jobs=p["jobs"],
-        retention=p["retention"], if_exists=p["if_exists"], check_mode=module.check_mode))
+    engine = pgbackup.DumpEngine(p, bindir=p["bindir"], part_size=p["part_size_mb"] * s3.MIB,
+                                 compress=p["compress"], jobs=p["jobs"])
+    base.run(module, lambda: runner.backup(
+        pgbackup.store_from_params(p), pgbackup.identity(p["login_db"], p["environment"]), engine, p["label"],
+        release=p["release"], if_exists=p["if_exists"], retention=p["retention"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ module: pg_backup_verify
 short_description: Prove that a PostgreSQL backup restores, against its manifest and an RTO
 version_added: 0.2.0
 description:
-  - Restores a backup (the newest, or one chosen by O(backup_id) or O(label)) into a scratch
+  - Restores a backup of O(database) (the newest, or one chosen by O(backup_id) or O(label)) into a scratch
     database, streaming it from the bucket into C(pg_restore), then recomputes the figures
     of its manifest (sha256 and size of the object, schema hash, per-table row counts and
     content checksums), compares them and drops the scratch database.
@@ -26,7 +26,13 @@ extends_documentation_fragment:
   - golive.core.postgres
   - golive.core.aws
   - golive.core.pg_backup_store
+  - golive.core.backup_identity
 options:
+  database:
+    description:
+      - The database whose backups are verified. Defaults to O(login_db).
+      - A backup named by O(backup_id) must have been taken from this database.
+    type: str
   backup_id:
     description:
       - Id of the backup to verify.
@@ -118,11 +124,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.postgres import verify
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 
 def main():
     spec = dict(
+        database=dict(type="str"),
         backup_id=dict(type="str"),
         label=dict(type="str"),
         rto_seconds=dict(type="float"),
@@ -137,9 +145,11 @@ def main():
     p = module.params
 
     def service():
-        result = pgbackup.verify(p, pgbackup.store_from_params(p), backup_id=p["backup_id"], label=p["label"],
-                                 rto_seconds=p["rto_seconds"], bindir=p["bindir"], jobs=p["jobs"],
-                                 scratch_prefix=p["scratch_prefix"], check_mode=module.check_mode)
+        result = verify.verify(p, pgbackup.store_from_params(p),
+                               pgbackup.identity(p["database"] or p["login_db"], p["environment"]),
+                               backup_id=p["backup_id"], label=p["label"], rto_seconds=p["rto_seconds"],
+                               bindir=p["bindir"], jobs=p["jobs"], scratch_prefix=p["scratch_prefix"],
+                               check_mode=module.check_mode)
         return base.finish_checks(result, p["fail_on_failed_checks"])
 
     base.run(module, service)

@@ -15,7 +15,8 @@ description:
   - Read-only. Reports the server version and role (primary or replica), the connection
     headroom against C(max_connections), the replicas streaming from a primary with their
     lag in bytes and seconds, PgBouncer's pool settings (through its admin console) and the
-    age of the newest complete backup in the bucket against an RPO.
+    age of the newest complete backup of the database (O(backup_database)) in the bucket
+    against an RPO.
   - Returns one check per subject in the collection's check model.
 author:
   - golive.core maintainers (@golive)
@@ -24,6 +25,7 @@ extends_documentation_fragment:
   - golive.core.checks
   - golive.core.postgres
   - golive.core.aws
+  - golive.core.backup_identity
 options:
   expect_role:
     description:
@@ -93,6 +95,11 @@ options:
   backup_label:
     description:
       - Only consider backups whose label matches this glob.
+    type: str
+  backup_database:
+    description:
+      - The database whose backups the RPO check judges. Defaults to O(login_db); backups of
+        other databases under the same prefix are never counted.
     type: str
   rpo_seconds:
     description:
@@ -165,6 +172,7 @@ from ansible_collections.golive.core.plugins.module_utils.common import module a
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import health
+from ansible_collections.golive.core.plugins.module_utils.storage import catalog
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 
@@ -181,8 +189,10 @@ def main():
         bucket=dict(type="str"),
         prefix=dict(type="str", default="postgres"),
         backup_label=dict(type="str"),
+        backup_database=dict(type="str"),
         rpo_seconds=dict(type="int"),
     )
+    spec.update(catalog.identity_argument_spec())
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())
@@ -197,6 +207,7 @@ def main():
             min_replicas=p["min_replicas"], max_lag_bytes=p["max_lag_bytes"], max_lag_seconds=p["max_lag_seconds"],
             replication_wait=p["replication_wait"],
             pgbouncer=p["pgbouncer"], store=pgbackup.store_from_params(p) if p["bucket"] else None,
+            backup_identity=pgbackup.identity(p["backup_database"] or p["login_db"], p["environment"]),
             backup_label=p["backup_label"], rpo_seconds=p["rpo_seconds"])
         return base.finish_checks(result, p["fail_on_failed_checks"])
 

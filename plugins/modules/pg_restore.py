@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - golive.core.postgres
   - golive.core.aws
   - golive.core.pg_backup_store
+  - golive.core.backup_identity
 options:
   database:
     description:
@@ -49,8 +50,21 @@ options:
     type: str
   backup_id:
     description:
-      - Id of the backup to restore.
+      - Id of the backup to restore. It must have been taken from O(source_database).
     type: str
+  source_database:
+    description:
+      - The database whose backups are restored into O(database). Defaults to O(database).
+      - Set it only to restore one database's backup into another name on purpose (a copy
+        for an investigation, a rename); a backup is never taken from another source by
+        accident.
+    type: str
+  create:
+    description:
+      - Create O(database) from the backup when it does not exist. Without it, a database
+        that does not exist is refused (a typo must not create a database).
+    type: bool
+    default: false
   pgbouncer:
     description:
       - PgBouncer's admin console, to drop and hold its clients of O(database) around the swap.
@@ -151,6 +165,8 @@ def main():
         release=dict(type="str", required=True),
         label=dict(type="str"),
         backup_id=dict(type="str"),
+        source_database=dict(type="str"),
+        create=dict(type="bool", default=False),
         pgbouncer=pg.pgbouncer_argument_spec(),
         timeout=dict(type="int", default=120),
     )
@@ -162,7 +178,7 @@ def main():
     p = module.params
     base.run(module, lambda: restore.restore(
         p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
-        pgbouncer=p["pgbouncer"], bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"],
+        source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"], bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"],
         check_mode=module.check_mode))
 
 

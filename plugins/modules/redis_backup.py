@@ -33,6 +33,7 @@ extends_documentation_fragment:
   - golive.core.redis
   - golive.core.aws
   - golive.core.backup_retention
+  - golive.core.backup_identity
 options:
   state:
     description:
@@ -62,11 +63,11 @@ options:
     type: str
   backup_id:
     description:
-      - Backup to verify with O(state=verified).
+      - Backup to verify with O(state=verified). It must have been taken from this master.
     type: str
   if_exists:
     description:
-      - V(reuse) returns the newest complete backup of this master with the same label
+      - V(reuse) returns the newest complete backup of this master (and environment) with the same label
         instead of taking a new one (so a re-run of a go-live does not back up twice).
     type: str
     choices: [new, reuse]
@@ -169,9 +170,9 @@ undo:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
-from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.golive.core.plugins.module_utils.redis import backup
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
+from ansible_collections.golive.core.plugins.module_utils.storage import catalog
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 
@@ -188,25 +189,22 @@ def main():
         if_exists=dict(type="str", default="new", choices=["new", "reuse"]),
         source=dict(type="str", default="master", choices=["master", "replica"]),
         verify=dict(type="bool", default=True),
-        retention=s3.retention_argument_spec(),
+        retention=catalog.retention_argument_spec(),
         part_size_mb=dict(type="int", default=32),
         redis_server_path=dict(type="str", default="redis-server"),
         timeout=dict(type="float", default=3600.0),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    spec.update(catalog.identity_argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=[("state", "present", ["label"])])
     base.require_libs(module, [("redis", rds.REDIS_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
     p = module.params
 
     def service():
         store = backup.store_from_params(p)
-        if p["state"] == "verified":
-            result = backup.verify(store, p["backup_id"], p["label"], p["redis_server_path"])
-        elif not p["label"]:
-            raise InvalidInput("validate", "the task's options", "label is required with state=present")
-        else:
-            result = backup.backup(p, store, p["label"], p["release"], p["source"], p["verify"], p["retention"],
-                                   p["if_exists"], p["redis_server_path"], p["timeout"], p["part_size_mb"] * s3.MIB,
-                                   check_mode=module.check_mode)
+        engine = backup.SnapshotEngine(p, store, p["source"], p["verify"], p["redis_server_path"], p["timeout"],
+                                       p["part_size_mb"] * s3.MIB)
+        result = backup.ensure(p["state"], store, backup.identity(p, p["environment"]), engine, p["label"],
+                               p["release"], p["backup_id"], p["if_exists"], p["retention"], module.check_mode)
         return base.finish_checks(result) if "checks" in result else result
 
     base.run(module, service)

@@ -23,8 +23,13 @@ def keys(lab, prefix):
     return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
 
-def manifest(lab, prefix, backup_id):
-    body = lab_client(lab).get_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (prefix, backup_id))
+def home(prefix, dbname, environment=None):
+    """Where the backups of one database live: <prefix>/[<environment>/]postgres/<database>."""
+    return "/".join([prefix] + ([environment] if environment else []) + ["postgres", dbname])
+
+
+def manifest(lab, folder, backup_id):
+    body = lab_client(lab).get_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (folder, backup_id))
     return json.loads(body["Body"].read())
 
 
@@ -65,9 +70,11 @@ def test_backup_writes_the_manifest_last_and_verify_restores_it(lab, source):
     backup_id = made["backup_id"]
     assert made["changed"] is True and made["label"] == "pre-deploy-r1"
     assert made["undo"] == {"action": "restore", "backup_id": backup_id, "label": "pre-deploy-r1", "release": "r1",
-                            "database": dbname}
-    assert keys(lab, prefix) == ["%s/%s/dump" % (prefix, backup_id), "%s/%s/manifest.json" % (prefix, backup_id)]
-    found = manifest(lab, prefix, backup_id)
+                            "kind": "postgres", "source": dbname, "environment": None}
+    assert made["identity"] == {"kind": "postgres", "source": dbname, "environment": None}
+    folder = home(prefix, dbname)
+    assert keys(lab, prefix) == ["%s/%s/dump" % (folder, backup_id), "%s/%s/manifest.json" % (folder, backup_id)]
+    found = manifest(lab, folder, backup_id)
     assert found["tables"] == {"public.accounts": {"rows": 5000, "checksum": found["tables"]["public.accounts"]["checksum"]},
                                "public.events": {"rows": 20000, "checksum": found["tables"]["public.events"]["checksum"]},
                                "public.empty_one": {"rows": 0, "checksum": "0"}}
@@ -79,7 +86,7 @@ def test_backup_writes_the_manifest_last_and_verify_restores_it(lab, source):
     rc, again, _ = run_module("pg_backup", dict(args, label="pre-deploy-r1", release="r1", if_exists="reuse"))
     assert rc == 0 and again["changed"] is False and again["backup_id"] == backup_id
 
-    rc, verified, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", rto_seconds=600))
+    rc, verified, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", database=dbname, rto_seconds=600))
     assert rc == 0, verified.get("msg")
     assert verified["backup_id"] == backup_id and verified["checks"][0]["status"] == "pass"
     assert verified["checks"][0]["evidence"]["rows"] == 25000
@@ -97,7 +104,7 @@ def test_retention_keeps_the_newest_and_deletes_manifest_first(lab, source):
         assert rc == 0, made.get("msg")
         ids.append(made["backup_id"])
     assert made["retention"] == {"deleted": [ids[0]], "orphans": []}
-    assert sorted(set(k.split("/")[1] for k in keys(lab, prefix))) == sorted(ids[1:])
+    assert sorted(set(k.split("/")[3] for k in keys(lab, prefix))) == sorted(ids[1:])
 
 
 def _big_table(lab, dbname):
@@ -131,17 +138,19 @@ def test_an_interrupted_upload_leaves_no_manifest_and_is_never_newest(lab, sourc
     assert "Traceback" not in out
     # Aborted: no part left, no object and no manifest but those of the good backup.
     assert not client.list_multipart_uploads(Bucket=lab["s3"]["bucket"], Prefix=prefix + "/").get("Uploads")
-    assert keys(lab, prefix) == ["%s/%s/dump" % (prefix, good["backup_id"]),
-                                 "%s/%s/manifest.json" % (prefix, good["backup_id"])]
+    folder = home(prefix, dbname)
+    assert keys(lab, prefix) == ["%s/%s/dump" % (folder, good["backup_id"]),
+                                 "%s/%s/manifest.json" % (folder, good["backup_id"])]
 
     # A crash after the data but before the manifest: a newer folder without a manifest.
     orphan = "29991231T000000Z-scheduled-deadbeef"
-    client.put_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/dump" % (prefix, orphan), Body=b"PGDMP truncated")
-    rc, verified, _ = run_module("pg_backup_verify", dict(args, login_db="postgres"))
+    client.put_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/dump" % (folder, orphan), Body=b"PGDMP truncated")
+    rc, verified, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", database=dbname))
     assert rc == 0 and verified["backup_id"] == good["backup_id"]
     rc, health, _ = run_module("pg_health", dict(args, rpo_seconds=3600))
     assert rc == 0 and health["newest_backup"]["id"] == good["backup_id"]
-    rc, missing, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", backup_id=orphan))
+    rc, missing, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", database=dbname,
+                                                         backup_id=orphan))
     assert rc != 0 and "it has no manifest" in missing["msg"]
 
     rows(pg, dbname, "DROP TABLE blobs")
@@ -172,10 +181,10 @@ def test_a_corrupted_backup_fails_verification_naming_what_differed(lab, source,
     args = dict(admin_args(pg, dbname), **s3_args(lab, prefix))
     rc, made, _ = run_module("pg_backup", dict(args, label="scheduled"))
     assert rc == 0
-    found = manifest(lab, prefix, made["backup_id"])
+    found = manifest(lab, home(prefix, dbname), made["backup_id"])
     _corrupt(lab, found["objects"]["dump"]["key"], change)
 
-    rc, result, out = run_module("pg_backup_verify", dict(args, login_db="postgres"))
+    rc, result, out = run_module("pg_backup_verify", dict(args, login_db="postgres", database=dbname))
     assert rc != 0, what
     assert result["msg"].startswith("Failed to verify backup %s" % made["backup_id"])
     assert expected in result["msg"]
@@ -191,12 +200,13 @@ def test_a_manifest_mismatch_fails_verification(lab, source):
     args = dict(admin_args(pg, dbname), **s3_args(lab, prefix))
     rc, made, _ = run_module("pg_backup", dict(args, label="scheduled"))
     assert rc == 0
-    found = manifest(lab, prefix, made["backup_id"])
+    found = manifest(lab, home(prefix, dbname), made["backup_id"])
     found["tables"]["public.events"]["rows"] = 19999
     found["tables"]["public.accounts"]["checksum"] = "12345"
-    lab_client(lab).put_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (prefix, made["backup_id"]),
+    lab_client(lab).put_object(Bucket=lab["s3"]["bucket"], Key="%s/%s/manifest.json" % (home(prefix, dbname), made["backup_id"]),
                               Body=json.dumps(found).encode())
-    rc, result, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", backup_id=made["backup_id"]))
+    rc, result, _ = run_module("pg_backup_verify", dict(args, login_db="postgres", database=dbname,
+                                                        backup_id=made["backup_id"]))
     assert rc != 0
     assert "table public.accounts content checksum differs" in result["msg"]
     assert "table public.events has 20000 rows, expected 19999" in result["msg"]

@@ -74,6 +74,9 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     predeploy = _manifests(lab, "pre-deploy-%s" % release)
     assert len(predeploy) == 1 and predeploy[0]["release"] == release
     assert predeploy[0]["source"]["database"] == db
+    # Its identity carries the inventory's environment, and so does its place in the bucket.
+    assert predeploy[0]["identity"] == {"kind": "postgres", "source": db, "environment": "lab"}
+    assert predeploy[0]["objects"]["dump"]["key"].startswith("postgres/lab/postgres/%s/" % db)
     fact = first.stdout.index("\"phase2_database_predeploy_backup\": {")
     assert predeploy[0]["id"] in first.stdout[fact:fact + 400], "the backup id is kept as a fact"
     # The restore was verified and its scratch database dropped.

@@ -55,16 +55,18 @@ def test_backup_restores_into_a_scratch_server_with_the_same_key_counts(lab, tmp
     assert result["changed"] is True and not result.get("failed"), result.get("msg")
     assert [c["status"] for c in result["checks"]] == ["pass", "pass", "pass"]
     assert result["backup"]["keyspace"]["db%d" % DB] == expected
+    master_name = lab["redis"]["master_name"]
     assert result["undo"] == {"action": "restore", "backup_id": result["backup_id"], "label": "itest",
-                              "release": "itest-1"}
+                              "release": "itest-1", "kind": "redis-rdb", "source": master_name, "environment": None}
     for secret in (lab["redis"]["password"],):
         assert secret not in proc.stdout + proc.stderr
 
     # The manifest in the bucket, and the object it names, independently of the module.
     s3 = lab_client(lab)
     bucket = lab["s3"]["bucket"]
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key="%s/%s/manifest.json" % (
-        prefix, result["backup_id"]))["Body"].read())
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key="%s/redis-rdb/%s/%s/manifest.json" % (
+        prefix, master_name, result["backup_id"]))["Body"].read())
+    assert manifest["identity"] == {"kind": "redis-rdb", "source": master_name, "environment": None}
     assert manifest["kind"] == "redis-rdb" and manifest["label"] == "itest" and manifest["release"] == "itest-1"
     assert manifest["redis_version"] == master.info("server")["redis_version"]
     assert manifest["keyspace_source"] == "rdb"

@@ -16,11 +16,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import re
 import time
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time, utcnow
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
 
 # kind key -> (API path of the cluster-wide LIST, human name for evidence)
@@ -252,12 +252,6 @@ def parse_duration(value):
     if not match:
         raise ValueError("not a duration: %r" % (value,))
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-
-
-def parse_time(text):
-    if not text:
-        return None
-    return datetime.datetime.strptime(text.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z")
 
 
 def workload_ready(obj):
@@ -630,7 +624,7 @@ EVALUATORS = {
 
 def evaluate(spec, observed, now=None):
     """Checks for every section of ``spec``; undeclared sections are reported as skipped."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or utcnow()
     checks = []
     for check_id in ORDER:
         declared, evaluator = EVALUATORS[check_id]

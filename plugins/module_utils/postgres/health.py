@@ -13,11 +13,11 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.golive.core.plugins.module_utils.common import clock
 from ansible_collections.golive.core.plugins.module_utils.common.checks import PASS, SKIP, check, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 HEALTHY = "PostgreSQL deployed and healthy"
 POOLING = "Connection pooling configured"
@@ -85,16 +85,19 @@ def judge_pgbouncer(bouncer, database=None, expect_pool_mode=None):
                  POOLING)
 
 
-def judge_backup_age(newest, rpo_seconds, now):
+def judge_backup_age(newest, rpo_seconds, now, identity=None):
+    """Pure: the RPO check of the newest backup of one source (``identity``)."""
+    evidence = {"database": identity.source, "environment": identity.environment} if identity else {}
+    evidence["rpo_seconds"] = rpo_seconds
     if newest is None:
-        return check("pg.backup_rpo", "The newest complete backup is within the RPO", False,
-                     {"newest": None, "rpo_seconds": rpo_seconds}, BACKUPS)
-    age = (now - s3.parse_time(newest["completed_at"] or newest["created_at"])).total_seconds()
+        evidence["newest"] = None
+        return check("pg.backup_rpo", "The newest complete backup is within the RPO", False, evidence, BACKUPS)
+    age = (now - clock.parse_time(newest["completed_at"] or newest["created_at"])).total_seconds()
+    dump = newest.get("objects", {}).get("dump") or {}
+    evidence.update(backup_id=newest["id"], label=newest["label"], completed_at=newest.get("completed_at"),
+                    age_seconds=int(age), size=dump.get("size"))
     return check("pg.backup_rpo", "The newest complete backup is within the RPO", age <= rpo_seconds,
-                 {"backup_id": newest["id"], "label": newest["label"], "completed_at": newest.get("completed_at"),
-                  "age_seconds": int(age), "rpo_seconds": rpo_seconds,
-                  "size": newest["objects"]["dump"]["size"] if "dump" in newest.get("objects", {}) else None},
-                 BACKUPS)
+                 evidence, BACKUPS)
 
 
 def _pick(row, keys):
@@ -163,8 +166,8 @@ def observe_pgbouncer(options):
 
 
 def health(params, expect_role="any", min_connection_headroom=20.0, min_replicas=None, max_lag_bytes=None,
-           max_lag_seconds=None, pgbouncer=None, store=None, backup_label=None, rpo_seconds=None,
-           replication_wait=0):
+           max_lag_seconds=None, pgbouncer=None, store=None, backup_identity=None, backup_label=None,
+           rpo_seconds=None, replication_wait=0):
     wants_replication = min_replicas is not None or max_lag_bytes is not None or max_lag_seconds is not None
     conn = pg.connect(params, autocommit=True, application_name="golive.core/health")
     try:
@@ -193,10 +196,10 @@ def health(params, expect_role="any", min_connection_headroom=20.0, min_replicas
                                       pgbouncer.get("pool_mode")))
     newest = None
     if store is not None:
-        found = store.manifests(kind="postgres", label=backup_label)
+        found = store.manifests(backup_identity, label=backup_label)
         newest = found[0] if found else None
         if rpo_seconds is not None:
-            checks.append(judge_backup_age(newest, rpo_seconds, s3.utcnow()))
+            checks.append(judge_backup_age(newest, rpo_seconds, clock.utcnow(), backup_identity))
         else:
             checks.append(make_check("pg.backup_rpo", "The newest complete backup is within the RPO", SKIP,
                                      {"reason": "rpo_seconds not set"}, BACKUPS))

@@ -14,23 +14,167 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+import re
+import subprocess
+import threading
 import time
+import uuid
 
+from ansible_collections.golive.core.plugins.module_utils.common import clock
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Conflict,
     GoliveError,
     Refused,
+    VerificationFailed,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline, retry
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.postgres import figures as pgfigures
+from ansible_collections.golive.core.plugins.module_utils.postgres import tools
 
+
+MAX_IDENT = 63
+
+
+def scratch_name(prefix, backup_id, suffix=None):
+    """A database name of at most 63 bytes, unique per call."""
+    suffix = suffix or uuid.uuid4().hex[:8]
+    stem = "%s_%s" % (prefix, backup_id.lower().replace("-", "_").replace(".", "_"))
+    return "%s_%s" % (stem[:MAX_IDENT - len(suffix) - 1], suffix)
+
+
+# ---------------------------------------------------------------------------
+# Restore into a new database, verified against the manifest
+# ---------------------------------------------------------------------------
+
+def create_database(admin, name, owner=None):
+    sql = "CREATE DATABASE %s TEMPLATE template0" % pg.quote_ident(name)
+    if owner:
+        sql += " OWNER %s" % pg.quote_ident(owner)
+    pg.query(admin, sql)
+
+
+def drop_database(admin, name):
+    pg.query(admin, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % pg.quote_ident(name))
+
+
+class _SafeWriter:
+    """Writes to a pipe until the reader goes away, then only counts (so the
+    download still finishes and its hash can be compared)."""
+
+    def __init__(self, pipe):
+        self.pipe = pipe
+        self.broken = False
+
+    def write(self, data):
+        if not self.broken:
+            try:
+                self.pipe.write(data)
+            except (BrokenPipeError, OSError):
+                self.broken = True
+        return len(data)
+
+
+class _RestoreWatcher:
+    """Follows ``pg_restore --verbose``: once it moves past a table's data, that table
+    is complete, and its figures are computed while the restore goes on (indexes,
+    constraints). Keeps the last lines for error messages."""
+
+    _DATA = re.compile(r'^pg_restore: processing data for table "(?P<schema>[^".]+)\.(?P<name>[^"]+)"$')
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.lines = collections.deque(maxlen=6)
+
+    def follow(self, stream):
+        pending = None
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if not line.startswith("pg_restore: processing") and not line.startswith("pg_restore: creating") \
+                    and not line.startswith("pg_restore: connecting"):
+                self.lines.append(line)
+            if not line.startswith("pg_restore: "):
+                continue
+            if pending is not None and self.workers is not None:
+                self.workers.submit(*pending)
+                pending = None
+            match = self._DATA.match(line)
+            if match:
+                pending = (match.group("schema"), match.group("name"))
+        stream.close()
+
+    def tail(self):
+        lines = [line.strip() for line in self.lines if line.strip()]
+        return "; ".join(lines[-3:])
+
+
+def restore_into(params, store, manifest, dbname, bindir=None, jobs=2, owner=None):
+    """Create ``dbname``, restore the backup into it from S3 and compare its figures
+    with the manifest. Raises ``VerificationFailed`` naming every difference; the
+    database is left in place either way (the caller drops or keeps it).
+    Returns ``{restore_seconds, download, figures}``."""
+    started = time.monotonic()
+    admin = pg.connect(params, autocommit=True, application_name="golive.core/restore")
+    try:
+        try:
+            major = int(pg.query(admin, "SELECT current_setting('server_version_num')::int AS v")[0]["v"]) // 10000
+            create_database(admin, dbname, owner)
+        except pg.psycopg2.Error as exc:
+            raise pg.classify(exc, params, verb="create database %s on" % dbname)
+    finally:
+        admin.close()
+    tool = tools.find_tool("pg_restore", bindir, major)
+    method = manifest.get("checksum_method") or "sum-md5-64"
+    workers = pgfigures.FigureWorkers(params, dbname, jobs, method=method) if jobs else None
+    watcher = _RestoreWatcher(workers)
+    try:
+        proc = subprocess.Popen([tool, "--exit-on-error", "--no-password", "--verbose", "--dbname", dbname],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=tools.libpq_env(params, dbname), close_fds=True)
+        reader = threading.Thread(target=watcher.follow, args=(proc.stderr,))
+        reader.daemon = True
+        reader.start()
+        writer = _SafeWriter(proc.stdin)
+        try:
+            download = store.download(manifest, pgbackup.DUMP_NAME, writer)
+        finally:
+            try:
+                proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+            code = proc.wait()
+            reader.join()
+        differences = pgfigures.compare_object(manifest["objects"][pgbackup.DUMP_NAME], download)
+        if code != 0:
+            differences.insert(0, "pg_restore exited with code %s: %s" % (code, watcher.tail() or "no message"))
+        figures = None
+        if not differences:
+            workers = workers or pgfigures.FigureWorkers(params, dbname, 1, method=method)
+            figures = workers.finish()
+            workers = None
+            differences = pgfigures.compare_manifest(manifest, figures)
+    finally:
+        if workers is not None:
+            workers.close()
+    elapsed = round(time.monotonic() - started, 3)
+    if differences:
+        raise VerificationFailed(
+            "verify", "backup %s (%s)" % (manifest["id"], store.url(manifest["objects"][pgbackup.DUMP_NAME]["key"])),
+            "; ".join(differences[:20]) + (" (and %d more)" % (len(differences) - 20) if len(differences) > 20 else ""),
+            result={"backup_id": manifest["id"], "differences": differences, "restore_seconds": elapsed})
+    return {"restore_seconds": elapsed, "download": download, "figures": figures}
+
+
+# ---------------------------------------------------------------------------
+# The rollback restore: swap the restored database in, keep the current one
+# ---------------------------------------------------------------------------
 
 def names(target, now):
     """Pure: the new database's name and the name the current one is kept under."""
     stamp = now.strftime("%Y%m%d%H%M%S")
-    stem = target[:pgbackup.MAX_IDENT - len(stamp) - len("_restoring_")]
+    stem = target[:MAX_IDENT - len(stamp) - len("_restoring_")]
     return "%s_restoring_%s" % (stem, stamp), "%s_before_%s" % (stem, stamp)
 
 
@@ -102,13 +246,15 @@ def _swap(admin, target, new, kept, deadline):
     retry(attempt, deadline, what="swap databases %s and %s" % (target, new))
 
 
-def restore(params, store, target, release, label=None, backup_id=None, pgbouncer=None, bindir=None,
-            jobs=2, timeout=1800, check_mode=False):
+def restore(params, store, target, release, label=None, backup_id=None, source=None, environment=None,
+            create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False):
+    """Replace ``target`` with a backup of ``source`` (by default ``target`` itself) of
+    ``release``; see the module doc."""
     if not release:
         raise Refused("restore", "database %s" % target, "no release id given",
                       fix="Pass the release id whose pre-deploy backup is to be restored")
     label = label or "pre-deploy-%s" % release
-    manifest = store.find(backup_id=backup_id, label=label, kind=pgbackup.KIND)
+    manifest = store.find(pgbackup.identity(source or target, environment), backup_id=backup_id, label=label)
     if manifest.get("release") != release:
         raise Refused("restore", "database %s" % target,
                       "backup %s belongs to release %s, not %s" % (manifest["id"], manifest.get("release"), release),
@@ -116,11 +262,16 @@ def restore(params, store, target, release, label=None, backup_id=None, pgbounce
     admin_params = dict(params, login_db=params.get("login_db") if params.get("login_db") != target else "postgres")
     admin = pg.connect(admin_params, autocommit=True, application_name="golive.core/restore")
     deadline = Deadline(timeout)
-    now = s3.utcnow()
+    now = clock.utcnow()
     applied = []
     try:
         found = pg.query(admin, "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = %s",
                          (target,))
+        if not found and not create:
+            raise Refused("restore", "database %s" % target,
+                          "it does not exist on %s:%s" % (params.get("login_host"), params.get("login_port")),
+                          fix="Check the database name, or set create=true to create it from backup %s"
+                          % manifest["id"])
         steps = plan(target, manifest, now, bool(found), bool(pgbouncer and pgbouncer.get("host")))
         result = {"changed": True, "backup_id": manifest["id"], "label": manifest["label"], "release": release,
                   "database": target, "restored_from": pgbackup.summarize_manifest(manifest),
@@ -132,9 +283,9 @@ def restore(params, store, target, release, label=None, backup_id=None, pgbounce
             return result
         owner = found[0]["owner"] if found else None
         try:
-            pgbackup.restore_into(admin_params, store, manifest, steps["new"], bindir=bindir, jobs=jobs, owner=owner)
+            restore_into(admin_params, store, manifest, steps["new"], bindir=bindir, jobs=jobs, owner=owner)
         except GoliveError:
-            pgbackup.drop_database(admin, steps["new"])
+            drop_database(admin, steps["new"])
             raise
         applied.extend(["create", "restore", "verify"])
         if not found:

@@ -13,6 +13,9 @@
 4. Verify: download it, check size and sha256, load it into a scratch ``redis-server``
    and compare its key counts with the counts taken from the stream.
 5. Only then write the manifest, so an unverified snapshot is never "the latest backup".
+
+Steps 1-4 are this system's engine for the shared backup runner (``storage/runner.py``),
+which owns labels, reuse, ids, the manifest and retention.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,6 +27,7 @@ import socket
 import ssl
 import time
 
+from ansible_collections.golive.core.plugins.module_utils.common import clock
 from ansible_collections.golive.core.plugins.module_utils.common.checks import check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -38,9 +42,12 @@ from ansible_collections.golive.core.plugins.module_utils.common.retry import De
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
 from ansible_collections.golive.core.plugins.module_utils.redis import rdb
 from ansible_collections.golive.core.plugins.module_utils.redis import scratch
+from ansible_collections.golive.core.plugins.module_utils.storage import catalog
+from ansible_collections.golive.core.plugins.module_utils.storage import runner
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 KIND = "redis-rdb"
+DEFAULT_PREFIX = "redis"
 DUMP_NAME = "dump.rdb"
 CHECKLIST_BACKUP = "Backup strategy validated"
 CHECKLIST_PROCEDURE = "Validate backup procedures"
@@ -311,10 +318,6 @@ def _raise_if_failed(checks, backup_id, result):
 # Services
 # ---------------------------------------------------------------------------
 
-def store_from_params(params):
-    return s3.BackupStore(s3.session_client("s3", params), params["bucket"], params.get("prefix") or "redis")
-
-
 def _source_address(client, address, source):
     if source == "master":
         return address
@@ -334,100 +337,97 @@ def summarize_manifest(manifest):
             "source": manifest.get("source")}
 
 
-def _result(store, manifest, changed, reused=False):
-    return {
-        "changed": changed, "backup_id": manifest["id"], "label": manifest["label"], "reused": reused,
-        "backup": summarize_manifest(manifest),
-        "location": store.url(store.key(manifest["id"], s3.MANIFEST_NAME)),
-        "diff": {"before": {}, "after": {"backup_id": manifest["id"], "label": manifest["label"]}}
-        if changed else {"before": {}, "after": {}},
-        "undo": {"action": "restore", "backup_id": manifest["id"], "label": manifest["label"],
-                 "release": manifest.get("release")},
-    }
-
-
-def master_identity(params):
-    """How a manifest names the Redis it backs up: the Sentinel master name, else host:port."""
+def identity(params, environment=None):
+    """The identity of a Redis master's backups: its Sentinel name, else ``host:port``."""
     if params.get("redis_sentinels"):
-        return {"master_name": params.get("redis_master_name")}
-    return {"host": params.get("redis_host") or "localhost", "port": int(params.get("redis_port") or 6379)}
+        source = params.get("redis_master_name")
+    else:
+        source = "%s:%s" % (params.get("redis_host") or "localhost", int(params.get("redis_port") or 6379))
+    return catalog.Identity(KIND, source, environment)
 
 
-def backup(params, store, label, release=None, source="master", verify=True, retention=None,
-           if_exists="new", server_binary="redis-server", timeout=3600, part_size=s3.DEFAULT_PART_SIZE,
-           check_mode=False):
-    s3.validate_label(label)
-    if if_exists == "reuse":
-        identity = master_identity(params)
-        existing = [m for m in store.manifests(kind=KIND, label=label)
-                    if m.get("source", {}).get("identity") == identity]
-        if existing:
-            return _result(store, existing[0], False, reused=True)
-    deadline = Deadline(timeout)
-    client, address = rds.connect(params)
-    snapshot_from = _source_address(client, address, source)
-    if check_mode:
-        return {"changed": True, "backup_id": None, "label": label,
-                "msg": "would save %s, copy its snapshot from %s to %s and verify it"
-                       % (address, snapshot_from, store.url(store.prefix + "/")),
-                "diff": {"before": {}, "after": {"label": label, "master": address}}}
-    started = time.monotonic()
-    created = s3.utcnow()
-    backup_id = s3.new_backup_id(label, created)
-    result = {"changed": False, "backup_id": backup_id, "label": label}
-    try:
-        saved = trigger_save(rds.node(params, snapshot_from), deadline)
-        server = client.info("server")
-        info_keyspace = scratch.parse_keyspace(client.info("keyspace"))
-    except rds.redis.RedisError as exc:
-        raise rds.classify(exc, params, verb="save")
-    counter = rdb.KeyCounter()
-    stream = open_snapshot(params, snapshot_from, counter, deadline)
-    try:
-        obj = store.upload(backup_id, DUMP_NAME, stream, part_size)
-    finally:
-        stream.sock.close()
-    obj["format"] = "rdb"
-    obj["rdb_version"] = counter.version
-    result["changed"] = True
-    keyspace = counter.keyspace if counter.done and not counter.error else info_keyspace
-    extra = {
-        "release": release,
-        "source": {"master": address, "snapshot_from": snapshot_from, "identity": master_identity(params)},
-        "redis_version": server.get("redis_version"),
-        "rdb_redis_version": counter.aux.get("redis-ver"),
-        "keyspace": keyspace,
-        "keyspace_source": "rdb" if keyspace is counter.keyspace else "info",
-        "keyspace_note": counter.error,
-        "save": saved,
-    }
-    if verify:
-        checks = verify_object(store, backup_id, obj, keyspace, server_binary)
-        result["checks"] = checks
+class SnapshotEngine:
+    """``BGSAVE``, the snapshot copied over the protocol and streamed up, verified in a
+    scratch server before the runner writes the manifest."""
+
+    kind = KIND
+    summarize = staticmethod(summarize_manifest)
+
+    def __init__(self, params, store, source="master", verify=True, server_binary="redis-server",
+                 timeout=3600, part_size=s3.DEFAULT_PART_SIZE):
+        self.params = params
+        self.store = store
+        self.source = source
+        self.verify = verify
+        self.server_binary = server_binary
+        self.timeout = timeout
+        self.part_size = part_size
+
+    def _locate(self):
+        client, address = rds.connect(self.params)
+        return client, address, _source_address(client, address, self.source)
+
+    def describe(self):
+        _client, address, snapshot_from = self._locate()
+        return "save %s, copy its snapshot from %s and verify it" % (address, snapshot_from)
+
+    def produce(self, upload, backup_id):
+        deadline = Deadline(self.timeout)
+        client, address, snapshot_from = self._locate()
         try:
-            _raise_if_failed(checks, backup_id, result)
-        except VerificationFailed:
-            s3.delete_keys(store.client, store.bucket, [obj["key"]])
-            raise
-        extra["verification"] = {"verified_at": s3.format_time(s3.utcnow()),
-                                 "checks": dict((c["id"], c["status"]) for c in checks)}
-    extra["duration_seconds"] = round(time.monotonic() - started, 3)
-    manifest = store.write_manifest(backup_id, label, KIND, {DUMP_NAME: obj}, created, extra=extra)
-    out = _result(store, manifest, True)
-    out["checks"] = result.get("checks", [])
-    if retention:
-        out["retention"] = store.retain(retention, KIND, protect=(manifest["id"],))
-    return out
+            saved = trigger_save(rds.node(self.params, snapshot_from), deadline)
+            server = client.info("server")
+            info_keyspace = scratch.parse_keyspace(client.info("keyspace"))
+        except rds.redis.RedisError as exc:
+            raise rds.classify(exc, self.params, verb="save")
+        counter = rdb.KeyCounter()
+        stream = open_snapshot(self.params, snapshot_from, counter, deadline)
+        try:
+            obj = upload(DUMP_NAME, stream, self.part_size)
+        finally:
+            stream.sock.close()
+        obj["format"] = "rdb"
+        obj["rdb_version"] = counter.version
+        keyspace = counter.keyspace if counter.done and not counter.error else info_keyspace
+        extra = {
+            "source": {"master": address, "snapshot_from": snapshot_from},
+            "redis_version": server.get("redis_version"),
+            "rdb_redis_version": counter.aux.get("redis-ver"),
+            "keyspace": keyspace,
+            "keyspace_source": "rdb" if keyspace is counter.keyspace else "info",
+            "keyspace_note": counter.error,
+            "save": saved,
+        }
+        checks = None
+        if self.verify:
+            checks = verify_object(self.store, backup_id, obj, keyspace, self.server_binary)
+            _raise_if_failed(checks, backup_id, {"backup_id": backup_id, "checks": checks})
+            extra["verification"] = {"verified_at": clock.format_time(clock.utcnow()),
+                                     "checks": dict((c["id"], c["status"]) for c in checks)}
+        return {"objects": {DUMP_NAME: obj}, "extra": extra, "checks": checks}
 
 
-def verify(store, backup_id=None, label=None, server_binary="redis-server"):
-    """Verify a stored backup (by id, else the newest with ``label``); return checks."""
-    manifest = store.find(backup_id=backup_id, label=label, kind=KIND)
+def verify(store, identity, backup_id=None, label=None, server_binary="redis-server"):
+    """Verify a stored backup of ``identity`` (by id, else the newest with ``label``)."""
+    manifest = store.find(identity, backup_id=backup_id, label=label)
     if DUMP_NAME not in manifest.get("objects", {}):
         raise NotFound("find", "the snapshot of backup %s" % manifest["id"], "its manifest lists no %s" % DUMP_NAME)
-    result = _result(store, manifest, False)
+    result = runner.result(store, identity, SnapshotEngine, manifest, False)
     checks = verify_object(store, manifest["id"], manifest["objects"][DUMP_NAME], manifest.get("keyspace") or {},
                            server_binary)
     result["checks"] = checks
     _raise_if_failed(checks, manifest["id"], result)
     return result
+
+
+def ensure(state, store, identity, engine, label=None, release=None, backup_id=None, if_exists="new",
+           retention=None, check_mode=False):
+    """``state=present``: take a backup (or reuse one); ``state=verified``: verify one."""
+    if state == "verified":
+        return verify(store, identity, backup_id, label, engine.server_binary)
+    return runner.backup(store, identity, engine, label, release=release, if_exists=if_exists,
+                         retention=retention, check_mode=check_mode)
+
+
+def store_from_params(params):
+    return catalog.store_from_params(params, DEFAULT_PREFIX)

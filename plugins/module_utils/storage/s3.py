@@ -1,26 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) golive.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The S3 object store (boto3): clients, error mapping, streaming transfers and backups.
+"""The S3 object store (boto3): clients, error mapping and streaming transfers.
 
-- ``upload_stream`` / ``download_stream``: multipart, hashed on the way, never a full
-  local copy; a failed upload is aborted and leaves no object.
-- ``BackupStore``: one folder per backup with a manifest written last; listing,
-  "newest" and retention work from manifests only.
+``upload_stream`` / ``download_stream``: multipart, hashed on the way, never a full
+local copy; a failed upload is aborted and leaves no object. Backups built on these
+live in ``catalog.py`` (which backups exist) and ``runner.py`` (how one is taken).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-import fnmatch
 import hashlib
 import json
 import queue
-import re
 import threading
-import uuid
 
 from ansible.module_utils.basic import env_fallback
 
@@ -28,7 +23,6 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
     BackendError,
     ConnectionFailed,
-    InvalidInput,
     NotFound,
     PermissionDenied,
     describe_exception,
@@ -307,215 +301,3 @@ def delete_keys(client, bucket, keys):
             client.delete_object(Bucket=bucket, Key=key)
         except aws_errors() as exc:
             raise classify(exc, "delete", "s3://%s/%s" % (bucket, key))
-
-
-# ---------------------------------------------------------------------------
-# Backups: data objects plus a manifest written last
-# ---------------------------------------------------------------------------
-
-MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = "golive.backup/1"
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def format_time(value):
-    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text):
-    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-
-
-def validate_label(label):
-    if not label or not _LABEL.match(label):
-        raise InvalidInput("validate", "backup label %r" % (label,),
-                           "use letters, digits, '.', '_' and '-' (at most 100, starting with a letter or digit)")
-    return label
-
-
-def new_backup_id(label, now=None):
-    """``<UTC time>-<label>-<random>``: sorts by time, names the label, never collides."""
-    now = now or utcnow()
-    return "%s-%s-%s" % (now.strftime("%Y%m%dT%H%M%SZ"), validate_label(label), uuid.uuid4().hex[:8])
-
-
-def plan_retention(manifests, keep_last=None, max_age_days=None, now=None, protect=(), labels="*"):
-    """Pure: the ids of complete backups that retention deletes.
-
-    Among the backups whose label matches the glob ``labels``, the newest
-    ``keep_last`` are kept and those older than ``max_age_days`` are deleted; with both
-    set a backup goes when either rule says so, yet the newest one always stays.
-    Ids in ``protect`` are never deleted.
-    """
-    now = now or utcnow()
-    scoped = sorted((m for m in manifests if fnmatch.fnmatchcase(m.get("label", ""), labels or "*")),
-                    key=_sort_key, reverse=True)
-    doomed = []
-    for index, manifest in enumerate(scoped):
-        if index == 0 or manifest["id"] in protect:
-            continue
-        too_many = keep_last is not None and index >= keep_last
-        age = (now - parse_time(manifest["created_at"])).total_seconds()
-        too_old = max_age_days is not None and age > max_age_days * 86400.0
-        if too_many or too_old:
-            doomed.append(manifest["id"])
-    return doomed
-
-
-def _sort_key(manifest):
-    return (manifest.get("created_at", ""), manifest.get("id", ""))
-
-
-class BackupStore:
-    """Backups in a bucket under ``prefix``, one folder per backup::
-
-        <prefix>/<backup id>/<data object(s)>
-        <prefix>/<backup id>/manifest.json      written last
-
-    A backup exists only once its manifest does: listing, "newest" and lookups by
-    label see manifests only, so an interrupted upload is never chosen. Retention
-    deletes the manifest first, then the data.
-
-    The manifest is ``{format, id, label, kind, created_at, completed_at, objects:
-    {name: {key, size, sha256, ...}}, ...}`` plus whatever the caller adds (``extra``).
-    """
-
-    def __init__(self, client, bucket, prefix):
-        self.client = client
-        self.bucket = bucket
-        self.prefix = (prefix or "").strip("/")
-
-    def _folder(self, backup_id):
-        return "%s/%s/" % (self.prefix, backup_id) if self.prefix else "%s/" % backup_id
-
-    def key(self, backup_id, name):
-        return self._folder(backup_id) + name
-
-    def url(self, key):
-        return "s3://%s/%s" % (self.bucket, key)
-
-    def upload(self, backup_id, name, reader, part_size=DEFAULT_PART_SIZE):
-        """Stream one data object of a backup; returns its ``{key, size, sha256, ...}``."""
-        return upload_stream(self.client, self.bucket, self.key(backup_id, name), reader, part_size)
-
-    def download(self, manifest, name, writer, chunk_size=4 * MIB):
-        return download_stream(self.client, self.bucket, manifest["objects"][name]["key"], writer, chunk_size)
-
-    def write_manifest(self, backup_id, label, kind, objects, created_at, extra=None):
-        """Write the manifest (the last step of a backup) and return it."""
-        manifest = dict(extra or {})
-        manifest.update({
-            "format": MANIFEST_FORMAT,
-            "id": backup_id,
-            "label": label,
-            "kind": kind,
-            "created_at": format_time(created_at),
-            "completed_at": format_time(utcnow()),
-            "objects": objects,
-        })
-        put_json(self.client, self.bucket, self.key(backup_id, MANIFEST_NAME), manifest)
-        return manifest
-
-    def manifests(self, kind=None, label=None):
-        """Complete backups, newest first (optionally of one kind, with a label glob)."""
-        prefix = "%s/" % self.prefix if self.prefix else ""
-        found = []
-        for item in list_keys(self.client, self.bucket, prefix):
-            rest = item["key"][len(prefix):]
-            if rest.count("/") != 1 or not rest.endswith("/" + MANIFEST_NAME):
-                continue
-            try:
-                manifest = get_json(self.client, self.bucket, item["key"])
-            except NotFound:
-                continue  # deleted between list and read
-            if manifest.get("format") != MANIFEST_FORMAT:
-                continue
-            if kind and manifest.get("kind") != kind:
-                continue
-            if label and not fnmatch.fnmatchcase(manifest.get("label", ""), label):
-                continue
-            found.append(manifest)
-        return sorted(found, key=_sort_key, reverse=True)
-
-    def find(self, backup_id=None, label=None, kind=None):
-        """The manifest of one backup: by id, else the newest with ``label`` (a glob),
-        else the newest. Raises ``NotFound``."""
-        if backup_id:
-            try:
-                manifest = get_json(self.client, self.bucket, self.key(backup_id, MANIFEST_NAME))
-            except NotFound:
-                raise NotFound("find", "backup %s in %s" % (backup_id, self.url(self._folder(backup_id))),
-                               "it has no manifest (it does not exist, or its upload never completed)")
-            if label and not fnmatch.fnmatchcase(manifest.get("label", ""), label):
-                raise NotFound("find", "backup %s" % backup_id,
-                               "its label is %s, not %s" % (manifest.get("label"), label))
-            return manifest
-        found = self.manifests(kind=kind, label=label)
-        if not found:
-            raise NotFound("find", "a complete backup%s in %s" % (
-                " labelled %s" % label if label else "", self.url(self._folder("").rstrip("/") + "/")),
-                "no manifest found", fix="Run a backup first")
-        return found[0]
-
-    def incomplete(self, older_than_seconds=3600, now=None):
-        """Backup folders without a manifest whose newest object is older than the grace."""
-        now = now or utcnow()
-        prefix = "%s/" % self.prefix if self.prefix else ""
-        folders = {}
-        for item in list_keys(self.client, self.bucket, prefix):
-            rest = item["key"][len(prefix):]
-            if rest.count("/") != 1:
-                continue
-            folder = rest.split("/", 1)[0]
-            entry = folders.setdefault(folder, {"keys": [], "manifest": False, "newest": None})
-            entry["keys"].append(item["key"])
-            entry["manifest"] = entry["manifest"] or rest.endswith("/" + MANIFEST_NAME)
-            modified = item["last_modified"]
-            entry["newest"] = modified if entry["newest"] is None else max(entry["newest"], modified)
-        return dict((folder, entry["keys"]) for folder, entry in folders.items()
-                    if not entry["manifest"] and (now - entry["newest"]).total_seconds() > older_than_seconds)
-
-    def delete(self, manifest):
-        """Delete one backup: the manifest first (it stops being a backup), then its data."""
-        delete_keys(self.client, self.bucket, [self.key(manifest["id"], MANIFEST_NAME)])
-        delete_keys(self.client, self.bucket, [o["key"] for o in manifest.get("objects", {}).values()])
-
-    def retain(self, options, kind, protect=()):
-        """:meth:`apply_retention` with the module's ``retention`` option
-        (:func:`retention_argument_spec`)."""
-        return self.apply_retention(
-            keep_last=options.get("keep_last"), max_age_days=options.get("max_age_days"),
-            labels=options.get("labels") or "*", kind=kind, protect=protect,
-            orphan_grace_seconds=options.get("orphan_grace_seconds"))
-
-    def apply_retention(self, keep_last=None, max_age_days=None, labels="*", kind=None, protect=(),
-                        check_mode=False, orphan_grace_seconds=None):
-        """Delete what :func:`plan_retention` names (and, with ``orphan_grace_seconds``,
-        folders of incomplete uploads older than that). Returns ``{deleted, orphans}``."""
-        if keep_last is None and max_age_days is None:
-            return {"deleted": [], "orphans": []}
-        manifests = self.manifests(kind=kind)
-        doomed = set(plan_retention(manifests, keep_last, max_age_days, protect=protect, labels=labels))
-        deleted = [m["id"] for m in manifests if m["id"] in doomed]
-        orphans = []
-        if orphan_grace_seconds is not None:
-            orphans = sorted(self.incomplete(orphan_grace_seconds))
-        if not check_mode:
-            for manifest in manifests:
-                if manifest["id"] in doomed:
-                    self.delete(manifest)
-            if orphans:
-                for keys in self.incomplete(orphan_grace_seconds).values():
-                    delete_keys(self.client, self.bucket, keys)
-        return {"deleted": deleted, "orphans": orphans}
-
-
-def retention_argument_spec():
-    """The ``retention`` option of every backup module (doc fragment ``backup_retention``)."""
-    return dict(type="dict", options=dict(
-        keep_last=dict(type="int", no_log=False), max_age_days=dict(type="float"),
-        labels=dict(type="str", default="*"), orphan_grace_seconds=dict(type="int")))

@@ -5,8 +5,9 @@ import datetime
 import pytest
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
-from ansible_collections.golive.core.plugins.module_utils.postgres import backup, health, restore, seed
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.common import clock
+from ansible_collections.golive.core.plugins.module_utils.postgres import figures, health, restore, seed, tools
+from ansible_collections.golive.core.plugins.module_utils.storage import catalog
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
@@ -101,7 +102,7 @@ def test_pgbouncer_pool_mode_and_unreachable():
 
 @pytest.mark.parametrize("age_hours,rpo_hours,status", [(1, 24, "pass"), (25, 24, "fail")])
 def test_backup_age_against_rpo(age_hours, rpo_hours, status):
-    done = s3.format_time(NOW - datetime.timedelta(hours=age_hours))
+    done = clock.format_time(NOW - datetime.timedelta(hours=age_hours))
     newest = {"id": "b", "label": "scheduled", "created_at": done, "completed_at": done,
               "objects": {"dump": {"size": 10}}}
     check = health.judge_backup_age(newest, rpo_hours * 3600, NOW)
@@ -131,32 +132,32 @@ FIGURES = {"schema_hash": "a" * 64,
 ])
 def test_compare_manifest(change, differences):
     observed = dict(FIGURES, **change)
-    assert backup.compare_manifest(FIGURES, observed) == differences
+    assert figures.compare_manifest(FIGURES, observed) == differences
 
 
 def test_compare_object():
-    assert backup.compare_object({"size": 5, "sha256": "ab" * 32}, {"size": 5, "sha256": "ab" * 32}) == []
-    assert backup.compare_object({"size": 5, "sha256": "ab" * 32}, {"size": 4, "sha256": "cd" * 32}) == [
+    assert figures.compare_object({"size": 5, "sha256": "ab" * 32}, {"size": 5, "sha256": "ab" * 32}) == []
+    assert figures.compare_object({"size": 5, "sha256": "ab" * 32}, {"size": 4, "sha256": "cd" * 32}) == [
         "size 4 bytes, expected 5", "sha256 cdcdcdcdcdcd, expected abababababab"]
 
 
 def test_schema_hash_ignores_line_order():
-    assert backup.schema_hash(["b", "a"]) == backup.schema_hash(["a", "b"]) != backup.schema_hash(["a"])
+    assert figures.schema_hash(["b", "a"]) == figures.schema_hash(["a", "b"]) != figures.schema_hash(["a"])
 
 
 def test_scratch_names_fit_postgres_identifiers():
-    name = backup.scratch_name("golive_verify", "20261122T050102Z-pre-deploy-" + "x" * 90 + "-1a2b3c4d", "feed")
+    name = restore.scratch_name("golive_verify", "20261122T050102Z-pre-deploy-" + "x" * 90 + "-1a2b3c4d", "feed")
     assert len(name) <= 63 and name.startswith("golive_verify_20261122t050102z_pre_deploy_") and name.endswith("_feed")
 
 
 def test_table_stats_sql_quotes_names():
-    sql = backup.table_stats_sql("my schema", 'odd"name')
+    sql = figures.table_stats_sql("my schema", 'odd"name')
     assert 'FROM ONLY "my schema"."odd""name" AS t' in sql
 
 
 def test_libpq_env_keeps_the_password_off_the_command_line(monkeypatch):
     monkeypatch.setenv("PGSERVICE", "elsewhere")
-    env = backup.libpq_env({"login_host": "db", "login_port": 5433, "login_user": "admin",
+    env = tools.libpq_env({"login_host": "db", "login_port": 5433, "login_user": "admin",
                             "login_password": "s3cret", "login_db": "app", "ssl_mode": "require"}, "scratch")
     assert env["PGPASSWORD"] == "s3cret" and env["PGDATABASE"] == "scratch" and env["PGSSLMODE"] == "require"
     assert "PGSERVICE" not in env
@@ -195,7 +196,7 @@ def test_restore_names_fit_postgres_identifiers():
 
 def _manifest(backup_id, label, hours_ago):
     return {"id": backup_id, "label": label,
-            "created_at": s3.format_time(NOW - datetime.timedelta(hours=hours_ago))}
+            "created_at": clock.format_time(NOW - datetime.timedelta(hours=hours_ago))}
 
 
 STORE = [_manifest("a", "scheduled", 1), _manifest("b", "scheduled", 30), _manifest("c", "pre-deploy-r1", 40),
@@ -212,12 +213,12 @@ STORE = [_manifest("a", "scheduled", 1), _manifest("b", "scheduled", 30), _manif
     (0, None, "*", (), ["b", "c", "d", "e"]),
 ])
 def test_plan_retention(keep_last, max_age_days, labels, protect, doomed):
-    assert sorted(s3.plan_retention(STORE, keep_last, max_age_days, NOW, protect, labels)) == doomed
+    assert sorted(catalog.plan_retention(STORE, keep_last, max_age_days, NOW, protect, labels)) == doomed
 
 
 def test_backup_ids_sort_by_time_and_reject_bad_labels():
-    first = s3.new_backup_id("scheduled", NOW)
-    later = s3.new_backup_id("scheduled", NOW + datetime.timedelta(seconds=1))
+    first = catalog.new_backup_id("scheduled", NOW)
+    later = catalog.new_backup_id("scheduled", NOW + datetime.timedelta(seconds=1))
     assert first.startswith("20261122T120000Z-scheduled-") and first < later
     with pytest.raises(InvalidInput):
-        s3.new_backup_id("../etc", NOW)
+        catalog.new_backup_id("../etc", NOW)
