@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -50,6 +51,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = REPO_ROOT / ".lab"
 INVENTORY_FILE = REPO_ROOT / "inventories" / "lab" / "group_vars" / "all" / "lab_generated.yml"
 STATE_ENV = "GOLIVE_LAB_STATE"
+# Where daemons that run as another user keep their data when the state dir is out of
+# their reach (a clone in a home directory of mode 700).
+DAEMON_ROOT = Path(os.environ.get("GOLIVE_LAB_DAEMON_ROOT", "/var/tmp/golive-lab"))
 HOST = "127.0.0.1"
 # Below the Linux ephemeral range (32768-60999) so outgoing connections do not take them.
 PORT_RANGE = (20000, 32000)
@@ -247,12 +251,47 @@ class LabContext:
             os.chmod(path, mode)
         return path
 
-    def check_reachable_by(self, service: str, user: str) -> None:
-        """Fail clearly when ``user`` cannot reach the state dir (a parent lacks o+x)."""
-        for parent in self.state_dir.parents:
-            if parent.exists() and not (parent.stat().st_mode & 0o001):
-                raise ServiceError(service, f"{parent} is not searchable by other users and "
-                                            f"{service} runs as '{user}'; use another state dir")
+    def reachable_by_others(self) -> bool:
+        """Whether a daemon running as another user can reach the state dir (every
+        parent searchable by others: not so in a home directory of mode 700)."""
+        return all(p.stat().st_mode & 0o001 for p in self.state_dir.parents if p.exists())
+
+    def daemon_path(self, name: str, *parts: str, user: str | None = None, mode: int = 0o755) -> Path:
+        """A directory for a daemon that runs as ``user`` (created, owned by ``user``).
+
+        Inside the state dir when ``user`` can reach it; otherwise (a clone in root's
+        home) under ``/var/tmp/golive-lab/<hash of the state dir>/``, recorded in the state
+        (``lab status`` shows it, ``lab down --purge`` removes it) and linked from the
+        state dir as ``<state>/<name>``.
+        """
+        if user is None or self.reachable_by_others():
+            top = self.state_dir / name
+        else:
+            digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12]
+            shadow = DAEMON_ROOT / digest
+            for path in (DAEMON_ROOT, shadow):
+                path.mkdir(parents=True, exist_ok=True)
+                os.chmod(path, 0o755)
+            (shadow / "STATE_DIR").write_text(f"{self.state_dir}\n")
+            top = shadow / name
+            link = self.state_dir / name
+            if not link.is_symlink() and not link.exists():
+                link.symlink_to(top)
+        with self._lock:
+            if self.state.setdefault("daemon_dirs", {}).get(name) != str(top):
+                self.state["daemon_dirs"][name] = str(top)
+                self.save()
+        path = top.joinpath(*parts)
+        for step in [top] + [top.joinpath(*parts[:i + 1]) for i in range(len(parts))]:
+            step.mkdir(parents=True, exist_ok=True)
+            if user:
+                chown(step, user)
+            os.chmod(step, mode)
+        return path
+
+    def daemon_dirs(self) -> dict:
+        """Where daemons keep their data: ``{name: path}``."""
+        return dict(self.state.get("daemon_dirs", {}))
 
     # -- secrets -------------------------------------------------------------
     def secret(self, name: str, nbytes: int = 18, b64: bool = False) -> str:
@@ -640,6 +679,9 @@ class Lab:
                 ctx.stop_process(pidfile.stem)
             if purge:
                 lockfh.close()
+                for path in ctx.daemon_dirs().values():
+                    if not str(path).startswith(str(self.state_dir) + os.sep):
+                        shutil.rmtree(Path(path).parent, ignore_errors=True)
                 shutil.rmtree(self.state_dir, ignore_errors=True)
                 if self.write_inventory:
                     INVENTORY_FILE.unlink(missing_ok=True)

@@ -1,7 +1,9 @@
 """PostgreSQL 15: a primary, a streaming replica on a replication slot, and PgBouncer.
 
 Layout under ``<state>/pg`` (owned by the ``postgres`` system user, which runs every
-daemon here because PostgreSQL and PgBouncer refuse to run as root):
+daemon here because PostgreSQL and PgBouncer refuse to run as root). When that user
+cannot reach the state dir (a clone in root's home, mode 700), the directory lives
+under ``/var/tmp/golive-lab/<hash>/pg`` instead and ``<state>/pg`` links to it:
 
 - ``primary/``   data directory (initdb; scram-sha-256 for TCP, trust on the socket)
 - ``replica/``   data directory (pg_basebackup -R from the primary, slot ``golive_replica``)
@@ -90,10 +92,8 @@ class Postgres(Service):
     }
 
     def start(self, ctx: LabContext) -> dict:
-        if OS_USER:
-            ctx.check_reachable_by(self.name, OS_USER)
-        root = ctx.path("pg", owner=OS_USER, mode=0o755)
-        run = ctx.path("pg", "run", owner=OS_USER, mode=0o755)
+        root = ctx.daemon_path("pg", user=OS_USER)
+        run = ctx.daemon_path("pg", "run", user=OS_USER)
         data = ctx.data(self.name)
         pw = {
             "admin": ctx.secret("postgres_admin_password"),
@@ -137,7 +137,7 @@ class Postgres(Service):
                   ready=lambda: admin(replica_port).close() is None, match=str(replica))
 
         bouncer_port = ctx.port("pgbouncer")
-        bdir = ctx.path("pg", "pgbouncer", owner=OS_USER, mode=0o755)
+        bdir = ctx.daemon_path("pg", "pgbouncer", user=OS_USER)
         ini = bdir / "pgbouncer.ini"
         if not ctx.running_pid("pgbouncer"):
             self._bouncer_config(bdir, ini, run, primary_port, bouncer_port, pw)

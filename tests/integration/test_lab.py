@@ -388,3 +388,31 @@ def test_redis_comes_back_after_a_failover_and_a_restart(tmp_path):
         assert roles() == {eps["port"]: ("slave", "up"), eps["replica_port"]: ("master", None)}
     finally:
         private.down(purge=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL runs as its own user only when the lab runs as root")
+def test_postgres_runs_from_a_state_dir_its_user_cannot_reach(tmp_path):
+    """A clone in root's home (mode 700): PostgreSQL, which runs as 'postgres', keeps its
+    data where it can reach it, `lab status` says where, and purge removes it."""
+    import psycopg2
+    from lab.services.postgres import Postgres
+
+    home = tmp_path / "root-home"
+    home.mkdir(mode=0o700)
+    os.chmod(home, 0o700)
+    private = Lab(state_dir=home / "clone" / ".lab", services=[Postgres()], write_inventory=False)
+    data = None
+    try:
+        eps = private.up()["postgres"]
+        data = Path(private.context().daemon_dirs()["pg"])
+        assert not str(data).startswith(str(home)) and data.is_dir()
+        assert (home / "clone" / ".lab" / "pg").resolve() == data
+        conn = psycopg2.connect(host=eps["host"], port=eps["port"], user=eps["admin_user"],
+                                password=eps["admin_password"], dbname="postgres", connect_timeout=10)
+        conn.close()
+        status = subprocess.run([sys.executable, "-m", "lab", "--state-dir", str(private.state_dir), "status"],
+                                cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+        assert "data in %s" % data in status.stdout, status.stdout + status.stderr
+    finally:
+        private.down(purge=True)
+    assert data is not None and not data.exists() and not data.parent.exists()
