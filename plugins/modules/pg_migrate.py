@@ -64,6 +64,13 @@ options:
       - Role to switch to (C(SET ROLE)) after connecting, so the objects the migrations create
         belong to it (for example the application's owner role) while connecting as an admin.
     type: str
+  accept_renames:
+    description:
+      - An applied migration whose file now has another name under the same version (same
+        content) fails the run, naming both names, as a changed file does. With V(true) the
+        history records the new names instead (reported as a change).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -98,8 +105,17 @@ pending:
   type: list
   elements: dict
 current_version:
-  description: The highest applied version after the run.
+  description: The highest applied version after the run (after a failure, the version the run really reached).
+  returned: always
+  type: str
+renamed:
+  description: Applied versions whose file now has another name, with the applied and the current file name.
   returned: success
+  type: list
+  elements: dict
+failed_migration:
+  description: The file that failed to apply.
+  returned: failure
   type: str
 target:
   description: The target version, normalised.
@@ -127,6 +143,7 @@ def main():
         applied_by=dict(type="str"),
         release=dict(type="str"),
         session_role=dict(type="str"),
+        accept_renames=dict(type="bool", default=False),
     )
     spec.update(pg.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
@@ -134,7 +151,7 @@ def main():
     p = module.params
     base.run(module, migrate.migrate, p, p["path"], target=p["target"], table=p["history_table"],
              lock_timeout=p["lock_timeout"], applied_by=p["applied_by"], release=p["release"],
-             session_role=p["session_role"], check_mode=module.check_mode)
+             session_role=p["session_role"], accept_renames=p["accept_renames"], check_mode=module.check_mode)
 
 
 if __name__ == "__main__":

@@ -148,6 +148,48 @@ def test_a_drifted_file_fails_naming_it_and_changes_nothing(lab, database, tmp_p
     assert rows(pg, database, "SELECT to_regclass('public.customers')") == [(None,)]
 
 
+def test_a_renamed_file_fails_naming_both_names_unless_renames_are_accepted(lab, database, tmp_path):
+    pg = lab["postgres"]
+    path = copy_migrations(tmp_path)
+    args = dict(admin_args(pg, database), path=str(path), target="1")
+    assert run_module("pg_migrate", args)[0] == 0
+    before = history(pg, database)
+    (path / "V1__create_plans.sql").rename(path / "V1__create_the_plans_table.sql")
+
+    rc, result, out = run_module("pg_migrate", args)
+    assert rc != 0 and "Traceback" not in out
+    assert ("version 1 was applied as V1__create_plans.sql, the file is now V1__create_the_plans_table.sql"
+            in result["msg"]) and "accept_renames=true" in result["msg"]
+    assert result["changed"] is False and history(pg, database) == before
+
+    rc, dry, _ = run_module("pg_migrate", dict(args, accept_renames=True), check=True)
+    assert rc == 0 and dry["changed"] is True and history(pg, database) == before
+    rc, accepted, _ = run_module("pg_migrate", dict(args, accept_renames=True))
+    assert rc == 0 and accepted["changed"] is True
+    assert accepted["diff"]["after"]["names"] == {"1": "V1__create_the_plans_table.sql"}
+    assert rows(pg, database, "SELECT name, filename FROM public.golive_schema_history WHERE version = '1'") == [
+        ("create the plans table", "V1__create_the_plans_table.sql")]
+    rc, again, _ = run_module("pg_migrate", args)
+    assert rc == 0 and again["changed"] is False
+
+
+def test_a_failed_migration_reports_what_really_happened(lab, database, tmp_path):
+    pg = lab["postgres"]
+    path = tmp_path / "failing"
+    path.mkdir()
+    (path / "V1__good.sql").write_text("CREATE TABLE good (id int);\n")
+    (path / "V2__bad.sql").write_text("ALTER TABLE no_such_table ADD COLUMN x int;\n")
+    (path / "V3__never.sql").write_text("CREATE TABLE never (id int);\n")
+    rc, result, out = run_module("pg_migrate", dict(admin_args(pg, database), path=str(path)))
+    assert rc != 0 and "Traceback" not in out
+    assert result["msg"].startswith("Failed to apply migration V2__bad.sql")
+    assert result["failed_migration"] == "V2__bad.sql" and result["changed"] is True
+    assert [m["filename"] for m in result["applied"]] == ["V1__good.sql"]
+    assert result["current_version"] == "1"
+    assert result["diff"] == {"before": {"version": None}, "after": {"version": "1", "applied": ["V1__good.sql"]}}
+    assert rows(pg, database, "SELECT version FROM public.golive_schema_history ORDER BY version") == [("1",)]
+
+
 def test_two_concurrent_runs_one_waits_or_fails_cleanly_and_history_has_no_duplicates(lab, database, tmp_path):
     pg = lab["postgres"]
     path = tmp_path / "slow"

@@ -10,7 +10,10 @@
   run again, because a run interrupted inside it runs it again.
 - A session-level advisory lock serialises runs: a second run waits (up to
   ``lock_timeout``) and then finds the work done.
-- A changed checksum of an applied file fails the run before anything is touched.
+- A changed checksum of an applied file fails the run before anything is touched, and
+  so does an applied file renamed to another description under the same version (as
+  Flyway's validation does), unless renames are accepted explicitly: then the history
+  row takes the new name, and that is the run's change.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -91,8 +94,9 @@ def plan(migrations, history, target=None):
     """Pure: what to run, given the files and the history rows.
 
     ``history`` rows hold ``version, filename, checksum, success``. Returns ``{pending,
-    drifted, missing, out_of_order, current}``; ``pending`` keeps file order and stops
-    at ``target``. A failed history row (a non-transactional migration that did not
+    drifted, renamed, missing, out_of_order, current}``; ``pending`` keeps file order and
+    stops at ``target``; ``renamed`` lists applied versions whose file (same content)
+    now has another name. A failed history row (a non-transactional migration that did not
     finish) makes its migration pending again.
     """
     done = dict((row["version"], row) for row in history if row.get("success"))
@@ -101,6 +105,10 @@ def plan(migrations, history, target=None):
                 "file_checksum": files[v]["checksum"]}
                for v, row in sorted(done.items(), key=lambda i: version_key(i[0]))
                if v in files and files[v]["checksum"] != row["checksum"]]
+    renamed = [{"version": v, "applied_filename": row["filename"], "filename": files[v]["filename"],
+                "name": files[v]["name"]}
+               for v, row in sorted(done.items(), key=lambda i: version_key(i[0]))
+               if v in files and files[v]["checksum"] == row["checksum"] and files[v]["filename"] != row["filename"]]
     missing = [row["filename"] for v, row in sorted(done.items(), key=lambda i: version_key(i[0]))
                if v not in files]
     current = max(done, key=version_key) if done else None
@@ -109,7 +117,7 @@ def plan(migrations, history, target=None):
                and (limit is None or version_key(m["version"]) <= limit)]
     out_of_order = [m["filename"] for m in pending
                     if current is not None and version_key(m["version"]) < version_key(current)]
-    return {"pending": pending, "drifted": drifted, "missing": missing, "out_of_order": out_of_order,
+    return {"pending": pending, "drifted": drifted, "renamed": renamed, "missing": missing, "out_of_order": out_of_order,
             "current": current}
 
 
@@ -266,12 +274,27 @@ def _apply(conn, migration, table, applied_by, release):
     return int((time.monotonic() - started) * 1000)
 
 
+def _diff(before, after, applied, renamed):
+    out = {"before": {"version": before}, "after": {"version": after, "applied": applied}}
+    if renamed:
+        out["before"]["names"] = dict((r["version"], r["applied_filename"]) for r in renamed)
+        out["after"]["names"] = dict((r["version"], r["filename"]) for r in renamed)
+    return out
+
+
 def _public(migration):
     return dict((k, migration[k]) for k in ("version", "name", "filename", "checksum", "transactional"))
 
 
+def _rename(conn, table, renamed):
+    ident = pg.quote_qualified(table)
+    for item in renamed:
+        pg.query(conn, "UPDATE " + ident + " SET name = %s, filename = %s WHERE version = %s",
+                 (item["name"], item["filename"], item["version"]))
+
+
 def migrate(params, path, target=None, table="public.golive_schema_history", lock_timeout=300,
-            applied_by=None, release=None, session_role=None, check_mode=False):
+            applied_by=None, release=None, session_role=None, accept_renames=False, check_mode=False):
     migrations = load_migrations(path)
     if target is not None:
         target = normalise_version(target)
@@ -300,6 +323,16 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
                     "%s (applied %s, file now %s)" % (d["filename"], d["applied_checksum"][:12], d["file_checksum"][:12])
                     for d in steps["drifted"]),
                 fix="Restore the original files; put changes in a new migration", result=result)
+        renamed = steps["renamed"]
+        result["renamed"] = renamed
+        if renamed and not accept_renames:
+            raise PreconditionFailed(
+                "migrate", pg.describe_target(params),
+                "applied migrations were renamed: %s" % ", ".join(
+                    "version %s was applied as %s, the file is now %s" % (
+                        r["version"], r["applied_filename"], r["filename"]) for r in renamed),
+                fix="Restore the original names, or set accept_renames=true to record the new ones",
+                result=result)
         if steps["missing"]:
             raise PreconditionFailed("migrate", pg.describe_target(params),
                                      "applied migrations have no file: %s" % ", ".join(steps["missing"]),
@@ -310,12 +343,17 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
                                          steps["current"], ", ".join(steps["out_of_order"])),
                                      fix="Give them versions above %s" % steps["current"], result=result)
         after = steps["pending"][-1]["version"] if steps["pending"] else steps["current"]
-        result["diff"] = {"before": {"version": steps["current"]},
-                          "after": {"version": after, "applied": [m["filename"] for m in steps["pending"]]}}
+        result["diff"] = _diff(steps["current"], after, [m["filename"] for m in steps["pending"]], renamed)
         result["undo"] = {"action": "restore the pre-migration backup", "version_before": steps["current"]}
         if check_mode:
-            result["changed"] = bool(steps["pending"])
+            result["changed"] = bool(steps["pending"] or renamed)
             return result
+        if renamed:
+            try:
+                _rename(conn, table, renamed)
+            except pg.psycopg2.Error as exc:
+                raise pg.classify(exc, params, verb="record the renamed migrations in %s on" % table)
+            result["changed"] = True
         if steps["pending"]:
             try:
                 pg.query(conn, HISTORY_DDL.format(table=pg.quote_qualified(table)))
@@ -326,7 +364,11 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
                 duration = _apply(conn, migration, table, applied_by, release)
             except pg.psycopg2.Error as exc:
                 error = pg.classify(exc, params, verb="apply migration %s to" % migration["filename"])
-                error.result = dict(result, changed=bool(applied), failed_migration=migration["filename"])
+                # What really happened: the migrations applied before this one, not the plan.
+                reached = applied[-1]["version"] if applied else steps["current"]
+                error.result = dict(result, changed=bool(applied or renamed), failed_migration=migration["filename"],
+                                    current_version=reached,
+                                    diff=_diff(steps["current"], reached, [m["filename"] for m in applied], renamed))
                 raise error
             applied.append(dict(_public(migration), duration_ms=duration))
             result["changed"] = True

@@ -75,6 +75,19 @@ def test_plan_reports_drift_of_applied_files():
     assert steps["drifted"][0]["file_checksum"] == changed["checksum"]
 
 
+def test_plan_reports_an_applied_file_renamed_under_its_version():
+    applied = migrate.parse_migration("V1__add_orders.sql", "CREATE TABLE a (x int);")
+    renamed = migrate.parse_migration("V1__create_orders_table.sql", "CREATE TABLE a (x int);")
+    steps = migrate.plan([renamed], [_row(applied)])
+    assert steps["renamed"] == [{"version": "1", "applied_filename": "V1__add_orders.sql",
+                                 "filename": "V1__create_orders_table.sql", "name": "create orders table"}]
+    assert steps["drifted"] == [] and steps["pending"] == []
+    # Renamed and changed: the changed content is what fails it, named as drift.
+    changed = migrate.parse_migration("V1__create_orders_table.sql", "CREATE TABLE a (x bigint);")
+    steps = migrate.plan([changed], [_row(applied)])
+    assert steps["renamed"] == [] and [d["version"] for d in steps["drifted"]] == ["1"]
+
+
 def test_a_failed_non_transactional_run_is_pending_again():
     m = _m("1", "-- golive:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);")
     steps = migrate.plan([m], [_row(m, success=False)])
