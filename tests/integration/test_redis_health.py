@@ -56,6 +56,52 @@ def test_health_passes_on_the_lab(lab, tmp_path):
     assert lab["redis"]["password"] not in proc.stdout + proc.stderr
 
 
+def _dead_address():
+    """A loopback port nothing listens on."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return {"host": "127.0.0.1", "port": sock.getsockname()[1]}
+
+
+def test_one_sentinel_of_three_unreachable_warns_naming_it(lab, tmp_path):
+    args = lab_redis_args(lab)
+    dead = _dead_address()
+    args["redis_sentinels"] = args["redis_sentinels"][:2] + [dead]
+    result, _ = run_module(tmp_path, "golive.core.redis_health", args)
+    assert not result.get("failed"), result.get("msg")
+    checks = by_id(result)
+    gone = "127.0.0.1:%d" % dead["port"]
+    for check_id in ("redis.sentinel.quorum", "redis.sentinel.agreement", "redis.sentinel.topology"):
+        assert checks[check_id]["status"] == "warn", check_id
+        assert checks[check_id]["evidence"]["unreachable"] == [gone]
+    # Two of three unreachable: the quorum (2) is lost.
+    args["redis_sentinels"] = args["redis_sentinels"][:1] + [dead, _dead_address()]
+    result, _ = run_module(tmp_path, "golive.core.redis_health", dict(args, fail_on_failed_checks=False))
+    assert by_id(result)["redis.sentinel.quorum"]["status"] == "fail"
+
+
+def test_unreachable_sentinels_and_an_unknown_master_name_say_what_they_mean(lab, tmp_path):
+    args = lab_redis_args(lab)
+    dead = [_dead_address(), _dead_address()]
+    result, proc = run_module(tmp_path, "golive.core.redis_health", dict(args, redis_sentinels=dead))
+    assert result["failed"] and "Traceback" not in proc.stdout
+    assert result["msg"].startswith("Failed to discover Redis master")
+    assert "no Sentinel answered" in result["msg"] and "Check redis_sentinels" in result["msg"]
+    assert "redis_master_name" not in result["msg"].split("answered")[1]
+    assert "\n" not in result["msg"] and len(result["msg"]) < 400 and "<" not in result["msg"]
+
+    result, _ = run_module(tmp_path, "golive.core.redis_health", dict(args, redis_master_name="no-such-master"))
+    assert result["failed"] and "no Sentinel monitors a master named 'no-such-master'" in result["msg"]
+    assert "Check redis_master_name" in result["msg"]
+
+    for name, sentinels, expected in (("no-such-master", args["redis_sentinels"], "no Sentinel monitors"),
+                                      (args["redis_master_name"], dead, "no Sentinel answered")):
+        drill, _ = run_module(tmp_path, "golive.core.redis_failover_drill",
+                              dict(args, redis_master_name=name, redis_sentinels=sentinels, allow_drill=True))
+        assert drill["failed"] and expected in drill["msg"] and "do not agree" not in drill["msg"], drill["msg"]
+
+
 def test_health_fails_on_a_redis_without_password(tmp_path):
     with ScratchServer(password="", settings={"appendonly": "yes"}) as server:
         address = "127.0.0.1:%d" % server.port

@@ -19,6 +19,8 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 
 try:
     import redis
+    import redis.backoff
+    import redis.retry
     import redis.sentinel
     HAS_REDIS = True
     REDIS_IMPORT_ERROR = None
@@ -53,9 +55,19 @@ def classify(exc, params, verb="connect to"):
     return BackendError(verb, target, text)
 
 
-def _socket_kwargs(params, password=None):
-    """Timeouts, TLS and a password: what a connection to a server or a Sentinel needs."""
+def _retry(probe):
+    """A probe (is this node up, does it refuse strangers) asks once: a refusal is its
+    answer, and redis-py's default policy (3 retries, backoff up to 10 s) would sit on it
+    for seconds. Other connections retry twice within half a second."""
+    if probe:
+        return redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+    return redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.5, base=0.05), 2)
+
+
+def _socket_kwargs(params, password=None, probe=False):
+    """Timeouts, TLS, retries and a password: what a connection to a server or a Sentinel needs."""
     kwargs = {
+        "retry": _retry(probe),
         "socket_timeout": float(params.get("redis_timeout") or 5),
         "socket_connect_timeout": float(params.get("redis_timeout") or 5),
         "decode_responses": True,
@@ -77,11 +89,51 @@ def _client_kwargs(params):
     return kwargs
 
 
-def sentinel(params):
-    """A Sentinel handle for the configured Sentinels (no network traffic yet)."""
-    addresses = [(s["host"], int(s["port"])) for s in params["redis_sentinels"]]
-    return redis.sentinel.Sentinel(addresses, sentinel_kwargs=_socket_kwargs(params, params.get("redis_sentinel_password")),
-                                   **_client_kwargs(params))
+def ask_sentinels(params, name=None):
+    """What each configured Sentinel says of master ``name`` (default: redis_master_name):
+    ``[{address, reachable, master ("host:port" or None), error}]``, one attempt each."""
+    name = name or params.get("redis_master_name")
+    answers = []
+    for address, client in sentinel_nodes(params):
+        answer = {"address": address, "reachable": False, "master": None, "error": None}
+        try:
+            found = client.sentinel_get_master_addr_by_name(name)
+            answer["reachable"] = True
+            answer["master"] = "%s:%s" % tuple(found) if found else None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            answer["error"] = brief(exc)
+            answer["reachable"] = isinstance(exc, redis.AuthenticationError)
+        except redis.RedisError as exc:
+            answer["reachable"] = True
+            answer["error"] = brief(exc)
+        answers.append(answer)
+    return answers
+
+
+def discovery_problem(answers, name):
+    """Pure: why no master can be discovered from the Sentinels' ``answers`` (one line),
+    or ``None`` when one can. Unreachable Sentinels and an unknown name read differently."""
+    if any(a["master"] for a in answers):
+        return None
+    unreachable = [a for a in answers if not a["reachable"]]
+    if len(unreachable) == len(answers):
+        return ("no Sentinel answered (%s)" % "; ".join("%s: %s" % (a["address"], a["error"]) for a in answers),
+                "Check redis_sentinels (hosts and ports) and that the Sentinels are running")
+    refused = [a for a in answers if a["reachable"] and a["error"]]
+    if refused:
+        return ("the Sentinels refused the question (%s)" % "; ".join(
+            "%s: %s" % (a["address"], a["error"]) for a in refused),
+            "Check redis_sentinel_password (or REDIS_SENTINEL_PASSWORD)")
+    asked = ", ".join(a["address"] for a in answers if a["reachable"])
+    return ("no Sentinel monitors a master named %r (asked %s%s)" % (
+        name, asked, "; unreachable: %s" % ", ".join(a["address"] for a in unreachable) if unreachable else ""),
+        "Check redis_master_name")
+
+
+def brief(exc):
+    """One short line for a redis-py error (its text can embed whole connection objects)."""
+    text = describe_exception(exc)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def connect(params):
@@ -91,9 +143,14 @@ def connect(params):
     """
     try:
         if params.get("redis_sentinels"):
-            handle = sentinel(params)
-            host, port = handle.discover_master(params["redis_master_name"])
-            client = redis.Redis(host=host, port=port, **_client_kwargs(params))
+            answers = ask_sentinels(params)
+            problem = discovery_problem(answers, params["redis_master_name"])
+            if problem:
+                error = ConnectionFailed if all(not a["reachable"] for a in answers) else NotFound
+                raise error("discover", describe_target(params), problem[0], fix=problem[1])
+            masters = [a["master"] for a in answers if a["master"]]
+            host, port = max(set(masters), key=masters.count).rsplit(":", 1)
+            client = redis.Redis(host=host, port=int(port), **_client_kwargs(params))
         else:
             host, port = params.get("redis_host") or "localhost", int(params.get("redis_port") or 6379)
             client = redis.Redis(host=host, port=port, **_client_kwargs(params))
@@ -112,6 +169,7 @@ def node(params, address):
 def anonymous_node(params, address):
     """A client for one node that sends no credentials (to prove they are required)."""
     kwargs = _client_kwargs(params)
+    kwargs["retry"] = _retry(probe=True)
     kwargs.pop("password", None)
     kwargs.pop("username", None)
     kwargs["protocol"] = 2  # a plain PING, so the refusal is the server's NOAUTH
@@ -121,7 +179,7 @@ def anonymous_node(params, address):
 
 def sentinel_nodes(params):
     """One client per configured Sentinel, as ``[(address, client)]``."""
-    kwargs = _socket_kwargs(params, params.get("redis_sentinel_password"))
+    kwargs = _socket_kwargs(params, params.get("redis_sentinel_password"), probe=True)
     return [("%s:%s" % (s["host"], s["port"]), redis.Redis(host=s["host"], port=int(s["port"]), **kwargs))
             for s in params.get("redis_sentinels") or []]
 

@@ -148,9 +148,14 @@ def run(params, allow_drill, max_downtime, timeout, marker_key, marker_ttl, chec
                       "this inventory does not allow drills (allow_drill is false)",
                       fix="Set allow_drill (golive_allow_drills) to true only where a failover is acceptable")
     deadline = Deadline(timeout)
+    answers = rds.ask_sentinels(params, name)
+    problem = rds.discovery_problem(answers, name)
+    if problem:
+        # Unreachable Sentinels and an unknown master name are told apart, in one line.
+        raise PreconditionFailed("start", "a failover drill of Redis master %r" % name, problem[0], fix=problem[1])
     sentinels = rds.sentinel_nodes(params)
     quorum = _quorum(sentinels, name)
-    view = sentinel_masters(sentinels, name)
+    view = dict((a["address"], a["master"]) for a in answers)
     master_info = {"replicas": []}
     old = agreed_master(view, quorum)
     if old:

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.golive.core.plugins.module_utils.common.checks import check, make_check, SKIP, WARN
+from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, check, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import describe_exception
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
 
@@ -138,7 +138,7 @@ def _sentinel_view(params):
                 view["ckquorum"] = describe_exception(exc)
                 view["quorum_ok"] = False
         except rds.redis.RedisError as exc:
-            view["error"] = describe_exception(exc)
+            view["error"] = rds.brief(exc)
         views.append(view)
     return views
 
@@ -334,22 +334,34 @@ def _sentinel_checks(obs):
     def per_sentinel(*keys):
         return [dict((k, v.get(k)) for k in ("address",) + keys if v.get(k) is not None) for v in views]
 
+    unreachable = [v["address"] for v in views if not v.get("reachable")]
+    if unreachable:
+        base["unreachable"] = unreachable
     quorum_ok = bool(reachable) and len(reachable) >= quorum and all(v.get("quorum_ok") for v in reachable)
     agree = len(masters) == 1 and masters[0] == obs["address"]
     expected_replicas = len(obs["replication"].get("replicas", []))
     known_ok = bool(reachable) and all(v.get("known_sentinels", 0) >= len(views) and v.get("known_replicas", 0)
                                        >= expected_replicas for v in reachable)
     down = [v["address"] for v in reachable if "down" in str(v.get("flags", ""))]
+
+    def verdict(ok):
+        # A Sentinel that does not answer weakens every conclusion drawn from the others:
+        # a warning naming it while the rest still pass (and hold a quorum), never a pass.
+        if not ok:
+            return FAIL
+        return WARN if unreachable else PASS
+
     return [
-        check("redis.sentinel.quorum", "A quorum of Sentinels is reachable and can authorise a failover",
-              quorum_ok, dict(base, sentinels=per_sentinel("reachable", "ckquorum", "error")), DEPLOYED),
-        check("redis.sentinel.agreement", "Every Sentinel reports the same master, the one in use",
-              agree and not down, dict(base, masters_reported=masters, connected_master=obs["address"],
-                                       master_flagged_down_by=down, sentinels=per_sentinel("master", "flags")),
-              DEPLOYED),
-        check("redis.sentinel.topology", "Sentinels know each other and every replica", known_ok,
-              dict(base, expected_sentinels=len(views), expected_replicas=expected_replicas,
-                   sentinels=per_sentinel("known_sentinels", "known_replicas")), DEPLOYED),
+        make_check("redis.sentinel.quorum", "A quorum of Sentinels is reachable and can authorise a failover",
+                   verdict(quorum_ok), dict(base, sentinels=per_sentinel("reachable", "ckquorum", "error")),
+                   DEPLOYED),
+        make_check("redis.sentinel.agreement", "Every Sentinel reports the same master, the one in use",
+                   verdict(agree and not down), dict(base, masters_reported=masters, connected_master=obs["address"],
+                                                     master_flagged_down_by=down,
+                                                     sentinels=per_sentinel("master", "flags")), DEPLOYED),
+        make_check("redis.sentinel.topology", "Sentinels know each other and every replica", verdict(known_ok),
+                   dict(base, expected_sentinels=len(views), expected_replicas=expected_replicas,
+                        sentinels=per_sentinel("known_sentinels", "known_replicas")), DEPLOYED),
     ]
 
 

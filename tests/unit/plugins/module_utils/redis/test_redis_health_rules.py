@@ -97,6 +97,33 @@ def test_sentinel_quorum_fails_when_too_few_answer():
     assert quorum["evidence"]["reachable"] == 1 and quorum["evidence"]["quorum"] == 2
 
 
+def test_one_sentinel_down_of_three_warns_naming_it_while_quorum_holds():
+    obs = observed()
+    obs["sentinels"][2] = {"address": "10.0.0.9:26379", "reachable": False, "error": "Connection refused"}
+    result = dict((c["id"], c) for c in health.evaluate(obs))
+    for check_id in ("redis.sentinel.quorum", "redis.sentinel.agreement", "redis.sentinel.topology"):
+        assert result[check_id]["status"] == "warn", check_id
+        assert result[check_id]["evidence"]["unreachable"] == ["10.0.0.9:26379"]
+
+
+@pytest.mark.parametrize("answers,expected", [
+    ([{"address": "a:1", "reachable": True, "master": "m:6379", "error": None}], None),
+    ([{"address": "a:1", "reachable": False, "master": None, "error": "Error 111 connecting to a:1. Connection refused."},
+      {"address": "b:1", "reachable": False, "master": None, "error": "Timeout connecting to server"}],
+     "no Sentinel answered (a:1: Error 111 connecting to a:1. Connection refused.; b:1: Timeout connecting to server)"),
+    ([{"address": "a:1", "reachable": True, "master": None, "error": None},
+      {"address": "b:1", "reachable": False, "master": None, "error": "refused"}],
+     "no Sentinel monitors a master named 'shop' (asked a:1; unreachable: b:1)"),
+    ([{"address": "a:1", "reachable": True, "master": None, "error": "WRONGPASS invalid username-password pair"}],
+     "the Sentinels refused the question (a:1: WRONGPASS invalid username-password pair)"),
+])
+def test_why_no_master_can_be_discovered(answers, expected):
+    from ansible_collections.golive.core.plugins.module_utils.redis import connection
+
+    problem = connection.discovery_problem(answers, "shop")
+    assert (problem[0] if problem else None) == expected
+
+
 @pytest.mark.parametrize("limits,status", [
     ({"min_replicas": 1}, "pass"),
     ({"min_replicas": 2}, "fail"),
