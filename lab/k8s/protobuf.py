@@ -42,6 +42,8 @@ S: dict[str, dict[int, tuple]] = {
     "NonResourceAttributes": {1: ("path", "s", 0), 2: ("verb", "s", 0)},
     "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "SSRRSpec", 0)},
     "SSRRSpec": {1: ("namespace", "s", 0)},
+    # authentication.k8s.io/v1 (what `kubectl auth whoami` sends: metadata only)
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta", 0)},
     # core/v1
     "Namespace": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "NamespaceSpec", 0)},
     "NamespaceSpec": {1: ("finalizers", "s", 1)},
@@ -99,7 +101,7 @@ KEEP_ZERO = {"replicas", "parallelism", "completions", "backoffLimit", "revision
              "activeDeadlineSeconds", "startingDeadlineSeconds", "ttlSecondsAfterFinished", "intVal",
              "seconds", "type"}
 
-TOP_LEVEL = {"SelfSubjectAccessReview", "SelfSubjectRulesReview", "Namespace", "ConfigMap", "Secret",
+TOP_LEVEL = {"SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview", "Namespace", "ConfigMap", "Secret",
              "ServiceAccount", "Service", "Deployment", "Job", "CronJob"}
 
 

@@ -184,6 +184,10 @@ class Handler(BaseHTTPRequestHandler):
                 self._require(srv.admin_token)
                 self._admin(method, path, query, body)
                 return
+            # Authentication comes first, as on a real API server: a request without a
+            # valid token gets 401, never an injected fault.
+            if path not in ("/healthz", "/livez", "/readyz"):
+                self._require(srv.token)
             for rule in srv.faults.pick(method, path):
                 if rule.latency:
                     time.sleep(rule.latency)
@@ -197,8 +201,6 @@ class Handler(BaseHTTPRequestHandler):
                            else "Internal error injected by the lab")
                     raise ApiError(rule.status, msg, details={"retryAfterSeconds": int(rule.retry_after)}
                                    if rule.retry_after is not None else None, headers=headers)
-            if path not in ("/healthz", "/livez", "/readyz"):
-                self._require(srv.token)
             self._route(method, path, query, body)
         except _Dropped:
             self.close_connection = True

@@ -178,8 +178,8 @@ def main():
     p = module.params
     base.run(module, lambda: restore.restore(
         p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
-        source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"], bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"],
-        check_mode=module.check_mode))
+        source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"],
+        bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"], check_mode=module.check_mode))
 
 
 if __name__ == "__main__":

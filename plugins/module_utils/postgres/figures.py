@@ -242,6 +242,8 @@ class FigureWorkers:
 def collect_figures(params, dbname, snapshot=None, jobs=1, method=DEFAULT_CHECKSUM):
     """Per-table row counts and checksums plus the schema hash of ``dbname``."""
     return FigureWorkers(params, dbname, jobs, snapshot, method).finish()
+
+
 def compare_object(expected, observed):
     """Pure: differences between a manifest's object record and what was downloaded."""
     diffs = []
@@ -250,5 +252,3 @@ def compare_object(expected, observed):
     if expected.get("sha256") != observed.get("sha256"):
         diffs.append("sha256 %s, expected %s" % (observed.get("sha256", "")[:12], expected.get("sha256", "")[:12]))
     return diffs
-
-

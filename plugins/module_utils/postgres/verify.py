@@ -64,5 +64,3 @@ def verify(params, store, identity, backup_id=None, label=None, rto_seconds=None
          "rto_seconds": rto_seconds, "sha256_match": True, "figures_match": True},
         "Test backup restoration")]
     return result
-
-

@@ -115,6 +115,13 @@ def test_kubectl_auth_can_i_follows_the_policy(kubectl, control):
     assert proc.stdout.strip().startswith("no") and proc.returncode == 1
 
 
+def test_kubectl_auth_whoami(kubectl):
+    """kubectl sends a SelfSubjectReview as protobuf."""
+    out = kubectl("auth", "whoami", "-o", "json").stdout
+    assert json.loads(out)["status"]["userInfo"]["username"] == "lab-admin"
+    assert "lab-admin" in kubectl("auth", "whoami").stdout
+
+
 def test_kubectl_sees_crds_and_custom_resources(kubectl):
     out = kubectl("get", "certificates.cert-manager.io", "-n", "shop", "-o", "json").stdout
     cert = json.loads(out)["items"][0]

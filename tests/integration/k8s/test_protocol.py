@@ -318,6 +318,20 @@ def test_faults_latency_throttling_errors_and_drops(http, control, namespace):
     assert http("GET", path).status_code == 200
 
 
+def test_faults_never_fire_before_authentication(http, control, k8s_lab, namespace):
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    control.set_faults({"path": f"^{path}$", "status": 429, "retry_after": 1})
+    try:
+        anonymous = requests.get(k8s_lab["api_server"] + path, verify=k8s_lab["ca_file"], timeout=10)
+        assert anonymous.status_code == 401
+        wrong = requests.get(k8s_lab["api_server"] + path, verify=k8s_lab["ca_file"], timeout=10,
+                             headers={"Authorization": "Bearer not-the-token"})
+        assert wrong.status_code == 401
+        assert http("GET", path).status_code == 429  # an authenticated request meets the fault
+    finally:
+        control.clear_faults()
+
+
 def test_garbage_collection_and_namespace_deletion(http, namespace, control):
     base = f"/apis/apps/v1/namespaces/{namespace}/deployments"
     http("POST", base, deployment("gc", replicas=2))

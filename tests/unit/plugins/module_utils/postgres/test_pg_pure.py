@@ -158,7 +158,7 @@ def test_table_stats_sql_quotes_names():
 def test_libpq_env_keeps_the_password_off_the_command_line(monkeypatch):
     monkeypatch.setenv("PGSERVICE", "elsewhere")
     env = tools.libpq_env({"login_host": "db", "login_port": 5433, "login_user": "admin",
-                            "login_password": "s3cret", "login_db": "app", "ssl_mode": "require"}, "scratch")
+                           "login_password": "s3cret", "login_db": "app", "ssl_mode": "require"}, "scratch")
     assert env["PGPASSWORD"] == "s3cret" and env["PGDATABASE"] == "scratch" and env["PGSSLMODE"] == "require"
     assert "PGSERVICE" not in env
 
