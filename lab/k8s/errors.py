@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 
 
@@ -66,3 +68,12 @@ def invalid(res, name: str, message: str, field: str = "") -> ApiError:
         details["causes"] = causes
     return ApiError(422, f'{res.kind} "{name}" is invalid: {field + ": " if field else ""}{message}',
                     "Invalid", details=details)
+
+
+# Compact JSON, as the API server writes it.
+dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def parse_bool(value) -> bool:
+    """A boolean query parameter, as the API server reads one."""
+    return value in ("1", "t", "T", "true", "TRUE", "True")

@@ -1,5 +1,6 @@
-"""The HTTPS front end: authentication, routing, discovery, OpenAPI, CRUD, watch,
-subresources, reviews, fault injection and the lab's admin endpoints (`/_lab/...`)."""
+"""The HTTPS front end: authentication, fault injection, routing and CRUD. Watch
+(`watch.py`), subresources and reviews (`subresources.py`), discovery and OpenAPI
+(`discovery.py`) and the lab's admin endpoints (`admin.py`) are mixins of the handler."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import queue
 import re
 import socket
 import ssl
@@ -20,14 +20,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import tables
 from .cluster import PATCH_TYPES, Cluster, parse_body
-from .errors import ApiError, now_iso
+from .admin import AdminMixin
+from .discovery import DiscoveryMixin
+from .errors import ApiError, parse_bool as _bool
+from .errors import dumps as _dumps
 from .faults import Faults
 from .policy import Policy
 from .resources import Resource, VIRTUAL
-from .selectors import parse_field_selector, parse_label_selector, selector_to_string
-from .store import event_bytes
+from .selectors import parse_field_selector, parse_label_selector
+from .subresources import SubresourceMixin
+from .watch import WatchMixin
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 ACCESS_LOG = bool(os.environ.get("LAB_K8S_ACCESS_LOG"))
@@ -107,7 +110,7 @@ class _Dropped(Exception):
     pass
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: LabServer
     server_version = "golive-lab-apiserver"
@@ -420,337 +423,6 @@ class Handler(BaseHTTPRequestHandler):
                     pass
         self._json(200, {"kind": res.kind + "List", "apiVersion": res.api_version,
                          "metadata": {"resourceVersion": str(cl.store.rv)}, "items": items})
-
-    # -- watch ---------------------------------------------------------------------------
-    def _watch(self, res: Resource, namespace: str | None, query: dict) -> None:
-        srv = self.server
-        store = srv.cluster.store
-        match = self._filter(query)
-        rv_param = query.get("resourceVersion") or ""
-        send_initial = _bool(query.get("sendInitialEvents"))
-        bookmarks = _bool(query.get("allowWatchBookmarks"))
-        timeout = min(float(query.get("timeoutSeconds") or srv.config.max_watch_seconds),
-                      srv.config.max_watch_seconds)
-        name = None
-        fsel = query.get("fieldSelector") or ""
-        m = re.fullmatch(r"metadata\.name=([^,]+)", fsel)
-        if m:
-            name = m.group(1)
-        with store.lock:
-            if send_initial or rv_param in ("", "0"):
-                watcher = store.watch(res.key, namespace, name, match, None, store.list(res.key, namespace))
-            else:
-                try:
-                    since = int(rv_param)
-                except ValueError:
-                    raise ApiError(400, f"invalid resource version {rv_param!r}")
-                watcher = store.watch(res.key, namespace, name, match, since, None)
-            if send_initial:
-                watcher.queue.put(("INITIAL_END", store.rv))
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("Cache-Control", "no-cache, private")
-            self.end_headers()
-            self.wfile.flush()
-            deadline = time.monotonic() + timeout
-            last_sent = time.monotonic()
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                wait = min(remaining, srv.config.bookmark_interval if bookmarks else remaining, 1.0)
-                try:
-                    item = watcher.queue.get(timeout=wait)
-                except queue.Empty:
-                    if bookmarks and time.monotonic() - last_sent >= srv.config.bookmark_interval:
-                        with store.lock:
-                            rv = store.rv if watcher.queue.empty() else None
-                        if rv is not None:
-                            self._chunk(self._bookmark(res, rv))
-                            last_sent = time.monotonic()
-                    continue
-                if item is None:
-                    break
-                etype, payload = item
-                if etype == "INITIAL_END":
-                    if bookmarks or send_initial:
-                        self._chunk(self._bookmark(res, payload, initial_end=True))
-                else:
-                    self._chunk(event_bytes(etype, self._raw(res, payload)))
-                last_sent = time.monotonic()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
-            self.close_connection = True
-        finally:
-            store.unwatch(watcher)
-
-    @staticmethod
-    def _bookmark(res: Resource, rv: int, initial_end: bool = False) -> bytes:
-        meta: dict = {"resourceVersion": str(rv)}
-        if initial_end:
-            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        return _dumps({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
-                                                      "metadata": meta}}).encode() + b"\n"
-
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    # -- subresources --------------------------------------------------------------------
-    def _scale(self, method, res: Resource, namespace, name, body, dry_run) -> None:
-        cl = self.server.cluster
-        entry = cl.get_entry(res, namespace, name)
-        scale = scale_of(res, entry.obj)
-        if method == "GET":
-            return self._json(200, scale)
-        if method == "PUT":
-            new_scale = parse_body(body, self.headers.get("Content-Type", ""))
-        elif method == "PATCH":
-            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-            ptype = PATCH_TYPES.get(ctype)
-            from . import patch as patching
-            doc = parse_body(body, ctype)
-            if ptype == "json":
-                new_scale = patching.json_patch(scale, doc)
-            elif ptype in ("merge", "strategic", "apply"):
-                new_scale = patching.merge_patch(scale, doc)
-            else:
-                raise ApiError(415, "unsupported patch type", "UnsupportedMediaType")
-        else:
-            raise ApiError(405, "the server does not allow this method on the requested resource")
-        rv = (new_scale.get("metadata") or {}).get("resourceVersion")
-        if rv and rv != entry.obj["metadata"]["resourceVersion"]:
-            from .errors import conflict
-            raise conflict(res, name)
-        replicas = (new_scale.get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            from .errors import invalid
-            raise invalid(res, name, "must be greater than or equal to 0", "spec.replicas")
-        obj = json.loads(entry.raw)
-        _set_path(obj, res.scale_spec_path if res.crd else ".spec.replicas", replicas)
-        result = cl.update(res, namespace, name, obj, dry_run=dry_run)
-        self._json(200, scale_of(res, result))
-
-    def _evict(self, res, namespace: str, name: str, dry_run: bool) -> None:
-        """The eviction subresource: refused with 429 while a matching PodDisruptionBudget
-        allows no disruption, else the Pod is deleted (and the budget charged at once)."""
-        from .selectors import selector_from_match
-        cl = self.server.cluster
-        pdb_res = cl.registry.get("policy", "v1", "poddisruptionbudgets")
-        with cl.store.lock:
-            pod = cl.get_entry(res, namespace, name).obj
-            labels = pod["metadata"].get("labels") or {}
-            ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                        for c in (pod.get("status") or {}).get("conditions") or [])
-            budgets = [e.obj for e in cl.store.list(pdb_res.key, namespace)
-                       if selector_from_match((e.obj.get("spec") or {}).get("selector"))(labels)]
-            if len(budgets) > 1:
-                raise ApiError(500, "This pod has more than one PodDisruptionBudget, which the eviction "
-                                    "subresource does not support.")
-            if budgets and ready and (budgets[0].get("status") or {}).get("disruptionsAllowed", 0) < 1:
-                raise ApiError(429, "Cannot evict pod as it would violate the pod's disruption budget.",
-                               details={"causes": [{"reason": "DisruptionBudget", "message":
-                                                    f"The disruption budget {budgets[0]['metadata']['name']} "
-                                                    f"needs {budgets[0].get('status', {}).get('desiredHealthy', 0)} "
-                                                    f"healthy pods and has "
-                                                    f"{budgets[0].get('status', {}).get('currentHealthy', 0)} "
-                                                    f"currently"}]})
-            if not dry_run:
-                if budgets and ready:
-                    pdb = json.loads(_dumps(budgets[0]))
-                    pdb["status"]["disruptionsAllowed"] -= 1
-                    cl.update(pdb_res, namespace, pdb["metadata"]["name"], pdb, subresource="status")
-                cl.delete(res, namespace, name)
-        self._json(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
-
-    def _log(self, res, namespace, name, query) -> None:
-        pod = self.server.cluster.get_entry(res, namespace, name).obj
-        container = query.get("container") or ((pod.get("spec") or {}).get("containers") or [{}])[0].get("name")
-        text = f"{now_iso()} lab: pod {namespace}/{name} container {container} is running\n"
-        self._send(200, text.encode(), "text/plain")
-
-    # -- reviews and authorization -------------------------------------------------------
-    def _authorize(self, method, query, res: Resource, namespace, name, sub) -> None:
-        policy = self.server.policy
-        if not policy.enforce or res.plural in VIRTUAL:
-            return
-        verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
-                "DELETE": "delete"}[method]
-        if name is None:
-            verb = {"get": "watch" if _bool(query.get("watch")) else "list",
-                    "delete": "deletecollection"}.get(verb, verb)
-        allowed, reason = policy.decide(verb, res.group, res.plural, sub or "", namespace or "", name or "")
-        if not allowed:
-            who = f'User "lab-admin" cannot {verb} resource "{res.plural}{"/" + sub if sub else ""}" ' \
-                  f'in API group "{res.group}"'
-            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-            raise ApiError(403, f'{res.plural} "{name or ""}" is forbidden: {who}{where}: {reason}',
-                           details={"name": name or "", "group": res.group, "kind": res.plural})
-
-    def _review(self, res: Resource, body: dict) -> None:
-        policy = self.server.policy
-        spec = body.get("spec") or {}
-        out = {"kind": res.kind, "apiVersion": res.api_version,
-               "metadata": {"creationTimestamp": None}, "spec": spec}
-        if res.plural == "selfsubjectaccessreviews":
-            ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
-            if ra:
-                allowed, reason = policy.decide(ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""),
-                                                ra.get("subresource", ""), ra.get("namespace", ""),
-                                                ra.get("name", ""))
-            elif nra:
-                allowed, reason = policy.decide(nra.get("verb", ""), "", "", path=nra.get("path", "/"))
-            else:
-                raise ApiError(422, "exactly one of nonResourceAttributes or resourceAttributes must be specified",
-                               "Invalid")
-            out["status"] = {"allowed": allowed, "reason": reason}
-            if not allowed:
-                out["status"]["denied"] = True
-        elif res.plural == "selfsubjectrulesreviews":
-            rr, nr = policy.rules_for(spec.get("namespace", ""))
-            out["status"] = {"resourceRules": rr, "nonResourceRules": nr, "incomplete": False}
-        else:
-            out["status"] = {"userInfo": {"username": "lab-admin", "groups": ["system:masters",
-                                                                              "system:authenticated"]}}
-        self._json(201, out)
-
-    # -- discovery -----------------------------------------------------------------------
-    def _groups(self) -> list[str]:
-        return [g for g in self.server.cluster.registry.group_versions if g]
-
-    def _group(self, group: str) -> dict:
-        versions = self.server.cluster.registry.group_versions[group]
-        gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-        return {"name": group, "versions": gvs, "preferredVersion": gvs[0]}
-
-    def _resource_list(self, group: str, version: str) -> dict:
-        out = []
-        for res in sorted(self.server.cluster.registry.resources_in(group, version), key=lambda r: r.plural):
-            item = {"name": res.plural, "singularName": res.singular, "namespaced": res.namespaced,
-                    "kind": res.kind, "verbs": res.verbs,
-                    "storageVersionHash": base64.b64encode(hashlib.sha256(
-                        f"{res.group}/{res.version}/{res.kind}".encode()).digest()[:8]).decode()}
-            if res.short_names:
-                item["shortNames"] = res.short_names
-            if res.categories:
-                item["categories"] = res.categories
-            out.append(item)
-            for sub in res.subresources:
-                entry = {"name": f"{res.plural}/{sub}", "singularName": "", "namespaced": res.namespaced,
-                         "kind": res.kind, "verbs": ["get", "patch", "update"]}
-                if sub == "scale":
-                    entry.update(group="autoscaling", version="v1", kind="Scale")
-                elif sub == "log":
-                    entry["verbs"] = ["get"]
-                elif sub == "eviction":
-                    entry.update(group="policy", version="v1", kind="Eviction", verbs=["create"])
-                elif sub == "finalize":
-                    entry["verbs"] = ["update"]
-                out.append(entry)
-        gv = f"{group}/{version}" if group else version
-        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
-
-    def _openapi(self, path: str) -> None:
-        from .openapi import v2_document, v3_document, v3_root
-        registry = self.server.cluster.registry
-        if path == "/openapi/v3":
-            return self._json(200, v3_root(registry))
-        if path.startswith("/openapi/v3/"):
-            doc = v3_document(registry, path[len("/openapi/v3/"):], self.server.config.git_version)
-            if doc is None:
-                raise ApiError(404, "the server could not find the requested resource")
-            return self._json(200, doc)
-        if path == "/openapi/v2":
-            return self._json(200, v2_document(registry, self.server.config.git_version))
-        raise ApiError(404, "the server could not find the requested resource")
-
-    # -- admin ---------------------------------------------------------------------------
-    def _admin(self, method: str, path: str, query: dict, body: bytes) -> None:
-        srv = self.server
-        doc = parse_body(body, self.headers.get("Content-Type", "application/json")) or {}
-        what = path[len("/_lab/"):] if path.startswith("/_lab/") else ""
-        if what == "config":
-            if method in ("POST", "PUT", "PATCH"):
-                srv.config.update(doc)
-            return self._json(200, srv.config.as_dict())
-        if what == "faults":
-            if method in ("POST", "PUT"):
-                srv.faults.configure(doc)
-            elif method == "DELETE":
-                srv.faults.clear()
-            return self._json(200, srv.faults.describe())
-        if what == "policy":
-            if method in ("POST", "PUT"):
-                srv.policy = Policy(doc)
-            elif method == "DELETE":
-                srv.policy = Policy()
-            return self._json(200, srv.policy.doc)
-        if what == "scenario" and method == "POST" and srv.lab is not None:
-            loaded = srv.lab.load_scenario(doc["name"])
-            return self._json(200, {"loaded": loaded})
-        if what == "settle" and srv.lab is not None:
-            settled = srv.lab.controllers.wait_idle(float(doc.get("timeout", 30)))
-            return self._json(200, {"settled": settled})
-        if what == "compact" and method == "POST":
-            return self._json(200, {"compacted": srv.cluster.store.compact()})
-        if what == "stats":
-            store = srv.cluster.store
-            counts = {"/".join(k).strip("/"): len(b.items) for k, b in list(store.buckets.items()) if b.items}
-            ctl = srv.lab.controllers if srv.lab is not None else None
-            work = {}
-            if ctl is not None:
-                with ctl.cond:
-                    work = {"queued": [list(map(str, k)) for k in ctl.queue],
-                            "timers": [[round(t[0] - time.monotonic(), 3), t[2], list(map(str, t[3]))]
-                                       for t in sorted(ctl.timers)[:50]],
-                            "errors": ctl.errors}
-            return self._json(200, {"resourceVersion": store.rv, "objects": counts,
-                                    "requests": srv.requests_served, "controllers": work})
-        raise ApiError(404, "unknown lab endpoint")
-
-
-def _bool(value) -> bool:
-    return value in ("1", "t", "T", "true", "TRUE", "True")
-
-
-def _set_path(obj: dict, path: str, value) -> None:
-    parts = [p for p in path.split(".") if p]
-    cur = obj
-    for p in parts[:-1]:
-        cur = cur.setdefault(p, {})
-    cur[parts[-1]] = value
-
-
-def _get_path(obj: dict, path: str):
-    cur = obj
-    for p in [p for p in path.split(".") if p]:
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(p)
-    return cur
-
-
-def scale_of(res: Resource, obj: dict) -> dict:
-    meta = obj["metadata"]
-    if res.crd:
-        replicas = _get_path(obj, res.scale_spec_path) or 0
-        status_replicas = _get_path(obj, res.scale_status_path) or 0
-        selector = _get_path(obj, res.scale_selector_path) if res.scale_selector_path else ""
-    else:
-        replicas = (obj.get("spec") or {}).get("replicas", 0)
-        status_replicas = (obj.get("status") or {}).get("replicas", 0)
-        selector = selector_to_string((obj.get("spec") or {}).get("selector"))
-    status = {"replicas": status_replicas}
-    if selector:
-        status["selector"] = selector
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {"name": meta["name"], "namespace": meta.get("namespace"), "uid": meta["uid"],
-                         "resourceVersion": meta["resourceVersion"],
-                         "creationTimestamp": meta["creationTimestamp"]},
-            "spec": {"replicas": replicas}, "status": status}
 
 
 def make_ssl_context(cert_file: str, key_file: str) -> ssl.SSLContext:
