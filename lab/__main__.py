@@ -17,14 +17,9 @@ def _status_line(name: str, status: dict) -> str:
         state = f"pid {proc['pid']}" if proc["running"] else "stopped"
         parts.append(f"{proc['name']} {state}" + (f" port {ports}" if ports else ""))
     word = "running" if status.get("running") else "NOT running"
+    if status.get("data"):
+        parts.append(f"data in {status['data']}")
     return f"{name:<10} {word:<12} " + "; ".join(parts)
-
-
-def _data_lines(lab: Lab) -> list[str]:
-    """Where daemons keep their data, when it is not inside the state dir."""
-    return [f"{name:<10} data in {path} (out of the state dir: its user cannot reach {lab.state_dir})"
-            for name, path in sorted(lab.context().daemon_dirs().items())
-            if not path.startswith(str(lab.state_dir) + "/")]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
             lab.up()
             for name, status in lab.status().items():
                 print(_status_line(name, status))
-            for line in _data_lines(lab):
-                print(line)
             print(f"lab up in {time.monotonic() - started:.1f}s; state: {lab.state_dir}")
             print(f"endpoints: {lab.endpoints_file}  (shell: eval \"$(python -m lab env)\")")
             return 0
@@ -72,8 +65,6 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for name, item in status.items():
                     print(_status_line(name, item))
-                for line in _data_lines(lab):
-                    print(line)
             return 0 if all(s["running"] for s in status.values()) else 3
         if args.command == "env":
             endpoints = lab.endpoints()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 
-from lab.core import LabContext, Service, write_file
+from lab.base import LabContext, Service, write_file
 
 ZONE = "lab.example."
 KEY_NAME = "golive-lab-key"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from lab.core import REPO_ROOT, LabContext, Service, ServiceError
+from lab.base import REPO_ROOT, LabContext, Service, ServiceError
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"

@@ -19,7 +19,7 @@ import re
 import signal
 from pathlib import Path
 
-from lab.core import LabContext, Service, ServiceError, chown, pid_alive, write_file
+from lab.base import LabContext, Service, ServiceError, chown, pid_alive, write_file
 
 # PostgreSQL and PgBouncer refuse to run as root: as root, run them as this user;
 # as any other user, run them as that user.
@@ -90,6 +90,13 @@ class Postgres(Service):
         "postgres-replica": ("postgres-replica",),
         "pgbouncer": ("pgbouncer",),
     }
+
+    def status(self, ctx: LabContext) -> dict:
+        out = super().status(ctx)
+        data = ctx.daemon_dirs().get("pg")
+        if data and not data.startswith(str(ctx.state_dir) + "/"):
+            out["data"] = data  # out of the state dir: its user cannot reach that
+        return out
 
     def start(self, ctx: LabContext) -> dict:
         root = ctx.daemon_path("pg", user=OS_USER)

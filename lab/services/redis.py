@@ -9,7 +9,7 @@ be a replica. Clients should discover the master through the Sentinels
 
 from __future__ import annotations
 
-from lab.core import LabContext, Service, ServiceError, wait_for, write_file
+from lab.base import LabContext, Service, ServiceError, wait_for, write_file
 
 MASTER_NAME = "golive"
 QUORUM = 2
