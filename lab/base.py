@@ -31,7 +31,6 @@ in ``lab/services/__init__.py``.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import pwd
@@ -189,6 +188,26 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
         time.sleep(interval)
 
 
+def remove_orphaned_daemon_dirs(root: Path | None = None) -> list[Path]:
+    """Remove folders under ``DAEMON_ROOT`` whose state dir is gone or no longer names
+    them (deleted by hand, or made again); returns what was removed."""
+    root = root or DAEMON_ROOT
+    removed = []
+    for folder in sorted(root.glob("*")) if root.is_dir() else []:
+        marker = folder / "STATE_DIR"
+        if not marker.is_file():
+            continue  # not one of ours
+        state_file = Path(marker.read_text().strip()) / "state.json"
+        try:
+            owner = json.loads(state_file.read_text()).get("lab_id")
+        except (OSError, ValueError):
+            owner = None
+        if owner != folder.name:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 # ---------------------------------------------------------------------------
 # Context handed to services
 # ---------------------------------------------------------------------------
@@ -262,21 +281,30 @@ class LabContext:
         """A directory for a daemon that runs as ``user`` (created, owned by ``user``).
 
         Inside the state dir when ``user`` can reach it; otherwise (a clone in root's
-        home) under ``/var/tmp/golive-lab/<hash of the state dir>/``, recorded in the state
+        home) under ``/var/tmp/golive-lab/<id of this state dir>/``, recorded in the state
         (``lab status`` shows it, ``lab down --purge`` removes it) and linked from the
-        state dir as ``<state>/<name>``.
+        state dir as ``<state>/<name>``. The id is made with the state, so a state dir
+        deleted by hand and made again never meets the old data (whose passwords it no
+        longer knows); such orphaned folders are removed here.
         """
         if user is None or self.reachable_by_others():
             top = self.state_dir / name
         else:
-            digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12]
-            shadow = DAEMON_ROOT / digest
+            with self._lock:
+                lab_id = self.state.get("lab_id")
+                if not lab_id:
+                    lab_id = self.state["lab_id"] = secrets.token_hex(8)
+                    self.save()
+            shadow = DAEMON_ROOT / lab_id
             for path in (DAEMON_ROOT, shadow):
                 path.mkdir(parents=True, exist_ok=True)
                 os.chmod(path, 0o755)
             (shadow / "STATE_DIR").write_text(f"{self.state_dir}\n")
+            remove_orphaned_daemon_dirs()
             top = shadow / name
             link = self.state_dir / name
+            if link.is_symlink() and os.readlink(link) != str(top):
+                link.unlink()
             if not link.is_symlink() and not link.exists():
                 link.symlink_to(top)
         with self._lock:

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -413,6 +414,19 @@ def test_postgres_runs_from_a_state_dir_its_user_cannot_reach(tmp_path):
         status = subprocess.run([sys.executable, "-m", "lab", "--state-dir", str(private.state_dir), "status"],
                                 cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
         assert "data in %s" % data in status.stdout, status.stdout + status.stderr
+
+        # The clone is deleted by hand (no purge) and cloned again at the same place: the
+        # new lab gets new data (the old data's passwords are not the new lab's), and the
+        # orphaned data is removed.
+        private.down()
+        shutil.rmtree(home / "clone")
+        private = Lab(state_dir=home / "clone" / ".lab", services=[Postgres()], write_inventory=False)
+        eps = private.up()["postgres"]
+        psycopg2.connect(host=eps["host"], port=eps["port"], user=eps["admin_user"], password=eps["admin_password"],
+                         dbname="postgres", connect_timeout=10).close()
+        again = Path(private.context().daemon_dirs()["pg"])
+        assert again != data and not data.parent.exists()
+        data = again
     finally:
         private.down(purge=True)
     assert data is not None and not data.exists() and not data.parent.exists()
