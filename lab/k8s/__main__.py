@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="gitVersion reported by /version (default: the scenario's, else v1.30.2)")
     serve.add_argument("--controller-delay", type=float, default=1.0,
                        help="seconds until new Pods are Ready and Jobs complete")
+    serve.add_argument("--runtime", action="store_true",
+                       help="run Pods of the lab's own images (registry.lab.example) as local processes")
     serve.add_argument("--pidfile", default=None)
     sub.add_parser("scenarios", help="list the scenarios")
     args = parser.parse_args(argv)
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(scenario_names()))
         return 0
     lab = LabCluster(args.state_dir, port=args.port, host=args.host, version=args.version or "v1.30.2",
-                     controller_delay=args.controller_delay)
+                     controller_delay=args.controller_delay, runtime=args.runtime)
     if args.scenario:
         lab.load_scenario(args.scenario)
     if args.version:
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         lab.controllers.stop()
+        if lab.controllers.runtime is not None:
+            lab.controllers.runtime.stop_all()
         lab.cluster.store.close_all_watches()
         lab.server.server_close()
     return 0

@@ -36,7 +36,7 @@ class LabCluster:
 
     def __init__(self, state_dir: str | Path, port: int = 0, host: str = "127.0.0.1",
                  version: str = "v1.30.2", controller_delay: float = 1.0,
-                 controllers: bool = True) -> None:
+                 controllers: bool = True, runtime: bool = False) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.ca = CA.load_or_create(self.state_dir)
@@ -51,6 +51,9 @@ class LabCluster:
         self.port = self.server.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
         self.controllers = Controllers(self.cluster, self.config, self.ca)
+        if runtime:
+            from .runtime import PodRuntime
+            self.controllers.runtime = PodRuntime(self.state_dir, report=self.controllers.enqueue)
         self.scenario: str | None = None
         self._bootstrap()
         if controllers:
@@ -105,6 +108,8 @@ class LabCluster:
 
     def stop(self) -> None:
         self.controllers.stop()
+        if self.controllers.runtime is not None:
+            self.controllers.runtime.stop_all()
         self.cluster.store.close_all_watches()
         if self._thread is not None:
             self.server.shutdown()

@@ -27,6 +27,18 @@ def _pod_ready(obj):
     return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
 
 
+def _pod_status(obj):
+    """What kubectl shows: a waiting container's reason (ErrImagePull, ...) before the phase."""
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
+    status = obj.get("status") or {}
+    for container in status.get("containerStatuses") or []:
+        reason = ((container.get("state") or {}).get("waiting") or {}).get("reason")
+        if reason:
+            return reason
+    return status.get("phase", "Pending")
+
+
 def _cols(*names):
     return [(n, "string") if isinstance(n, str) else n for n in names]
 
@@ -45,8 +57,10 @@ COLUMNS = {
                   lambda o: [(o.get("status") or {}).get("desiredNumberScheduled", 0),
                              (o.get("status") or {}).get("currentNumberScheduled", 0),
                              (o.get("status") or {}).get("numberReady", 0)]),
-    "Pod": (_cols("Ready", "Status", ("Restarts", "integer")),
-            lambda o: [_pod_ready(o), (o.get("status") or {}).get("phase", "Pending"), 0]),
+    "Pod": (_cols("Ready", "Status", ("Restarts", "integer"), "IP"),
+            lambda o: [_pod_ready(o), _pod_status(o),
+                       sum(c.get("restartCount", 0) for c in (o.get("status") or {}).get("containerStatuses") or []),
+                       (o.get("status") or {}).get("podIP", "<none>")]),
     "Service": (_cols("Type", "Cluster-IP", "Ports"),
                 lambda o: [(o.get("spec") or {}).get("type", "ClusterIP"), (o.get("spec") or {}).get("clusterIP", ""),
                            ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in (o.get("spec") or {}).get("ports") or [])]),

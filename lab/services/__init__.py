@@ -1,9 +1,10 @@
 """The registry of lab services, in start order (independent ones start in parallel).
 
-To add a service: write ``lab/services/<name>.py`` with a :class:`lab.core.Service`
+To add a service: write ``lab/services/<name>.py`` with a :class:`lab.base.Service`
 subclass and append an instance here.
 """
 
+from lab.services.app import App
 from lab.services.bind import Bind
 from lab.services.k8s import K8s
 from lab.services.moto import Moto
@@ -16,4 +17,5 @@ SERVICES = [
     Moto(),
     Bind(),
     K8s(),
+    App(),
 ]

@@ -13,7 +13,7 @@ import ssl
 import sys
 import urllib.request
 
-from lab.core import LabContext, Service, ServiceError
+from lab.base import LabContext, Service, ServiceError
 
 PROCESS = "k8s-apiserver"
 DEFAULT_SCENARIO = "healthy"
@@ -38,7 +38,7 @@ class K8s(Service):
                         version=os.environ.get("GOLIVE_LAB_K8S_VERSION") or None)
             ctx.save()
         scenario, version = data.get("scenario") or DEFAULT_SCENARIO, data.get("version")
-        argv = [sys.executable, "-m", "lab.k8s", "serve", "--state-dir", str(state), "--port", str(port)]
+        argv = [sys.executable, "-m", "lab.k8s", "serve", "--state-dir", str(state), "--port", str(port), "--runtime"]
         if version:
             argv += ["--version", version]
         if scenario not in ("", "none"):

@@ -264,15 +264,18 @@ def test_dns_serves_the_zone_without_recursion(lab):
 
 # --- the lab itself ------------------------------------------------------------------
 
-def pids(status):
-    return {p["name"]: p["pid"] for s in status.values() for p in s["processes"]}
+def pids(status, pods=True):
+    """``{process name: pid}``; ``pods=False`` leaves out the Pods' processes (other tests
+    roll and scale the application while this one runs)."""
+    return {p["name"]: p["pid"] for s in status.values() for p in s["processes"]
+            if pods or not p["name"].startswith("pod ")}
 
 
 def test_up_again_changes_nothing(lab, lab_instance):
-    before = pids(lab_instance.status())
+    before = pids(lab_instance.status(), pods=False)
     state_before = (lab_instance.state_dir / "state.json").read_text()
     assert lab_instance.up() == lab
-    assert pids(lab_instance.status()) == before
+    assert pids(lab_instance.status(), pods=False) == before
     assert (lab_instance.state_dir / "state.json").read_text() == state_before
 
 
@@ -316,6 +319,12 @@ def test_start_failure_is_one_clear_line(tmp_path):
     assert message.endswith(f"(log: {state / 'logs' / 'broken.log'})")
 
 
+def listening_addresses():
+    """``address:port`` of every listening TCP socket."""
+    out = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[3] for line in out.splitlines() if len(line.split()) > 3}
+
+
 def listening(ports):
     """Lines of ``ss -ltnp``/``ss -lunp`` whose local port is one of ``ports``."""
     out = subprocess.run(["ss", "-Hltunp"], capture_output=True, text=True, check=True).stdout
@@ -338,13 +347,17 @@ def test_separate_lab_up_then_down_leaves_nothing_listening():
         status = own.status()
         ports = {p for s in status.values() for proc in s["processes"] for p in proc["ports"]}
         procs = set(pids(status).values())
-        assert endpoints["postgres"]["port"] in ports and len(ports) == len(pids(status))
+        pods = [proc for proc in status["app"]["processes"] if proc["name"].startswith("pod ")]
+        assert endpoints["postgres"]["port"] in ports and len(pods) == 3 and all(p["running"] for p in pods)
+        pod_addresses = {p["address"] for p in pods}
         assert listening(ports), "the separate lab should be listening"
+        assert pod_addresses <= listening_addresses(), "every Pod's process listens on its address"
         owners = {int(m) for line in listening(ports) for m in re.findall(r"pid=(\d+)", line)}
         assert owners & procs
 
         own.down()
         assert listening(ports) == []
+        assert not pod_addresses & listening_addresses(), "a Pod's process outlived the lab"
         assert not any(own.status()[name]["running"] for name in own.status())
         alive = [pid for pid in procs
                  if Path(f"/proc/{pid}").exists()

@@ -66,7 +66,7 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     # Migrated (owned by the application's role), seeded, and recorded.
     db = pg["database"]
     assert [r[0] for r in rows(pg, db, "SELECT version FROM golive_schema_history WHERE success ORDER BY version")] \
-        == ["1", "2", "3"]
+        == ["1", "2", "3", "4", "5"]
     assert rows(pg, db, "SELECT tableowner FROM pg_tables WHERE tablename = 'customers'") == [(pg["app_user"],)]
     assert rows(pg, db, "SELECT code, monthly_cents FROM plans WHERE code IN ('free', 'team', 'business') "
                         "ORDER BY code") == [("business", 9900), ("free", 0), ("team", 1900)]

@@ -8,6 +8,8 @@ which queue items it handles; ``Controllers`` combines them into one dispatch ta
 - ``deployments``: Deployments (ReplicaSets per pod-template hash, revisions, rolling
   replacement) and ReplicaSets
 - ``kubelet``: the simulated scheduler and kubelet (Pod readiness after `controller_delay`)
+- ``pods``: Pods of the lab's own images as real processes (``lab/k8s/runtime.py``), when
+  the server runs with a runtime
 - ``network``: Service endpoints (Endpoints, EndpointSlices) and Ingress status
 - ``sets``: StatefulSets and DaemonSets
 - ``batch``: Jobs and CronJobs
@@ -31,11 +33,12 @@ from .engine import Engine
 from .kubelet import Kubelet, tolerates
 from .lifecycle import Lifecycle
 from .network import Network
+from .pods import Pods
 from .sets import Sets
 from .volumes import Volumes
 
 __all__ = ["Controllers", "cron_times", "go_duration", "template_hash", "tolerates"]
 
 
-class Controllers(Engine, Lifecycle, Deployments, Kubelet, Network, Sets, Batch, Volumes, Certificates):
+class Controllers(Engine, Lifecycle, Deployments, Kubelet, Pods, Network, Sets, Batch, Volumes, Certificates):
     """Every controller family on one engine."""

@@ -38,6 +38,7 @@ class Engine:
         self.ip = 0
         self.node_rr = 0
         self.errors = 0
+        self.runtime = None  # a PodRuntime runs Pods of the lab's images as processes
         self.handlers: dict = {}
         self.watches: dict = {}
         for family in reversed(type(self).__mro__):
@@ -85,6 +86,9 @@ class Engine:
                 self.enqueue("foreground", okey, ons, oname)
         for item in self.watches.get(key, lambda *_: [])(etype, ns, name):
             self.enqueue(*item)
+        if etype == "DELETED" and key == K_POD and self.runtime is not None:
+            grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds")
+            self.runtime.stop(uid, 30.0 if grace is None else float(grace))
 
     # -- the worker ----------------------------------------------------------------------
     def start(self) -> None:

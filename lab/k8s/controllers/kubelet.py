@@ -81,6 +81,9 @@ class Kubelet:
         status = dict(pod.get("status") or {})
         if status.get("phase") != "Pending":
             return
+        if self.runtime is not None and self.runtime.handles(pod):
+            self.start_process(pod)  # a real process (controllers/pods.py)
+            return
         ann = pod["metadata"].get("annotations") or {}
         owner = controller_of(pod) or {}
         now = now_iso()

@@ -1,0 +1,1 @@
+"""The lab ingress router (see __main__.py)."""

@@ -1,0 +1,137 @@
+"""The demo application on the lab: its schema, its configuration, and the ingress router.
+
+- Applies the pager's migrations of the running release (up to V4, through the
+  collection's own migration code, so the history is the one `pg_migrate` keeps; a
+  go-live then applies the next release's migration itself).
+- Writes the Secret ``pager/pager-config`` (database through PgBouncer, Redis through
+  Sentinel) from the lab's endpoints; the API server's Pod runtime starts the pager
+  Pods once it exists.
+- Runs the ingress router (``lab/router``) on two loopback sites, 127.0.0.2 ("old") and
+  127.0.0.3 ("new"), HTTP and HTTPS, and waits until the application answers through it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from lab.base import REPO_ROOT, LabContext, Service, ServiceError, pid_alive
+from lab.router import client
+
+NAMESPACE = "pager"
+SECRET = "pager-config"
+HOSTS = ["app.lab.example", "www.lab.example"]
+SITES = {"old": "127.0.0.2", "new": "127.0.0.3"}
+RELEASE_TARGET = "4"  # the running release's schema; the next release's migration is the go-live's
+ROUTER = "router"
+
+
+def _api(k8s: dict, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    ctx = ssl.create_default_context(cafile=k8s["ca_file"])
+    req = urllib.request.Request(k8s["api_server"] + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {k8s['token']}",
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def migrate_schema(pg: dict) -> str:
+    sys.path.insert(0, str(REPO_ROOT / ".cache" / "collections"))
+    from ansible_collections.golive.core.plugins.module_utils.postgres import migrate
+
+    params = {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
+              "login_password": pg["admin_password"], "login_db": pg["database"], "ssl_mode": "disable"}
+    result = migrate.migrate(params, str(REPO_ROOT / "inventories" / "lab" / "files" / "migrations"),
+                             target=RELEASE_TARGET, applied_by="lab", release="lab", session_role=pg["app_user"])
+    return result["current_version"]
+
+
+def config_secret(pg: dict, redis: dict, admin_token: str) -> dict:
+    values = {
+        "DATABASE_HOST": pg["host"], "DATABASE_PORT": str(pg["pgbouncer_port"]), "DATABASE_NAME": pg["database"],
+        "DATABASE_USER": pg["app_user"], "DATABASE_PASSWORD": pg["app_password"],
+        "REDIS_SENTINELS": ",".join(f"{s['host']}:{s['port']}" for s in redis["sentinels"]),
+        "REDIS_MASTER_NAME": redis["master_name"], "REDIS_PASSWORD": redis["password"],
+        "REDIS_SENTINEL_PASSWORD": redis.get("sentinel_password") or "",
+        "LAB_ADMIN_TOKEN": admin_token,
+    }
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": SECRET, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/part-of": "pager"}},
+            "data": dict((k, base64.b64encode(v.encode()).decode()) for k, v in values.items())}
+
+
+def answers(site: str, port: int, host: str, ca_file: str) -> str | None:
+    """The version the application answers with through the router (HTTPS, SNI), or None."""
+    try:
+        status, _, body, _ = client.request(site, port, host, path="/version", ca_file=ca_file, timeout=3)
+        return json.loads(body)["version"] if status == 200 else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class App(Service):
+    name = "app"
+    processes = {ROUTER: ("router-metrics", "router-http", "router-https")}
+    depends = ("postgres", "redis", "k8s")
+
+    def start(self, ctx: LabContext) -> dict:
+        eps = ctx.started
+        pg, redis, k8s = eps["postgres"], eps["redis"], eps["k8s"]
+        try:
+            migrate_schema(pg)
+        except Exception as exc:  # noqa: BLE001 - reported as the service's failure
+            raise ServiceError(self.name, f"the pager schema could not be applied: {exc}") from exc
+        admin_token = ctx.secret("pager_admin_token")
+        secret = config_secret(pg, redis, admin_token)
+        code, _ = _api(k8s, "PUT", f"/api/v1/namespaces/{NAMESPACE}/secrets/{SECRET}", secret)
+        if code == 404:
+            code, _ = _api(k8s, "POST", f"/api/v1/namespaces/{NAMESPACE}/secrets", secret)
+        if code not in (200, 201):
+            raise ServiceError(self.name, f"the Secret {NAMESPACE}/{SECRET} could not be written (HTTP {code})")
+
+        http_port, https_port, metrics_port = ctx.port("router-http"), ctx.port("router-https"), \
+            ctx.port("router-metrics")
+        state = ctx.path("router")
+        token_file = state / "token"
+        token_file.write_text(k8s["token"] + "\n")
+        token_file.chmod(0o600)
+        argv = [sys.executable, "-m", "lab.router", "--api-server", k8s["api_server"], "--token-file",
+                str(token_file), "--ca-file", k8s["ca_file"], "--sites", ",".join(SITES.values()),
+                "--http-port", str(http_port), "--https-port", str(https_port), "--metrics-port", str(metrics_port),
+                "--state-dir", str(state)]
+        ctx.spawn(ROUTER, argv, ports=[metrics_port], cwd=REPO_ROOT, match="lab.router", timeout=60)
+        deadline = time.monotonic() + 90
+        while answers(SITES["old"], https_port, HOSTS[0], k8s["ca_file"]) is None:
+            if time.monotonic() > deadline:
+                raise ServiceError(self.name, "the pager application did not answer through the router "
+                                              "within 90s (see kubectl get pods,events -n pager)",
+                                   ctx.log_path(ROUTER))
+            time.sleep(0.3)
+        return {"app": {
+            "namespace": NAMESPACE, "deployment": "pager", "hosts": HOSTS, "sites": SITES,
+            "http_port": http_port, "https_port": https_port, "metrics_port": metrics_port,
+            "ca_file": k8s["ca_file"], "access_log": str(state / "access.log"), "admin_token": admin_token,
+        }}
+
+    def status(self, ctx: LabContext) -> dict:
+        out = super().status(ctx)
+        try:
+            pods = json.loads((ctx.state_dir / "k8s" / "pods.json").read_text())
+        except (OSError, ValueError):
+            pods = []
+        for pod in pods:
+            if pod.get("terminating"):
+                continue  # deleted, finishing within its grace period
+            out["processes"].append({"name": f"pod {pod['namespace']}/{pod['pod']}", "pid": pod["pid"],
+                                     "running": bool(pod["pid"]) and pid_alive(pod["pid"]), "ports": [],
+                                     "address": pod["address"], "image": pod["image"]})
+        return out

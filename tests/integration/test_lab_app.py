@@ -1,0 +1,200 @@
+"""The lab runs the application for real: Pods of the lab's images are processes, the router
+serves the Ingress over TLS on two sites, and rollouts, scaling and broken images are
+observed the way a user would, over HTTP, through kubectl and in the database.
+
+These tests change the shared lab's pager Deployment, one at a time (one xdist group),
+and put it back as they found it."""
+
+import base64
+import collections
+import json
+import os
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from lab.app import catalog
+from lab.core import REPO_ROOT
+from lab.router import client
+
+pytestmark = pytest.mark.xdist_group("pager")
+KUBECTL = str(Path(sys.executable).parent / "kubectl")
+CURRENT = catalog.pinned("pager", "2026.11.2")
+HOST = "app.lab.example"
+
+
+def request(app, method="GET", path="/version", body=None, token=None, site="old", host=HOST, scheme="https"):
+    """One request through the router, as a client resolving ``host`` to ``site`` would
+    send it (SNI and certificate checked against the lab CA). Returns (status, headers,
+    body, peer certificate DER)."""
+    return client.request(app["sites"][site], app["https_port"] if scheme == "https" else app["http_port"], host,
+                          method, path, body, {"Authorization": f"Bearer {token}"} if token else None,
+                          app["ca_file"], scheme)
+
+
+def kubectl(lab, *args, check=True, timeout=120):
+    proc = subprocess.run([KUBECTL, "-n", "pager", *args], capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, KUBECONFIG=lab["k8s"]["kubeconfig"]))
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def pod_processes(lab_instance, deployment="pager", terminating=False):
+    """The runtime's processes of a Deployment's Pods (with those deleted but still in
+    their grace period when ``terminating``)."""
+    rows = json.loads((lab_instance.state_dir / "k8s" / "pods.json").read_text())
+    return [r for r in rows if r["pod"].startswith(deployment + "-") and (terminating or not r["terminating"])]
+
+
+def wait(predicate, timeout=30.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def pager(lab, lab_instance):
+    """The pager Deployment, put back at the running release with two replicas afterwards."""
+    yield lab["app"]
+    kubectl(lab, "set", "image", "deployment/pager", f"pager={CURRENT}")
+    kubectl(lab, "scale", "deployment/pager", "--replicas=2")
+    kubectl(lab, "rollout", "status", "deployment/pager", "--timeout=90s")
+    wait(lambda: request(lab["app"])[0] == 200, what="the pager to answer again")
+    wait(lambda: len(pod_processes(lab_instance, terminating=True)) == 2, what="old Pods' processes to exit")
+
+
+def next_release_schema(lab):
+    """What phase 2 of the next release does first: its migration (V5)."""
+    sys.path.insert(0, str(REPO_ROOT / ".cache" / "collections"))
+    from ansible_collections.golive.core.plugins.module_utils.postgres import migrate
+    pg = lab["postgres"]
+    params = {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
+              "login_password": pg["admin_password"], "login_db": pg["database"], "ssl_mode": "disable"}
+    migrate.migrate(params, str(REPO_ROOT / "inventories/lab/files/migrations"), session_role=pg["app_user"])
+
+
+def test_the_router_serves_the_application_over_tls_on_both_sites(lab, pager):
+    for site in ("old", "new"):
+        status, headers, body, cert = request(pager, site=site)
+        assert status == 200 and json.loads(body)["version"] == "2026.11.2"
+        assert headers["X-App-Version"] == "2026.11.2" and headers["X-Lab-Site"] == pager["sites"][site]
+    # The certificate served is the one cert-manager put in the Ingress's TLS Secret.
+    secret = json.loads(kubectl(lab, "get", "secret", "pager-tls", "-o", "json").stdout)
+    pem = base64.b64decode(secret["data"]["tls.crt"]).decode()
+    assert ssl.PEM_cert_to_DER_cert(pem) == cert
+    # curl, resolving the name to the new site, sees the same.
+    curl = subprocess.run(["curl", "-sS", "--resolve", f"{HOST}:{pager['https_port']}:{pager['sites']['new']}",
+                           "--cacert", pager["ca_file"], f"https://{HOST}:{pager['https_port']}/version"],
+                          capture_output=True, text=True, timeout=30)
+    assert curl.returncode == 0 and json.loads(curl.stdout)["version"] == "2026.11.2", curl.stderr
+    # No rule for the host: the default backend's 404; plain HTTP is served too.
+    assert request(pager, host="nobody.lab.example", scheme="http")[0] == 404
+    assert request(pager, scheme="http")[0] == 200
+    log = Path(pager["access_log"]).read_text().splitlines()
+    assert any("site=127.0.0.3 scheme=https host=app.lab.example" in line and "[pager-pager-http]" in line
+               for line in log[-50:])
+
+
+def test_a_rollout_serves_the_new_version_and_no_request_fails(lab, pager):
+    next_release_schema(lab)
+    counts, versions, stop = collections.Counter(), collections.Counter(), threading.Event()
+
+    def traffic():
+        while not stop.is_set():
+            try:
+                status, headers, _, _ = request(pager)
+                counts[status] += 1
+                versions[headers.get("X-App-Version")] += 1
+            except OSError as exc:
+                counts[type(exc).__name__] += 1
+
+    senders = [threading.Thread(target=traffic) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    try:
+        kubectl(lab, "set", "image", "deployment/pager", "pager=registry.lab.example/pager:2026.11.3")
+        kubectl(lab, "rollout", "status", "deployment/pager", "--timeout=120s")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for sender in senders:
+            sender.join()
+    assert set(counts) == {200}, counts  # not one 5xx, not one refused connection
+    assert versions["2026.11.2"] > 0 and versions["2026.11.3"] > 0
+    assert json.loads(request(pager)[2])["version"] == "2026.11.3"
+    history = kubectl(lab, "rollout", "history", "deployment/pager").stdout
+    assert len([line for line in history.splitlines() if line.strip()[:1].isdigit()]) >= 2
+
+
+def test_scale_to_zero_answers_503_and_stops_every_process(lab, lab_instance, pager):
+    before = pod_processes(lab_instance)
+    assert len(before) == 2 and all(p["pid"] for p in before)
+    kubectl(lab, "scale", "deployment/pager", "--replicas=0")
+    wait(lambda: request(pager)[0] == 503, timeout=5, what="503 from the router")
+    wait(lambda: pod_processes(lab_instance, terminating=True) == [], timeout=15,
+         what="the Pods' processes to be gone")
+    for proc in before:
+        wait(lambda: not Path(f"/proc/{proc['pid']}").exists()
+             or Path(f"/proc/{proc['pid']}/stat").read_text().split(") ")[1][0] in "ZX",
+             timeout=15, what=f"process {proc['pid']} to exit")
+    kubectl(lab, "scale", "deployment/pager", "--replicas=2")
+    wait(lambda: request(pager)[0] == 200, timeout=30, what="the pager to serve again")
+    assert len(pod_processes(lab_instance)) == 2
+
+
+def test_an_image_that_never_becomes_ready_stalls_and_the_old_pods_keep_serving(lab, pager):
+    next_release_schema(lab)
+    kubectl(lab, "set", "image", "deployment/pager", "pager=registry.lab.example/pager:2026.11.3-unready")
+    stalled = kubectl(lab, "rollout", "status", "deployment/pager", "--timeout=8s", check=False)
+    assert stalled.returncode != 0 and "timed out" in stalled.stderr
+    status, headers, _, _ = request(pager)
+    assert status == 200 and headers["X-App-Version"] == "2026.11.2"
+    events = wait(lambda: [e for e in json.loads(kubectl(lab, "get", "events", "-o", "json").stdout)["items"]
+                           if e["reason"] == "Unhealthy" and "statuscode: 503" in e["message"]],
+                  timeout=20, what="a readiness probe failure Event")
+    assert "Readiness probe failed" in events[0]["message"] and "configuration invalid" in events[0]["message"]
+    shown = kubectl(lab, "get", "events", "--field-selector", "reason=Unhealthy").stdout
+    assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in shown
+
+
+def test_an_image_that_does_not_exist_shows_image_pull_errors(lab, pager):
+    kubectl(lab, "set", "image", "deployment/pager", "pager=registry.lab.example/pager:9.9.9")
+    wait(lambda: "ImagePullBackOff" in kubectl(lab, "get", "pods").stdout, timeout=20, what="ImagePullBackOff")
+    events = kubectl(lab, "get", "events", "--field-selector", "reason=Failed").stdout
+    assert 'Failed to pull image "registry.lab.example/pager:9.9.9"' in events and "not found" in events
+    assert request(pager)[0] == 200
+
+
+def test_an_incident_created_over_http_is_a_row_in_postgres(lab, pager):
+    email = "oncall-%s@lab.example" % os.urandom(4).hex()
+    assert request(pager, "POST", "/api/users", {"email": email, "password": "correct horse"})[0] == 201
+    assert request(pager, "POST", "/api/login", {"email": email, "password": "wrong password"})[0] == 401
+    status, _, body, _ = request(pager, "POST", "/api/login", {"email": email, "password": "correct horse"})
+    assert status == 200
+    token = json.loads(body)["token"]
+    assert request(pager, "POST", "/api/incidents", {"title": "checkout is down"})[0] == 401
+    status, _, body, _ = request(pager, "POST", "/api/incidents", {"title": "checkout is down", "severity": "sev1"},
+                                 token=token)
+    assert status == 201
+    incident = json.loads(body)["id"]
+    pg = lab["postgres"]
+    conn = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                            dbname=pg["database"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT i.title, i.severity, u.email FROM incidents i JOIN pager_users u "
+                        "ON u.id = i.reporter_id WHERE i.id = %s", (incident,))
+            assert cur.fetchall() == [("checkout is down", "sev1", email)]
+    finally:
+        conn.close()
