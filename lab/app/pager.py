@@ -9,7 +9,8 @@ environment a Pod gets:
   LAB_ERROR_RATIO      fraction of API requests answered 500 (0..1)
   LAB_LATENCY_MS       added to every API request
   LAB_FAIL_READINESS   "true": /readyz answers 503
-  LAB_ADMIN_TOKEN      enables POST /_lab/switches (header X-Lab-Admin) to change the three above
+  LAB_FAIL_LIVENESS    "true": /healthz answers 500 (the kubelet restarts the process)
+  LAB_ADMIN_TOKEN      enables POST /_lab/switches (header X-Lab-Admin) to change the four above
 
 Routes: GET /version, /healthz (liveness), /readyz (database, Redis and the schema this
 version needs), /metrics (Prometheus text); POST /api/users, POST /api/login,

@@ -11,7 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-SWITCHES = ("LAB_ERROR_RATIO", "LAB_LATENCY_MS", "LAB_FAIL_READINESS")
+SWITCHES = ("LAB_ERROR_RATIO", "LAB_LATENCY_MS", "LAB_FAIL_READINESS", "LAB_FAIL_LIVENESS")
 
 
 class HttpError(Exception):
@@ -164,6 +164,8 @@ class App:
         if path == "/version":
             return 200, {"app": self.name, "version": self.version}, "application/json", None
         if path == "/healthz":
+            if self.switch_bool("LAB_FAIL_LIVENESS"):
+                return 500, "liveness failure injected (LAB_FAIL_LIVENESS)\n", "text/plain", None
             return 200, "ok\n", "text/plain", None
         if path == "/readyz":
             ok, why = self.ready() if not self.stopping else (False, "stopping")

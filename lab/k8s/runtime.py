@@ -105,6 +105,7 @@ class PodProcess:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(self.runtime.repo_root),
                                          preexec_fn=_die_with_parent, close_fds=True)
         self.started_at = time.time()
+        self.runtime.write_listing()
 
     def run(self) -> None:
         """The kubelet's loop for this Pod: probes, liveness restarts, crash restarts."""
@@ -126,6 +127,7 @@ class PodProcess:
                     return
                 self.restarts += 1
                 self.spawn()
+                self.ready = None  # the next probe reports, with the new restart count
                 ok_streak = fail_streak = live_fail = 0
                 continue
             if readiness is None:
@@ -157,6 +159,7 @@ class PodProcess:
                     self.terminate(grace=1.0)
                     self.restarts += 1
                     self.spawn()
+                    self.ready = None  # the next probe reports, with the new restart count
                     live_fail = ok_streak = fail_streak = 0
                     continue
             time.sleep(0.1)
@@ -203,7 +206,7 @@ class PodRuntime:
         # Each lab its own 127.<n>.0.0/16 (n from the state dir), addresses checked free.
         n = 16 + int(hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest(), 16) % 200
         self.address_pool = [f"127.{n}.{third}.{fourth}" for third in range(0, 8) for fourth in range(2, 255)]
-        self._write_listing()
+        self.write_listing()
 
     @staticmethod
     def handles(pod: dict) -> bool:
@@ -239,7 +242,6 @@ class PodRuntime:
             self.pods[proc.uid] = proc
         proc.spawn()
         threading.Thread(target=proc.run, name=f"pod-{proc.name}", daemon=True).start()
-        self._write_listing()
         return proc
 
     def stop(self, uid: str, grace: float = 30.0) -> None:
@@ -250,13 +252,13 @@ class PodRuntime:
                 return
             self.terminating[uid] = proc
         proc.stopping = True
-        self._write_listing()
+        self.write_listing()
 
         def finish():
             proc.terminate(grace)
             with self.lock:
                 self.terminating.pop(uid, None)
-            self._write_listing()
+            self.write_listing()
 
         threading.Thread(target=finish, name=f"stop-{proc.name}", daemon=True).start()
 
@@ -272,9 +274,9 @@ class PodRuntime:
             thread.start()
         for thread in threads:
             thread.join(grace + 6)
-        self._write_listing()
+        self.write_listing()
 
-    def _write_listing(self) -> None:
+    def write_listing(self) -> None:
         with self.lock:
             rows = [{"namespace": p.namespace, "pod": p.name, "image": p.image, "address": f"{p.address}:{p.port}",
                      "pid": p.proc.pid if p.proc else None, "restarts": p.restarts,

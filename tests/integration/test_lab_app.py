@@ -168,6 +168,29 @@ def test_an_image_that_never_becomes_ready_stalls_and_the_old_pods_keep_serving(
     assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in shown
 
 
+def test_a_failing_liveness_probe_restarts_the_process(lab, lab_instance, pager):
+    victim = pod_processes(lab_instance)[0]
+    address, port = victim["address"].rsplit(":", 1)
+    # The switch goes to that one Pod's process, straight to its address.
+    status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches", {"LAB_FAIL_LIVENESS": "true"},
+                                        {"X-Lab-Admin": pager["admin_token"]}, scheme="http")
+    assert status == 200, body
+
+    def restarted():
+        pods = json.loads(kubectl(lab, "get", "pod", victim["pod"], "-o", "json").stdout)
+        return pods["status"]["containerStatuses"][0]["restartCount"] >= 1
+
+    wait(restarted, timeout=30, what="the kubelet to restart the container")
+    now = [p for p in pod_processes(lab_instance) if p["pod"] == victim["pod"]][0]
+    assert now["pid"] != victim["pid"] and now["restarts"] >= 1
+    events = kubectl(lab, "get", "events", "--field-selector", f"involvedObject.name={victim['pod']}").stdout
+    assert "Liveness probe failed: HTTP probe failed with statuscode: 500" in events
+    assert "failed liveness probe, will be restarted" in events
+    # The new process has no switch set: it is live, ready and serving again.
+    wait(lambda: json.loads(kubectl(lab, "get", "pod", victim["pod"], "-o", "json").stdout)["status"][
+        "containerStatuses"][0]["ready"], timeout=30, what="the restarted container to be ready")
+
+
 def test_an_image_that_does_not_exist_shows_image_pull_errors(lab, pager):
     kubectl(lab, "set", "image", "deployment/pager", "pager=registry.lab.example/pager:9.9.9")
     wait(lambda: "ImagePullBackOff" in kubectl(lab, "get", "pods").stdout, timeout=20, what="ImagePullBackOff")
