@@ -100,6 +100,10 @@ def test_restore_into_a_missing_database_needs_create(lab, two_databases):
     assert rc != 0 and "no manifest found" in refused["msg"]
     assert rows(pg, "postgres", "SELECT count(*) FROM pg_database WHERE datname = %s", (missing,)) == [(0,)]
 
+    # Through PgBouncer's address the server looks like another one: named in a warning.
+    rc, elsewhere, _ = run_module("pg_restore", dict(restore, source_database=a, create=True,
+                                                     login_port=pg["pgbouncer_port"]), check=True)
+    assert rc == 0 and any("was taken on" in w and "own environment" in w for w in elsewhere["warnings"])
     rc, created, _ = run_module("pg_restore", dict(restore, source_database=a, create=True))
     assert rc == 0, created.get("msg")
     assert created["previous_database"] is None

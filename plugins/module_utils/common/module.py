@@ -72,7 +72,8 @@ def run(module, service, *args, **kwargs):
     """Call one service function and exit the module with its result.
 
     ``GoliveError`` becomes ``fail_json`` with the error's message and any partial
-    result; every returned value is masked against the task's secret options.
+    result; every returned value is masked against the task's secret options. A
+    ``warnings`` list in the result is shown as Ansible warnings.
     """
     secrets = secret_values(module)
     try:
@@ -85,6 +86,8 @@ def run(module, service, *args, **kwargs):
         module.fail_json(msg=redact(exc.message, secrets), **partial)
     result = redact(result, secrets)
     result.setdefault("changed", False)
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
     if result.pop("failed", False):
         message = result.pop("msg", None) or "Failed; see the result for details"
         module.fail_json(msg=message, **result)

@@ -204,6 +204,20 @@ def plan(target, manifest, now, target_exists=True, pgbouncer=False):
             "steps": [{"step": key, "description": text} for key, text in steps]}
 
 
+def _elsewhere(manifest, params, target):
+    """Pure: a warning when the backup was taken on another server than the one restored
+    (a replacement server is fine; the same database name on another cluster sharing the
+    bucket without an environment is what this points at)."""
+    source = manifest.get("source") or {}
+    taken = (source.get("host"), str(source.get("port") or ""))
+    here = (params.get("login_host"), str(params.get("login_port") or ""))
+    if not source.get("host") or taken == here:
+        return []
+    return ["Backup %s of database %s was taken on %s:%s; it is being restored into %s on %s:%s. If other "
+            "servers with a database of that name share the bucket, give each its own environment." % (
+                manifest["id"], source.get("database"), taken[0], taken[1], target, here[0], here[1])]
+
+
 def _bouncer(options):
     params = pg.pgbouncer_params(options)
     return pg.connect(params, autocommit=True, application_name="golive.core/restore"), params
@@ -273,7 +287,8 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                           fix="Check the database name, or set create=true to create it from backup %s"
                           % manifest["id"])
         steps = plan(target, manifest, now, bool(found), bool(pgbouncer and pgbouncer.get("host")))
-        result = {"changed": True, "backup_id": manifest["id"], "label": manifest["label"], "release": release,
+        result = {"warnings": _elsewhere(manifest, params, target),
+                  "changed": True, "backup_id": manifest["id"], "label": manifest["label"], "release": release,
                   "database": target, "restored_from": pgbackup.summarize_manifest(manifest),
                   "steps": steps["steps"], "previous_database": steps["kept"], "applied": applied,
                   "diff": {"before": {"database": target, "content": "current" if found else None},

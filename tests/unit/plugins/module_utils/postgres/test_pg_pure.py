@@ -222,3 +222,16 @@ def test_backup_ids_sort_by_time_and_reject_bad_labels():
     assert first.startswith("20261122T120000Z-scheduled-") and first < later
     with pytest.raises(InvalidInput):
         catalog.new_backup_id("../etc", NOW)
+
+
+@pytest.mark.parametrize("source,params,warned", [
+    ({"host": "db1", "port": 5432, "database": "app"}, {"login_host": "db1", "login_port": 5432}, False),
+    ({"host": "db1", "port": 5432, "database": "app"}, {"login_host": "db2", "login_port": 5432}, True),
+    ({"host": "db1", "port": 5432, "database": "app"}, {"login_host": "db1", "login_port": 5433}, True),
+    ({"database": "app"}, {"login_host": "db2", "login_port": 5432}, False),  # old manifests name no host
+])
+def test_a_restore_from_another_server_is_named_in_a_warning(source, params, warned):
+    warnings = restore._elsewhere({"id": "b1", "source": source}, params, "app")
+    assert bool(warnings) is warned
+    if warned:
+        assert "taken on db1:5432" in warnings[0] and "own environment" in warnings[0]
