@@ -224,7 +224,6 @@ class LabContext:
         self.run_dir = self.state_dir / "run"
         self.log_dir = self.state_dir / "logs"
         self.state = self._load()
-        self.lock = threading.Lock()
         self.started: dict = {}  # endpoint sections of the services started so far in this `up`
 
     # -- state ---------------------------------------------------------------
@@ -276,6 +275,11 @@ class LabContext:
         """Whether a daemon running as another user can reach the state dir (every
         parent searchable by others: not so in a home directory of mode 700)."""
         return all(p.stat().st_mode & 0o001 for p in self.state_dir.parents if p.exists())
+
+    def record_started(self, sections: dict) -> None:
+        """Keep a started service's endpoint sections for the services that depend on it."""
+        with self._lock:
+            self.started.update(sections)
 
     def daemon_path(self, name: str, *parts: str, user: str | None = None, mode: int = 0o755) -> Path:
         """A directory for a daemon that runs as ``user`` (created, owned by ``user``).

@@ -86,8 +86,7 @@ class Lab:
                         except Exception as exc:  # noqa: BLE001
                             raise ServiceError(service.name, f"{dep} did not start") from exc
                 started = service.start(ctx)
-                with ctx.lock:
-                    ctx.started.update(started)  # what services that depend on this one read
+                ctx.record_started(started)
                 return started
 
             futures: dict = {}

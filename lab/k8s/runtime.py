@@ -51,6 +51,11 @@ def container_port(container: dict, port) -> int | None:
     return None
 
 
+def main_port(container: dict) -> int:
+    """The container's first declared port (8080 when it declares none)."""
+    return next((int(p["containerPort"]) for p in container.get("ports") or []), 8080)
+
+
 def probe_settings(container: dict, kind: str) -> dict | None:
     probe = container.get(kind)
     if not probe or "httpGet" not in probe:
@@ -88,7 +93,7 @@ class PodProcess:
         self.image = container["image"]
         self.env = env
         self.address = address
-        self.port = next((int(p["containerPort"]) for p in container.get("ports") or []), 8080)
+        self.port = main_port(container)
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
         self.stopping = False
@@ -237,8 +242,7 @@ class PodRuntime:
             running = self.pods.get(pod["metadata"]["uid"])
             if running is not None:
                 return running
-            port = next((int(p["containerPort"]) for p in container.get("ports") or []), 8080)
-            proc = PodProcess(self, pod, container, env, self._address(port))
+            proc = PodProcess(self, pod, container, env, self._address(main_port(container)))
             self.pods[proc.uid] = proc
         proc.spawn()
         threading.Thread(target=proc.run, name=f"pod-{proc.name}", daemon=True).start()

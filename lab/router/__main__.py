@@ -21,7 +21,6 @@ import http.client
 import itertools
 import os
 import signal
-import socket
 import ssl
 import sys
 import threading
@@ -249,5 +248,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    socket.setdefaulttimeout(None)
     sys.exit(main())

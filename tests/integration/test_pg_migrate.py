@@ -134,12 +134,17 @@ def test_target_version_stops_early(lab, database, tmp_path):
     assert [r[0] for r in history(pg, database)] == ["1", "2"]
 
 
-def test_a_drifted_file_fails_naming_it_and_changes_nothing(lab, database, tmp_path):
+def v1_applied(lab, database, tmp_path):
+    """The first migration applied: (pg, path of the files, module args, history)."""
     pg = lab["postgres"]
     path = copy_migrations(tmp_path)
     args = dict(admin_args(pg, database), path=str(path), target="1")
     assert run_module("pg_migrate", args)[0] == 0
-    before = history(pg, database)
+    return pg, path, args, history(pg, database)
+
+
+def test_a_drifted_file_fails_naming_it_and_changes_nothing(lab, database, tmp_path):
+    pg, path, args, before = v1_applied(lab, database, tmp_path)
 
     (path / "V1__create_plans.sql").write_text((path / "V1__create_plans.sql").read_text() + "\n-- edited\n")
     args.pop("target")
@@ -153,11 +158,7 @@ def test_a_drifted_file_fails_naming_it_and_changes_nothing(lab, database, tmp_p
 
 
 def test_a_renamed_file_fails_naming_both_names_unless_renames_are_accepted(lab, database, tmp_path):
-    pg = lab["postgres"]
-    path = copy_migrations(tmp_path)
-    args = dict(admin_args(pg, database), path=str(path), target="1")
-    assert run_module("pg_migrate", args)[0] == 0
-    before = history(pg, database)
+    pg, path, args, before = v1_applied(lab, database, tmp_path)
     (path / "V1__create_plans.sql").rename(path / "V1__create_the_plans_table.sql")
 
     rc, result, out = run_module("pg_migrate", args)
