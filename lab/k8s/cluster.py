@@ -481,6 +481,12 @@ class Cluster:
             containers = ((spec.get("template") or {}).get("spec") or {}).get("containers")
             if not containers:
                 raise invalid(res, name, "Required value", "spec.template.spec.containers")
+        if res.kind in ("ConfigMap", "Secret") and not res.crd:
+            # As the API server: the data of one object may not exceed 1 MiB.
+            size = sum(len(k) + len(v if isinstance(v, (str, bytes)) else str(v))
+                       for key in ("data", "binaryData", "stringData") for k, v in (obj.get(key) or {}).items())
+            if size > 1048576:
+                raise invalid(res, name, "Too long: must have at most 1048576 bytes", "[]")
         if res.kind == "Pod" and not res.crd and not (obj.get("spec") or {}).get("containers"):
             raise invalid(res, name, "Required value", "spec.containers")
 

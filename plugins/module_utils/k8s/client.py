@@ -147,7 +147,9 @@ class Kube:
         if status == 404:
             return NotFound("find", what, message)
         if status == 409:
-            return Conflict("apply", what, message)
+            # Another writer got there first: repeating the same request cannot help; the
+            # caller re-reads and decides.
+            return Conflict("apply", what, message, retryable=False)
         error = BackendError("run", obj, "%s (HTTP %d)" % (message, status),
                              retryable=status == 429 or status >= 500)
         retry_after = (exc.headers or {}).get("Retry-After") if exc.headers else None

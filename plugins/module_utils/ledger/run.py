@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A run's view of the ledger: open (take the lock), begin/finish steps, close, read.
+
+``Ledger`` is what the ``ledger`` module and every module that records itself (with the
+``ledger`` option: release, environment, run id) use. Each write checks and renews the
+run lock first (a run whose lock was broken stops at its next write), then applies one
+pure edit from ``record`` with optimistic concurrency, then refreshes the artifact copy.
+Check mode reads and decides, and writes nothing.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+import uuid
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.golive.core.plugins.module_utils.common.clock import format_time, utcnow
+from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound
+from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
+from ansible_collections.golive.core.plugins.module_utils.ledger.lock import RunLock, describe, make_holder
+from ansible_collections.golive.core.plugins.module_utils.ledger.store import (
+    DEFAULT_NAMESPACE,
+    LedgerStore,
+    write_copy,
+)
+
+CHECK_RUN_ID = "check-mode"
+
+
+def context_spec():
+    """Sub-options of the ``ledger`` option of modules that record themselves."""
+    return dict(
+        release=dict(type="str", required=True),
+        environment=dict(type="str", required=True),
+        run_id=dict(type="str", required=True),
+        namespace=dict(type="str", default=DEFAULT_NAMESPACE),
+        phase=dict(type="str"),
+        step=dict(type="str"),
+        artifact_dir=dict(type="path"),
+    )
+
+
+def artifact_dir_spec():
+    return dict(type="path", fallback=(env_fallback, ["GOLIVE_ARTIFACT_DIR"]))
+
+
+class Ledger:
+    def __init__(self, kube, environment, release, namespace=DEFAULT_NAMESPACE, artifact_dir=None,
+                 lease_seconds=900, now=None):
+        if not release or not environment:
+            raise InvalidInput("open", "the ledger", "both a release id and an environment are required")
+        self.kube = kube
+        self.environment = environment
+        self.release = release
+        self.store = LedgerStore(kube, namespace)
+        self.lock = RunLock(kube, namespace, environment, lease_seconds)
+        self.artifact_dir = artifact_dir
+        self.now = now or (lambda: format_time(utcnow()))
+        self.copy = None
+
+    # -- plumbing ----------------------------------------------------------------------
+    def _create(self):
+        return rec.new_record(self.release, self.environment, self.now())
+
+    def _edit(self, run_id, edit, create=False):
+        self.lock.check_held(run_id)
+        stored = self.store.update(self.environment, self.release, edit, self.kube.deadline,
+                                   create=self._create if create else None)
+        self.copy = write_copy(self.artifact_dir, stored)
+        return stored
+
+    def read(self, missing_ok=True):
+        record, _ = self.store.read(self.environment, self.release)
+        if record is None and not missing_ok:
+            raise NotFound("find", "the ledger of release %s in environment %s" % (self.release, self.environment),
+                           "no record in namespace %s" % self.store.namespace,
+                           fix="Check the release id and the environment (golive_environment)")
+        return record
+
+    # -- operations ----------------------------------------------------------------------
+    def open(self, job_id=None, break_lock=False, check_mode=False, holder=None):
+        """Take the environment's run lock and start a run of this release."""
+        run_id = CHECK_RUN_ID if check_mode else "%s-%s" % (time.strftime("%Y%m%dT%H%M%S"), uuid.uuid4().hex[:8])
+        holder = holder or make_holder(run_id, self.release, job_id)
+        if check_mode:
+            current = self.lock.holder()
+            if current and break_lock is False:
+                raise self.lock.refusal(self.lock.read(), current, self.lock.clock())
+            existing = self.read()
+            return {"run_id": run_id, "holder": holder, "broke_lock_of": current if break_lock else None,
+                    "record": rec.summary(existing) if existing else None,
+                    "resumed": bool(existing), "steps_done": _done_ids(existing)}
+        self.store.ensure_namespace()
+        broken = self.lock.acquire(holder, break_lock=break_lock)
+        run = {"id": run_id, "holder": holder}
+        stored = self._edit(run_id, lambda r: rec.open_run(r, run, self.now(), broke=broken), create=True)
+        return {"run_id": run_id, "holder": holder, "broke_lock_of": broken, "record": rec.summary(stored),
+                "resumed": len(stored["runs"]) > 1, "steps_done": _done_ids(stored), "copy": self.copy}
+
+    def begin(self, run_id, phase, step, inputs=None, objects=None, undo=None, before=None, always=False,
+              check_mode=False):
+        """Write a step's intent, unless it is done with these inputs (``decision`` says)."""
+        digest = rec.fingerprint(inputs)
+        existing = self.read()
+        entry = rec.find_step(existing, rec.step_id(phase, step)) if existing else None
+        decision = rec.decide(entry, digest)
+        if decision == rec.SKIP and always:
+            decision = rec.RETRY
+        if decision == rec.SKIP or check_mode:
+            return {"decision": decision, "step": entry}
+        stored = self._edit(run_id, lambda r: rec.begin_step(r, phase, step, run_id, digest, self.now(),
+                                                             objects=objects, undo=undo, before=before))
+        return {"decision": decision, "step": rec.find_step(stored, rec.step_id(phase, step))}
+
+    def finish(self, run_id, phase, step, status, check_mode=False, **outcome):
+        if check_mode:
+            return {"step": None}
+        stored = self._edit(run_id, lambda r: rec.finish_step(r, phase, step, run_id, status, self.now(), **outcome))
+        return {"step": rec.find_step(stored, rec.step_id(phase, step))}
+
+    def event(self, run_id, event, check_mode=False, **details):
+        if check_mode:
+            return None
+        return self._edit(run_id, lambda r: rec.add_event(r, run_id, event, self.now(), **details))
+
+    def close(self, run_id, status="finished", check_mode=False):
+        """End the run and let go of the lock."""
+        if check_mode:
+            return {"released": False}
+        stored = self._edit(run_id, lambda r: rec.close_run(r, run_id, status, self.now()))
+        released = self.lock.release(run_id)
+        return {"released": released, "record": rec.summary(stored), "copy": self.copy}
+
+
+def _done_ids(record):
+    return [s["id"] for s in (record or {}).get("steps") or [] if s.get("status") == rec.DONE]
+
+
+def holder_text(holder):
+    return describe(holder)
+
+
+class StepRecorder:
+    """Write-ahead recording of one step for a module that has the ``ledger`` option.
+
+    ``recorder = StepRecorder.from_option(kube, params['ledger'], default_phase, default_step)``;
+    ``None`` when the option is absent (the module then records nothing).
+    """
+
+    def __init__(self, ledger, run_id, phase, step, check_mode=False):
+        self.ledger = ledger
+        self.run_id = run_id
+        self.phase = phase
+        self.step = step
+        self.check_mode = check_mode
+        self.started = None
+        self.decision = None
+
+    @classmethod
+    def from_option(cls, kube, option, default_phase, default_step, check_mode=False):
+        if not option:
+            return None
+        ledger = Ledger(kube, option["environment"], option["release"], option.get("namespace") or DEFAULT_NAMESPACE,
+                        option.get("artifact_dir"))
+        return cls(ledger, option["run_id"], option.get("phase") or default_phase, option.get("step") or default_step,
+                   check_mode)
+
+    def previous(self):
+        """The step as the record holds it (None when never started)."""
+        existing = self.ledger.read()
+        return rec.find_step(existing, rec.step_id(self.phase, self.step)) if existing else None
+
+    def begin(self, inputs, objects=None, undo=None, before=None):
+        self.started = time.monotonic()
+        answer = self.ledger.begin(self.run_id, self.phase, self.step, inputs, objects, undo, before, always=True,
+                                   check_mode=self.check_mode)
+        self.decision = answer["decision"]
+        return answer
+
+    def finish(self, status, **outcome):
+        if self.started is not None:
+            outcome.setdefault("duration", round(time.monotonic() - self.started, 3))
+        return self.ledger.finish(self.run_id, self.phase, self.step, status, check_mode=self.check_mode, **outcome)
+
+    def summary(self):
+        return {"release": self.ledger.release, "environment": self.ledger.environment, "run_id": self.run_id,
+                "step": rec.step_id(self.phase, self.step), "decision": self.decision,
+                "copy": self.ledger.copy}
+
+
+def perform(ledger, operation, options, check_mode=False):
+    """One operation of the ``ledger`` module; ``options`` holds that operation's fields.
+
+    Bookkeeping is not a change to the systems a go-live manages: only breaking a lock
+    reports ``changed``; ``recorded`` says whether the ledger was written.
+    """
+    run_id = options.get("run_id")
+    needs_run = operation in ("begin", "finish", "event", "close")
+    if needs_run and not run_id:
+        raise InvalidInput("run", "ledger operation %s" % operation, "run_id is required (from the open operation)")
+    if operation in ("begin", "finish") and not (options.get("phase") and options.get("step")):
+        raise InvalidInput("run", "ledger operation %s" % operation, "phase and step are required")
+    result = {"changed": False, "release": ledger.release, "environment": ledger.environment,
+              "recorded": not check_mode and operation != "read"}
+    if operation == "open":
+        answer = ledger.open(job_id=options.get("job_id"), break_lock=options.get("break_lock"),
+                             check_mode=check_mode)
+        result.update(answer)
+        result["changed"] = bool(answer.get("broke_lock_of"))
+        if answer.get("broke_lock_of"):
+            result["warnings"] = ["Broke the run lock of environment %s held by %s (recorded in the ledger)"
+                                  % (ledger.environment, describe(answer["broke_lock_of"]))]
+    elif operation == "begin":
+        answer = ledger.begin(run_id, options["phase"], options["step"], options.get("inputs"),
+                              options.get("objects"), options.get("undo"), options.get("before"),
+                              always=options.get("always"), check_mode=check_mode)
+        result.update(answer)
+        result["done"] = answer["decision"] == rec.SKIP
+        result["recorded"] = result["recorded"] and not result["done"]
+    elif operation == "finish":
+        if (options.get("status") or rec.DONE) not in (rec.DONE, rec.FAILED):
+            raise InvalidInput("finish", "step %s/%s" % (options["phase"], options["step"]),
+                               "status must be done or failed")
+        outcome = dict((key, options.get(key)) for key in ("changed", "before", "after", "undo", "outputs", "error",
+                                                           "duration"))
+        result.update(ledger.finish(run_id, options["phase"], options["step"], options.get("status") or rec.DONE,
+                                    check_mode=check_mode, **outcome))
+    elif operation == "event":
+        ledger.event(run_id, options.get("event") or "note", check_mode=check_mode, **(options.get("details") or {}))
+    elif operation == "close":
+        result.update(ledger.close(run_id, options.get("status") or "finished", check_mode=check_mode))
+    elif operation == "read":
+        record = ledger.read(missing_ok=bool(options.get("missing_ok")))
+        result["record"] = record
+        result["exists"] = record is not None
+        if record is not None:
+            result["summary"] = rec.summary(record)
+            result["undo_plan"] = rec.undo_plan(record)
+            result["lock_holder"] = ledger.lock.holder()
+            if ledger.artifact_dir:
+                result["copy"] = write_copy(ledger.artifact_dir, record)
+    else:
+        raise InvalidInput("run", "ledger operation %r" % operation, "unknown operation")
+    if ledger.copy and "copy" not in result:
+        result["copy"] = ledger.copy
+    return result

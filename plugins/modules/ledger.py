@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ledger
+short_description: The release ledger and the run lock, kept in the cluster
+version_added: 0.2.0
+description:
+  - Keeps a release's record (what each step of a go-live changed and how to undo it) in
+    ConfigMaps of namespace O(namespace), chunked past the object size limit and written
+    with resourceVersion preconditions, so two writers never lose each other's steps. A
+    copy is written to O(artifact_dir) when set.
+  - V(open) takes the environment's run lock (a C(coordination.k8s.io) Lease) for a new run
+    and returns its RV(run_id). A lock held by another run is refused, naming the holder
+    (user@host, pid, AWX job id) and since when; a lock left by a killed run is taken over
+    only with O(break_lock=true), which the ledger records.
+  - V(begin) writes a step's intent (objects, planned undo) before the step acts and answers
+    RV(done) when the step already finished with the same O(inputs), so a re-run after an
+    interruption skips finished steps and repeats an interrupted one. V(finish) writes the
+    outcome (status, before/after, undo, outputs, duration). V(close) ends the run and
+    releases the lock. V(read) returns the record, its undo plan and the lock holder.
+  - Writing the ledger is bookkeeping, not a change to a managed system; the module reports
+    C(changed) only when it broke a lock. RV(recorded) tells whether it wrote.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.k8s
+attributes:
+  check_mode:
+    support: full
+    details: Reads the record and answers as a real run would (a held lock is refused); writes nothing.
+  diff_mode:
+    support: none
+options:
+  operation:
+    description:
+      - What to do; see the description.
+    type: str
+    required: true
+    choices: [open, begin, finish, event, close, read]
+  release:
+    description:
+      - The release id the record belongs to.
+    type: str
+    required: true
+  environment:
+    description:
+      - The environment (one run lock and one record per release in each). Falls back to E(GOLIVE_ENVIRONMENT).
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the ledger's ConfigMaps and Lease; created by V(open) when missing.
+    type: str
+    default: golive-system
+  run_id:
+    description:
+      - The run, as returned by V(open). Required by V(begin), V(finish), V(event) and V(close).
+    type: str
+  phase:
+    description:
+      - Phase of the step (V(begin), V(finish)), for example V(phase2).
+    type: str
+  step:
+    description:
+      - Name of the step within its phase (V(begin), V(finish)).
+    type: str
+  inputs:
+    description:
+      - What the step is asked to do (V(begin)); a finished step with other inputs runs again.
+    type: raw
+  objects:
+    description:
+      - The objects the step may change (V(begin)), for the rollback and the report.
+    type: list
+    elements: raw
+  undo:
+    description:
+      - How to undo the step (V(begin): planned; V(finish): actual). The first attempt's undo is kept.
+    type: raw
+  before:
+    description:
+      - The state before the step. The first attempt's is kept.
+    type: raw
+  after:
+    description:
+      - The state after the step (V(finish)).
+    type: raw
+  outputs:
+    description:
+      - What the step produced that later steps or a rollback need (V(finish)), for example a backup id.
+    type: raw
+  changed:
+    description:
+      - Whether the step changed anything (V(finish)).
+    type: bool
+  error:
+    description:
+      - Why the step failed (V(finish) with O(status=failed)).
+    type: str
+  duration:
+    description:
+      - How long the step took, in seconds (V(finish)).
+    type: float
+  status:
+    description:
+      - V(finish) takes V(done) or V(failed); V(close) any word for the run's end (default V(finished)).
+    type: str
+  always:
+    description:
+      - With V(begin), run the step even when it finished with the same inputs (checks that
+        must gather fresh evidence on every run).
+    type: bool
+    default: false
+  event:
+    description:
+      - Name of the event (V(event)), for example V(approval).
+    type: str
+  details:
+    description:
+      - Details of the event (V(event)). Never put a secret here.
+    type: dict
+  break_lock:
+    description:
+      - With V(open), take the run lock even though another run holds it (after that run was
+        killed). Recorded in the ledger with the holder it replaced.
+    type: bool
+    default: false
+  lease_seconds:
+    description:
+      - The Lease's duration; every write by the holder renews it. An expired lease is still
+        refused without O(break_lock): expiry is shown, never acted on.
+    type: int
+    default: 900
+  job_id:
+    description:
+      - The AWX/Automation Controller job id to name in the lock. Falls back to E(JOB_ID).
+    type: str
+  missing_ok:
+    description:
+      - With V(read), answer RV(exists=false) instead of failing when the release has no record.
+    type: bool
+    default: false
+  artifact_dir:
+    description:
+      - Directory to write a copy of the record to after each write, for example the AWX job's
+        artifacts. Falls back to E(GOLIVE_ARTIFACT_DIR).
+    type: path
+  timeout:
+    description:
+      - Deadline for the whole operation, in seconds.
+    type: float
+    default: 60
+"""
+
+EXAMPLES = r"""
+- name: Open the run (takes the environment's lock)
+  golive.core.ledger:
+    operation: open
+    release: "{{ golive_release }}"
+    environment: production
+  register: run
+
+- name: Write the intent of a step
+  golive.core.ledger:
+    operation: begin
+    release: "{{ golive_release }}"
+    environment: production
+    run_id: "{{ run.run_id }}"
+    phase: phase2
+    step: predeploy-backup
+    inputs: {database: shop}
+  register: step
+
+- name: Read what the release changed, for a rollback
+  golive.core.ledger:
+    operation: read
+    release: 2026.11.3
+    environment: production
+  register: record
+"""
+
+RETURN = r"""
+run_id:
+  description: The run (V(open)).
+  returned: open
+  type: str
+holder:
+  description: Who holds the lock for this run (user, host, pid, job id).
+  returned: open
+  type: dict
+broke_lock_of:
+  description: The holder whose lock was broken, when O(break_lock) took it over.
+  returned: open
+  type: dict
+resumed:
+  description: Whether the release already had a record (an earlier run).
+  returned: open
+  type: bool
+steps_done:
+  description: Ids of the steps already done for this release.
+  returned: open
+  type: list
+  elements: str
+decision:
+  description: For V(begin), V(run), V(done), V(resume) (interrupted before) or V(retry).
+  returned: begin
+  type: str
+done:
+  description: For V(begin), true when the step is done with these inputs and must be skipped.
+  returned: begin
+  type: bool
+step:
+  description: The step as recorded.
+  returned: begin, finish
+  type: dict
+record:
+  description: The whole record (V(read)) or its summary (V(open), V(close)).
+  returned: open, close, read
+  type: dict
+undo_plan:
+  description: Steps that may have changed the world, newest first, with their undo.
+  returned: read
+  type: list
+  elements: dict
+lock_holder:
+  description: The current holder of the environment's run lock, if any.
+  returned: read
+  type: dict
+recorded:
+  description: Whether the ledger was written.
+  returned: always
+  type: bool
+copy:
+  description: Path of the artifact copy, when O(artifact_dir) is set.
+  returned: when written with O(artifact_dir)
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.ledger import run as ledger_run
+
+OPERATION_FIELDS = ("run_id", "phase", "step", "inputs", "objects", "undo", "before", "after", "outputs", "changed",
+                    "error", "duration", "status", "always", "event", "details", "break_lock", "job_id", "missing_ok")
+
+
+def main():
+    spec = dict(
+        operation=dict(type="str", required=True, choices=["open", "begin", "finish", "event", "close", "read"]),
+        release=dict(type="str", required=True),
+        environment=dict(type="str", required=True, fallback=(env_fallback, ["GOLIVE_ENVIRONMENT"])),
+        namespace=dict(type="str", default="golive-system"),
+        run_id=dict(type="str"), phase=dict(type="str"), step=dict(type="str"),
+        inputs=dict(type="raw"), objects=dict(type="list", elements="raw"), undo=dict(type="raw"),
+        before=dict(type="raw"), after=dict(type="raw"), outputs=dict(type="raw"), changed=dict(type="bool"),
+        error=dict(type="str"), duration=dict(type="float"), status=dict(type="str"),
+        always=dict(type="bool", default=False), event=dict(type="str"), details=dict(type="dict"),
+        break_lock=dict(type="bool", default=False), lease_seconds=dict(type="int", default=900),
+        job_id=dict(type="str", fallback=(env_fallback, ["JOB_ID"])), missing_ok=dict(type="bool", default=False),
+        artifact_dir=ledger_run.artifact_dir_spec(),
+        timeout=dict(type="float", default=60.0),
+    )
+    spec.update(k8s.argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
+    p = module.params
+
+    def service():
+        kube = k8s.Kube(p, deadline=p["timeout"])
+        try:
+            ledger = ledger_run.Ledger(kube, p["environment"], p["release"], p["namespace"], p["artifact_dir"],
+                                       lease_seconds=p["lease_seconds"])
+            return ledger_run.perform(ledger, p["operation"], dict((k, p[k]) for k in OPERATION_FIELDS),
+                                      check_mode=module.check_mode)
+        finally:
+            kube.close()
+
+    base.run(module, service)
+
+
+if __name__ == "__main__":
+    main()
