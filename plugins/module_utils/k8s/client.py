@@ -82,6 +82,8 @@ def _configuration(params):
         config.verify_ssl = params["validate_certs"]
     # Retries are ours (one deadline); the transport must not retry on its own.
     config.retries = False
+    # Modules that act on many objects do so from a thread pool: one connection each.
+    config.connection_pool_maxsize = 32
     return config
 
 

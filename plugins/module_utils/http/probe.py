@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP checks with statistics: each request sent N times with a concurrency limit,
+judged by status, JMESPath assertions on the JSON answer and a body regex.
+
+Requests run in the order given, so a smoke test can register, log in (``save`` the
+token from the answer) and use it (``${token}`` in a later URL, header or body). Saved
+values are secrets: they are masked wherever they could appear in a result. Failure
+samples carry the answer's status and a truncated body with secret-looking JSON fields
+masked; request headers and bodies are never echoed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import math
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check, redact
+from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput
+from ansible_collections.golive.core.plugins.module_utils.http import transport
+
+try:
+    import jmespath
+    import jmespath.exceptions
+    JMESPATH_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by the module entry point
+    import traceback
+    JMESPATH_IMPORT_ERROR = traceback.format_exc()
+
+BODY_SAMPLE = 300
+FAILURE_SAMPLES = 3
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_FIELD = re.compile(r"pass|token|secret|key|auth|cookie|session", re.I)
+
+
+# -- pure helpers --------------------------------------------------------------------------
+
+def percentile(sorted_values, q):
+    """Nearest-rank percentile of an ascending list (``None`` when empty)."""
+    if not sorted_values:
+        return None
+    rank = max(1, int(math.ceil(q / 100.0 * len(sorted_values))))
+    return sorted_values[rank - 1]
+
+
+def statistics(latencies_ms, errors, total):
+    values = sorted(latencies_ms)
+    stats = {"requests": total, "errors": errors, "error_ratio": round(float(errors) / total, 4) if total else None}
+    if values:
+        stats["latency_ms"] = {"avg": round(sum(values) / len(values), 2), "p50": round(percentile(values, 50), 2),
+                               "p95": round(percentile(values, 95), 2), "p99": round(percentile(values, 99), 2),
+                               "max": round(values[-1], 2)}
+    else:
+        stats["latency_ms"] = None
+    return stats
+
+
+def substitute(value, saved):
+    """Replace ``${name}`` in strings (recursively); raise ``KeyError`` for an unknown name."""
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: str(saved[m.group(1)]), value)
+    if isinstance(value, dict):
+        return dict((k, substitute(v, saved)) for k, v in value.items())
+    if isinstance(value, list):
+        return [substitute(v, saved) for v in value]
+    return value
+
+
+def mask_fields(value):
+    """A JSON value with every secret-looking field's value masked."""
+    if isinstance(value, dict):
+        return dict((k, "********" if _SECRET_FIELD.search(str(k)) and v not in (None, "") else mask_fields(v))
+                    for k, v in value.items())
+    if isinstance(value, list):
+        return [mask_fields(v) for v in value]
+    return value
+
+
+def body_sample(data, secrets):
+    text = data.decode("utf-8", "replace")
+    try:
+        text = json.dumps(mask_fields(json.loads(text)), sort_keys=True)
+    except ValueError:
+        pass
+    text = redact(text, secrets)
+    return text if len(text) <= BODY_SAMPLE else text[:BODY_SAMPLE] + "...(truncated)"
+
+
+def judge(spec, status, data):
+    """``(ok, reason, document)`` for one answer against a request's expectations."""
+    if status not in spec["status"]:
+        return False, "status %d, expected %s" % (status, " or ".join(str(s) for s in spec["status"])), None
+    document = None
+    if spec.get("assertions") or spec.get("save"):
+        try:
+            document = json.loads(data.decode("utf-8"))
+        except ValueError:
+            return False, "the answer is not JSON", None
+    for expression in spec.get("assertions") or []:
+        try:
+            value = jmespath.search(expression, document)
+        except jmespath.exceptions.JMESPathError as exc:
+            raise InvalidInput("evaluate", "JMESPath assertion %r" % expression, str(exc))
+        if not value:
+            return False, "assertion %r is %s" % (expression, json.dumps(value)), document
+    if spec.get("body_regex") and not re.search(spec["body_regex"], data.decode("utf-8", "replace")):
+        return False, "the body does not match %r" % spec["body_regex"], document
+    return True, None, document
+
+
+def check_id(name):
+    text = re.sub(r"[^a-z0-9_.:-]+", "-", str(name).lower()).strip("-") or "request"
+    return "http." + text
+
+
+# -- running -------------------------------------------------------------------------------
+
+def run(requests, resolver=None, context=None, deadline=None, count=1, concurrency=4, request_timeout=10.0,
+        max_error_ratio=0.0, checklist=None):
+    """Send every request; return ``{endpoints, overall, checks, saved_names}``."""
+    saved, secrets, endpoints, checks = {}, [], [], []
+    all_latencies, all_errors, all_total = [], 0, 0
+    for item in requests:
+        spec = dict(item)
+        spec.setdefault("method", "GET")
+        spec["status"] = spec.get("status") or [200]
+        repeats = int(spec.get("count") or count)
+        try:
+            url = substitute(spec["url"], saved)
+            headers = substitute(spec.get("headers") or {}, saved)
+            body = substitute(spec.get("body"), saved)
+            missing = None
+        except KeyError as exc:
+            url, headers, body, missing = spec["url"], {}, None, exc.args[0]
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            headers = dict(headers, **{"Content-Type": "application/json"}) \
+                if not any(k.lower() == "content-type" for k in headers) else headers
+        results = []
+        if missing is not None:
+            results = [(False, "needs ${%s}, which no earlier request saved" % missing, None, None, None)] * repeats
+        else:
+            def once(_index, url=url, headers=headers, body=body, spec=spec):
+                if deadline is not None and deadline.expired():
+                    return False, "the task's deadline ran out before this request", None, None, None
+                timeout = request_timeout if deadline is None else max(0.5, min(request_timeout,
+                                                                             deadline.remaining()))
+                try:
+                    status, _, data, elapsed, _ = transport.send(spec["method"], url, headers,
+                                                                 body.encode("utf-8") if isinstance(body, str)
+                                                                 else body, resolver, context, timeout)
+                except GoliveError as exc:
+                    return False, exc.cause, None, None, None
+                ok, reason, document = judge(spec, status, data)
+                return ok, reason, status, elapsed * 1000.0, (data, document)
+
+            workers = max(1, min(int(spec.get("concurrency") or concurrency), repeats))
+            if workers == 1:
+                results = [once(i) for i in range(repeats)]
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    results = list(pool.map(once, range(repeats)))
+        latencies = [r[3] for r in results if r[3] is not None]
+        errors = sum(1 for r in results if not r[0])
+        failures = []
+        for ok, reason, status, _, answer in results:
+            if not ok and len(failures) < FAILURE_SAMPLES:
+                failure = {"reason": redact(reason, secrets), "status": status}
+                if answer is not None:
+                    failure["body"] = body_sample(answer[0], secrets)
+                failures.append(failure)
+        for ok, _, _, _, answer in results:
+            if ok and spec.get("save") and answer is not None:
+                for name, expression in spec["save"].items():
+                    value = jmespath.search(expression, answer[1])
+                    if value is not None:
+                        saved[name] = value
+                        secrets.append(str(value))
+                break
+        stats = statistics(latencies, errors, repeats)
+        address = None
+        try:
+            address = (resolver or transport.Resolver()).address(transport.split_url(url)[1]) if missing is None \
+                else None
+        except GoliveError:
+            address = None
+        endpoint = dict(stats, name=spec["name"], method=spec["method"], url=redact(url, secrets), address=address,
+                        failures=failures)
+        limit = spec.get("max_error_ratio", max_error_ratio)
+        limit = max_error_ratio if limit is None else limit
+        ok = stats["error_ratio"] is not None and stats["error_ratio"] <= limit
+        max_p95 = spec.get("max_p95_ms")
+        if ok and max_p95 is not None and stats["latency_ms"] is not None:
+            ok = stats["latency_ms"]["p95"] <= max_p95
+        endpoint["passed"] = ok
+        endpoints.append(endpoint)
+        evidence = dict((k, v) for k, v in endpoint.items() if k != "passed")
+        evidence["max_error_ratio"] = limit
+        if max_p95 is not None:
+            evidence["max_p95_ms"] = max_p95
+        checks.append(make_check(check_id(spec["name"]), "%s %s answers as expected" % (
+            spec["method"], redact(url, secrets)), "pass" if ok else "fail", evidence,
+            spec.get("checklist") or checklist))
+        all_latencies.extend(latencies)
+        all_errors += errors
+        all_total += repeats
+    overall = statistics(all_latencies, all_errors, all_total)
+    return {"endpoints": endpoints, "overall": overall, "checks": checks, "saved": sorted(saved),
+            "secrets": secrets}
+
+
+def timed_run(*args, **kwargs):
+    started = time.monotonic()
+    result = run(*args, **kwargs)
+    result["duration"] = round(time.monotonic() - started, 3)
+    return result

@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One HTTP(S) request the way a client that resolved the name somewhere else sends it.
+
+The TCP connection goes to an explicit address (``resolve``: a fixed map, or the answer of
+a chosen DNS server), while SNI, certificate verification and the ``Host`` header use the
+URL's host name, as ``curl --resolve`` does. So a check can follow a DNS cutover, or aim
+at the old and the new site of the same name.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import http.client
+import socket
+import ssl
+import time
+from urllib.parse import urlsplit
+
+from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    ConnectionFailed,
+    InvalidInput,
+    describe_exception,
+)
+
+try:
+    import dns.exception
+    import dns.message
+    import dns.query
+    import dns.rdatatype
+    HAS_DNSPYTHON = True
+except ImportError:  # pragma: no cover - only needed to ask a DNS server
+    HAS_DNSPYTHON = False
+
+
+class Resolver:
+    """Where to connect for a host: a fixed address, a DNS server's answer, or the system."""
+
+    def __init__(self, fixed=None, dns_server=None, dns_port=53, timeout=3.0):
+        self.fixed = dict(fixed or {})
+        self.dns_server = dns_server
+        self.dns_port = int(dns_port or 53)
+        self.timeout = timeout
+        self.answers = {}
+
+    def address(self, host):
+        if host in self.fixed:
+            return self.fixed[host]
+        if self.dns_server:
+            if host not in self.answers:
+                self.answers[host] = self._ask(host)
+            return self.answers[host]
+        return host
+
+    def _ask(self, host):
+        if not HAS_DNSPYTHON:
+            raise InvalidInput("resolve", host, "asking a DNS server needs the dnspython library")
+        query = dns.message.make_query(host.rstrip(".") + ".", dns.rdatatype.A)
+        try:
+            answer = dns.query.udp(query, self.dns_server, port=self.dns_port, timeout=self.timeout)
+        except (dns.exception.DNSException, OSError) as exc:
+            raise ConnectionFailed("resolve", "%s with DNS server %s:%s" % (host, self.dns_server, self.dns_port),
+                                   describe_exception(exc))
+        for rrset in answer.answer:
+            for item in rrset:
+                if item.rdtype == dns.rdatatype.A:
+                    return item.address
+        raise ConnectionFailed("resolve", "%s with DNS server %s:%s" % (host, self.dns_server, self.dns_port),
+                               "no A record in the answer", retryable=False)
+
+
+def tls_context(ca_file=None, validate=True):
+    if not validate:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidInput("load", "the CA bundle %s" % ca_file, describe_exception(exc))
+
+
+def _connect(address, port, timeout):
+    sock = socket.create_connection((address, port), timeout)
+    # A request's headers and body may leave in two writes: do not let Nagle hold the second.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to ``address`` with SNI and verification for ``host``."""
+
+    def __init__(self, host, port, address, context, timeout):
+        http.client.HTTPSConnection.__init__(self, host, port, timeout=timeout, context=context)
+        self._address = address
+        self._tls = context
+
+    def connect(self):
+        sock = _connect(self._address, self.port, self.timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PlainConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, address, timeout):
+        http.client.HTTPConnection.__init__(self, host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = _connect(self._address, self.port, self.timeout)
+
+
+def split_url(url):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("use", "URL %r" % url, "it must be an absolute http:// or https:// URL")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return parts.scheme, parts.hostname, port, path
+
+
+def send(method, url, headers=None, body=None, resolver=None, context=None, timeout=10.0):
+    """Send one request; return ``(status, headers, body bytes, seconds, peer DER)``.
+
+    Network and TLS failures raise ``ConnectionFailed`` (the caller counts them as errors).
+    """
+    scheme, host, port, path = split_url(url)
+    address = (resolver or Resolver()).address(host)
+    if scheme == "https":
+        conn = _Connection(host, port, address, context or tls_context(), timeout)
+    else:
+        conn = _PlainConnection(host, port, address, timeout)
+    started = time.monotonic()
+    try:
+        conn.request(method, path, body=body, headers=dict(headers or {}))
+        response = conn.getresponse()
+        data = response.read()
+        elapsed = time.monotonic() - started
+        peer = conn.sock.getpeercert(binary_form=True) if scheme == "https" and conn.sock else None
+        return response.status, dict((k.lower(), v) for k, v in response.getheaders()), data, elapsed, peer
+    except ssl.SSLError as exc:
+        raise ConnectionFailed("verify", "TLS of %s (connected to %s:%s)" % (host, address, port),
+                               describe_exception(exc), retryable=False)
+    except (OSError, http.client.HTTPException) as exc:
+        raise ConnectionFailed("reach", "%s (%s:%s)" % (url, address, port), describe_exception(exc))
+    finally:
+        conn.close()

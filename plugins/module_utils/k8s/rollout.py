@@ -1,0 +1,454 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Roll many Deployments/StatefulSets at once, under one deadline, and undo it.
+
+select (names, or a label selector across namespaces) -> plan (pure: the new pod
+template of each workload) -> apply (in parallel; server dry-run in check mode) -> wait
+(one deadline for all; one LIST per namespace and kind per poll) -> on timeout, diagnose
+each workload that is not there from its Pods and Events. The previous template,
+revision, images and replicas of every workload are returned as ``undo`` (and written
+ahead to the ledger by the caller), and ``state: undone`` puts them back.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    Conflict,
+    GoliveError,
+    InvalidInput,
+    NotFound,
+    Timeout,
+)
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.ledger.record import fingerprint
+
+KINDS = {"Deployment": ("apps/v1", "deployments"), "StatefulSet": ("apps/v1", "statefulsets")}
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+# Labels and annotations the controllers add to a template copy; never part of a comparison.
+_CONTROLLER_LABELS = ("pod-template-hash", "controller-revision-hash")
+MAX_WORKERS = 16
+
+
+def ref(obj):
+    return "%s %s/%s" % (obj.get("kind"), obj["metadata"].get("namespace"), obj["metadata"]["name"])
+
+
+def parallel(func, items, workers=MAX_WORKERS):
+    """``[(item, value, error)]`` of ``func(item)`` for every item, in order, run in threads."""
+    items = list(items)
+    if not items:
+        return []
+    if len(items) == 1:
+        workers = 1
+
+    def call(item):
+        try:
+            return item, func(item), None
+        except GoliveError as exc:
+            return item, None, exc
+
+    if workers == 1:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(call, items))
+
+
+# -- pure planning ------------------------------------------------------------------------
+
+def merge(base, patch):
+    """Strategic-merge-like: dicts merge recursively, lists of named dicts merge by name,
+    other values (and other lists) are replaced; ``None`` deletes a key."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            if value is None:
+                out.pop(key, None)
+            elif key in out:
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+    if isinstance(base, list) and isinstance(patch, list) and all(
+            isinstance(x, dict) and "name" in x for x in list(base) + list(patch)):
+        out = [copy.deepcopy(x) for x in base]
+        index = dict((x["name"], i) for i, x in enumerate(out))
+        for item in patch:
+            if item["name"] in index:
+                out[index[item["name"]]] = merge(out[index[item["name"]]], item)
+            else:
+                out.append(copy.deepcopy(item))
+        return out
+    return copy.deepcopy(patch)
+
+
+def comparable(template):
+    """A template without what controllers add, for comparing desired with live."""
+    template = copy.deepcopy(template or {})
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    for key in _CONTROLLER_LABELS:
+        labels.pop(key, None)
+    meta = template.get("metadata") or {}
+    for key in ("creationTimestamp",):
+        meta.pop(key, None)
+    return template
+
+
+def containers_of(template):
+    spec = (template or {}).get("spec") or {}
+    return [c for key in ("initContainers", "containers") for c in spec.get(key) or []]
+
+
+def images_of(template):
+    return dict((c["name"], c.get("image")) for c in containers_of(template))
+
+
+def set_images(template, images):
+    template = copy.deepcopy(template)
+    for container in containers_of(template):
+        if container["name"] in images:
+            container["image"] = images[container["name"]]
+    return template
+
+
+def plan(objects, images=None, template_patch=None, targets=None):
+    """Per workload: its template now and the one it must have, and whether they differ.
+
+    ``targets`` maps a workload ref to the exact template to return to (undo); otherwise
+    ``images`` (container name -> image) and ``template_patch`` shape the new template.
+    Raises ``InvalidInput`` when an image names a container no selected workload has.
+    """
+    images = images or {}
+    if images:
+        known = set()
+        for obj in objects:
+            known.update(images_of(obj["spec"]["template"]))
+        unknown = sorted(set(images) - known)
+        if unknown:
+            raise InvalidInput("plan", "the rollout", "no selected workload has a container named %s (they have: %s)"
+                               % (", ".join(unknown), ", ".join(sorted(known)) or "none"))
+    steps = []
+    for obj in objects:
+        current = comparable(obj["spec"]["template"])
+        if targets is not None:
+            if ref(obj) not in targets:
+                raise NotFound("undo", ref(obj), "no recorded template to return to")
+            desired = comparable(targets[ref(obj)])
+        else:
+            desired = set_images(merge(current, template_patch) if template_patch else current, images)
+        steps.append({"ref": ref(obj), "object": obj, "before": current, "after": desired,
+                      "changed": desired != current})
+    return steps
+
+
+def readiness(obj):
+    """``(done, missing)``: whether a workload has rolled out, and what is missing if not.
+
+    The rules are ``kubectl rollout status``'s: the controller saw the newest generation,
+    every replica runs the new template, none of the old ones is left, all are available.
+    """
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    want = spec.get("replicas", 1)
+    generation = obj["metadata"].get("generation") or 0
+    if (status.get("observedGeneration") or 0) < generation:
+        return False, "the controller has not seen generation %d yet" % generation
+    updated = status.get("updatedReplicas") or 0
+    ready = status.get("readyReplicas") or 0
+    if obj.get("kind") == "StatefulSet":
+        if updated < want:
+            return False, "%d of %d replicas updated" % (updated, want)
+        if ready < want:
+            return False, "%d of %d replicas ready" % (ready, want)
+        if status.get("updateRevision") and status.get("currentRevision") != status.get("updateRevision"):
+            return False, "update revision %s not yet current" % status.get("updateRevision")
+        return True, None
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return False, "progress deadline exceeded (%s)" % cond.get("message", "")
+    total = status.get("replicas") or 0
+    available = status.get("availableReplicas") or 0
+    if updated < want:
+        return False, "%d of %d updated replicas" % (updated, want)
+    if total > updated:
+        return False, "%d old replicas pending termination" % (total - updated)
+    if available < updated:
+        return False, "%d of %d updated replicas available" % (available, updated)
+    return True, None
+
+
+def record_of(obj):
+    """What a rollback needs of a workload: template, revision, images, replicas."""
+    return {"kind": obj["kind"], "namespace": obj["metadata"]["namespace"], "name": obj["metadata"]["name"],
+            "revision": (obj["metadata"].get("annotations") or {}).get(REVISION),
+            "replicas": (obj.get("spec") or {}).get("replicas"),
+            "images": images_of(obj["spec"]["template"]),
+            "template": comparable(obj["spec"]["template"])}
+
+
+# -- talking to the API server -------------------------------------------------------------
+
+class Rollout:
+    def __init__(self, kube, workers=MAX_WORKERS, poll=0.25):
+        self.kube = kube
+        self.workers = workers
+        self.poll = poll
+
+    def _path(self, kind, namespace=None, name=None):
+        group_version, plural = KINDS[kind]
+        return resource_path(group_version, plural, namespace, name)
+
+    def select(self, workloads=None, label_selector=None, namespaces=None, kinds=None):
+        """The workload objects named, or matching ``label_selector`` in ``namespaces`` (all when empty)."""
+        found = []
+        if workloads:
+            for item in workloads:
+                if item.get("kind", "Deployment") not in KINDS:
+                    raise InvalidInput("select", "workload %s" % item.get("name"),
+                                       "kind must be one of %s" % ", ".join(sorted(KINDS)))
+            answers = parallel(lambda w: self.kube.get(self._path(w.get("kind", "Deployment"), w["namespace"],
+                                                                  w["name"])), workloads, self.workers)
+            missing = ["%s %s/%s" % (w.get("kind", "Deployment"), w["namespace"], w["name"])
+                       for w, _, err in answers if isinstance(err, NotFound)]
+            if missing:
+                raise NotFound("find", "workloads to roll", "%s do not exist" % ", ".join(missing))
+            for _, obj, err in answers:
+                if err is not None:
+                    raise err
+                found.append(_with_kind(obj, _))
+        if label_selector:
+            for kind in kinds or ["Deployment"]:
+                for namespace in namespaces or [None]:
+                    for obj in self.kube.list(self._path(kind, namespace), label_selector=label_selector):
+                        found.append(_with_kind(obj, {"kind": kind}))
+        unique = dict((ref(obj), obj) for obj in found)
+        if not unique:
+            raise NotFound("find", "workloads to roll", "nothing matches %s" % (
+                "selector %r in %s" % (label_selector, ", ".join(namespaces or ["every namespace"]))
+                if label_selector else "the given names"))
+        return [unique[key] for key in sorted(unique)]
+
+    def apply(self, steps, change_cause=None, dry_run=False):
+        """PUT the new template of every changed workload (re-read and re-apply on 409)."""
+        def one(step):
+            obj = step["object"]
+            for _ in range(5):
+                body = copy.deepcopy(obj)
+                body["spec"]["template"] = step["after"]
+                body.pop("status", None)
+                if change_cause:
+                    body["metadata"].setdefault("annotations", {})[CHANGE_CAUSE] = change_cause
+                query = {"dryRun": "All"} if dry_run else None
+                try:
+                    return self.kube.request("PUT", self._path(obj["kind"], obj["metadata"]["namespace"],
+                                                               obj["metadata"]["name"]),
+                                             query=query, body=body, what="update %s" % step["ref"])
+                except Conflict:
+                    obj = _with_kind(self.kube.get(self._path(obj["kind"], obj["metadata"]["namespace"],
+                                                              obj["metadata"]["name"])), obj)
+            raise Conflict("update", step["ref"], "it kept changing under us", retryable=False)
+
+        answers = parallel(one, [s for s in steps if s["changed"]], self.workers)
+        errors = ["%s: %s" % (step["ref"], err.cause) for step, _, err in answers if err is not None]
+        applied = dict((step["ref"], _with_kind(obj, step["object"])) for step, obj, err in answers if err is None)
+        return applied, errors
+
+    def wait(self, objects, deadline):
+        """Poll until every workload has rolled out; return ``(done, pending)`` refs->objects."""
+        groups = {}
+        for obj in objects:
+            groups.setdefault((obj["kind"], obj["metadata"]["namespace"]), set()).add(obj["metadata"]["name"])
+        latest = dict((ref(o), o) for o in objects)
+        pending = set(latest)
+        delay = self.poll
+        while True:
+            for (kind, namespace), names in groups.items():
+                if not any("%s %s/%s" % (kind, namespace, n) in pending for n in names):
+                    continue
+                items = self.kube.get(self._path(kind, namespace))
+                for item in (items or {}).get("items") or []:
+                    key = "%s %s/%s" % (kind, namespace, item["metadata"]["name"])
+                    if key in pending:
+                        item = _with_kind(item, {"kind": kind})
+                        latest[key] = item
+                        if readiness(item)[0]:
+                            pending.discard(key)
+            if not pending or deadline.remaining() <= 0:
+                return latest, pending
+            time.sleep(min(delay, max(deadline.remaining(), 0.01)))
+            delay = min(1.0, delay * 1.2)
+
+    def diagnose(self, obj, max_pods=5):
+        """Why a workload is not there: its Pods' states and their Warning Events."""
+        namespace = obj["metadata"]["namespace"]
+        match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
+        pods = self.kube.list(resource_path("v1", "pods", namespace), label_selector=selector) if selector else []
+        wanted = comparable(obj["spec"]["template"])
+        report = []
+        for pod in pods:
+            if pod["metadata"].get("deletionTimestamp"):
+                continue
+            new = images_of(pod) == images_of(wanted) if "spec" in pod else False
+            statuses = (pod.get("status") or {}).get("containerStatuses") or []
+            ready = all(s.get("ready") for s in statuses) and bool(statuses)
+            if ready:
+                continue
+            waiting = ["%s: %s%s" % (s["name"], s["state"]["waiting"].get("reason"),
+                                     (" (%s)" % s["state"]["waiting"]["message"])
+                                     if s["state"]["waiting"].get("message") else "")
+                       for s in statuses if (s.get("state") or {}).get("waiting")]
+            report.append({"pod": pod["metadata"]["name"], "new_template": new,
+                           "phase": (pod.get("status") or {}).get("phase"), "waiting": waiting,
+                           "restarts": sum(int(s.get("restartCount") or 0) for s in statuses)})
+        report = sorted(report, key=lambda p: (not p["new_template"], p["pod"]))[:max_pods]
+        events = []
+        names = set(p["pod"] for p in report) | {obj["metadata"]["name"]}
+        for event in self.kube.list(resource_path("v1", "events", namespace),
+                                    field_selector="type=Warning"):
+            involved = (event.get("involvedObject") or {}).get("name")
+            if involved in names:
+                text = "%s %s: %s" % (involved, event.get("reason"), event.get("message"))
+                if text not in events:
+                    events.append(text)
+        return {"pods": report, "events": events[-10:]}
+
+    def revision_template(self, obj, revision=None):
+        """The template of a Deployment's ``revision`` (default: the one before the current)."""
+        if obj["kind"] != "Deployment":
+            raise InvalidInput("undo", ref(obj), "a revision can only be chosen for Deployments; "
+                                                 "pass the recorded template (the ledger) instead")
+        match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
+        owned = [rs for rs in self.kube.list(resource_path("apps/v1", "replicasets", obj["metadata"]["namespace"]),
+                                             label_selector=selector)
+                 if any(o.get("uid") == obj["metadata"].get("uid")
+                        for o in rs["metadata"].get("ownerReferences") or [])]
+        by_revision = {}
+        for rs in owned:
+            value = (rs["metadata"].get("annotations") or {}).get(REVISION)
+            if value and value.isdigit():
+                by_revision[int(value)] = rs
+        current = int((obj["metadata"].get("annotations") or {}).get(REVISION) or 0)
+        if revision is None:
+            older = [r for r in by_revision if r < current]
+            if not older:
+                raise NotFound("undo", ref(obj), "it has no revision before %d" % current)
+            revision = max(older)
+        if int(revision) not in by_revision:
+            raise NotFound("undo", ref(obj), "revision %s is not in its history (%s)" % (
+                revision, ", ".join(str(r) for r in sorted(by_revision)) or "empty"))
+        return comparable(by_revision[int(revision)]["spec"]["template"]), int(revision)
+
+
+def _with_kind(obj, like):
+    obj = dict(obj)
+    obj.setdefault("kind", like.get("kind", "Deployment"))
+    return obj
+
+
+def timeout_message(pending, diagnoses, seconds):
+    parts = []
+    for key in sorted(pending):
+        diag = diagnoses.get(key) or {}
+        detail = [diag.get("missing") or "not rolled out"]
+        detail += diag.get("events", [])[-2:]
+        for pod in diag.get("pods", [])[:1]:
+            detail += pod.get("waiting", [])
+        parts.append("%s: %s" % (key, "; ".join(detail)))
+    return "%d workload(s) not rolled out within %ss: %s" % (len(pending), seconds, " | ".join(parts))
+
+
+def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None, images=None, template=None,
+         state="present", undo=None, revision=None, change_cause=None, wait=True, timeout=300,
+         check_mode=False, recorder=None, workers=MAX_WORKERS):
+    """Roll the selected workloads; return the module result (see ``k8s_rollout``)."""
+    started = time.monotonic()
+    engine = Rollout(kube, workers=workers)
+    objects = engine.select(workloads, label_selector, namespaces, kinds)
+    targets = None
+    if state == "undone":
+        targets = {}
+        recorded = dict(("%s %s/%s" % (w["kind"], w["namespace"], w["name"]), w) for w in (undo or {}).get(
+            "workloads", [])) if undo else None
+        for obj in objects:
+            if recorded is not None and ref(obj) in recorded:
+                targets[ref(obj)] = recorded[ref(obj)]["template"]
+            elif recorded is None:
+                targets[ref(obj)] = engine.revision_template(obj, revision)[0]
+            else:
+                raise NotFound("undo", ref(obj), "the recorded undo does not name it")
+    elif not images and not template:
+        raise InvalidInput("plan", "the rollout", "give images, template, or state=undone")
+    steps = plan(objects, images, template, targets)
+    changed = [s for s in steps if s["changed"]]
+    undo_data = {"module": "golive.core.k8s_rollout", "state": "undone",
+                 "workloads": [record_of(s["object"]) for s in changed]}
+    result = {"changed": bool(changed), "workloads": [], "undo": undo_data,
+              "diff": [{"before_header": s["ref"], "after_header": s["ref"], "before": _text(s["before"]),
+                        "after": _text(s["after"])} for s in changed]}
+    inputs = {"state": state, "images": images, "template": template, "targets": sorted(targets or {}),
+              "objects": [s["ref"] for s in steps], "revision": revision}
+    if recorder is not None:
+        previous = recorder.previous()
+        if changed or not previous or previous.get("status") != "done" \
+                or previous.get("fingerprint") != fingerprint(inputs):
+            recorder.begin(inputs, objects=[s["ref"] for s in steps], undo=undo_data,
+                           before=dict((s["ref"], {"images": images_of(s["before"]),
+                                                   "revision": record_of(s["object"])["revision"],
+                                                   "replicas": s["object"]["spec"].get("replicas")}) for s in steps))
+    applied, errors = engine.apply(steps, change_cause=change_cause if changed else None, dry_run=check_mode)
+    latest = dict((s["ref"], applied.get(s["ref"], s["object"])) for s in steps)
+    if errors:
+        _finish(recorder, "failed", result, error="; ".join(errors))
+        raise GoliveError("update", "%d workload(s)" % len(errors), "; ".join(errors), result=result)
+    pending = set()
+    if wait and not check_mode:
+        latest, pending = engine.wait(list(latest.values()), kube.deadline)
+    diagnoses = {}
+    for key in sorted(pending):
+        done, missing = readiness(latest[key])
+        diag = engine.diagnose(latest[key])
+        diag["missing"] = missing
+        diagnoses[key] = diag
+    for s in steps:
+        obj = latest[s["ref"]]
+        entry = {"workload": s["ref"], "changed": s["changed"], "images": images_of(s["after"]),
+                 "revision": (obj["metadata"].get("annotations") or {}).get(REVISION),
+                 "replicas": (obj.get("spec") or {}).get("replicas"),
+                 "rolled_out": None if (check_mode or not wait) else s["ref"] not in pending}
+        if s["ref"] in diagnoses:
+            entry["diagnosis"] = diagnoses[s["ref"]]
+        result["workloads"].append(entry)
+    result["duration"] = round(time.monotonic() - started, 3)
+    result["requests"] = kube.requests
+    if pending:
+        message = timeout_message(pending, diagnoses, int(kube.deadline.seconds))
+        _finish(recorder, "failed", result, error=message)
+        raise Timeout("roll out", "%d workload(s)" % len(steps), message,
+                      fix="The previous version keeps serving; undo with state=undone (the ledger holds the "
+                          "previous templates)", result=result)
+    _finish(recorder, "done", result)
+    return result
+
+
+def _finish(recorder, status, result, error=None):
+    if recorder is None:
+        return
+    if recorder.decision is None:  # done before with these inputs and nothing to change: nothing to write
+        result["ledger"] = dict(recorder.summary(), decision="done")
+        return
+    after = dict((w["workload"], {"images": w["images"], "revision": w["revision"]}) for w in result["workloads"])
+    recorder.finish(status, changed=result["changed"], after=after or None, undo=result["undo"], error=error)
+    result["ledger"] = recorder.summary()
+
+
+def _text(value):
+    return json.dumps(value, indent=2, sort_keys=True) + "\n"

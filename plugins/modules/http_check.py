@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: http_check
+short_description: HTTP checks with error ratio and latency statistics, JMESPath assertions and explicit resolution
+version_added: 0.2.0
+description:
+  - Sends each request of O(requests), in order, O(count) times with at most O(concurrency) at
+    once, and judges every answer by its status, JMESPath assertions on its JSON, and a body regex.
+  - Returns per endpoint and overall the error ratio and the average, p50, p95, p99 and maximum
+    latency, the first failures with their status and a truncated body (secret-looking JSON
+    fields masked; request headers and bodies are never echoed), and one check per endpoint in
+    the shared check model.
+  - A request can C(save) values from its JSON answer (for example a login token) for later
+    requests, which use them as C(${name}) in their URL, headers or body. Saved values are
+    treated as secrets and masked in the result.
+  - O(resolve) connects to a given address for a host name, and O(dns_server) asks a given DNS
+    server, while SNI, certificate verification and the C(Host) header keep using the name, as
+    C(curl --resolve) does; so a check can follow a DNS cutover or aim at one site.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.checks
+attributes:
+  check_mode:
+    support: full
+    details: Requests are sent in check mode too; keep requests that change data out of check runs.
+  diff_mode:
+    support: none
+options:
+  requests:
+    description:
+      - The requests, sent in this order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the endpoint (the check id is C(http.<name>)).
+        type: str
+        required: true
+      url:
+        description: Absolute http:// or https:// URL; may use C(${name}) of saved values.
+        type: str
+        required: true
+      method:
+        description: HTTP method.
+        type: str
+        default: GET
+      headers:
+        description: Request headers; values may use C(${name}).
+        type: dict
+      body:
+        description: Request body; a dict or list is sent as JSON.
+        type: raw
+      status:
+        description: Accepted status codes.
+        type: list
+        elements: int
+        default: [200]
+      assertions:
+        description: JMESPath expressions on the JSON answer that must all be truthy, for example V(status == 'ok').
+        type: list
+        elements: str
+      body_regex:
+        description: A regular expression the body must match.
+        type: str
+      save:
+        description: Values to keep from the first good answer, name to JMESPath expression.
+        type: dict
+      count:
+        description: How many times to send it (default O(count)).
+        type: int
+      concurrency:
+        description: How many at once (default O(concurrency)).
+        type: int
+      max_error_ratio:
+        description: Error ratio above which the check fails (default O(max_error_ratio)).
+        type: float
+      max_p95_ms:
+        description: p95 latency above which the check fails, in milliseconds.
+        type: float
+      checklist:
+        description: The checklist item the check gives evidence for (default O(checklist)).
+        type: str
+  count:
+    description:
+      - How many times each request is sent.
+    type: int
+    default: 1
+  concurrency:
+    description:
+      - How many sends of one request run at once.
+    type: int
+    default: 4
+  max_error_ratio:
+    description:
+      - Largest acceptable ratio of failed answers per endpoint.
+    type: float
+    default: 0.0
+  resolve:
+    description:
+      - Addresses to connect to, by host name.
+    type: dict
+  dns_server:
+    description:
+      - A DNS server to ask for the A record of every host not in O(resolve).
+    type: str
+  dns_port:
+    description:
+      - Port of O(dns_server).
+    type: int
+    default: 53
+  ca_file:
+    description:
+      - CA bundle to verify HTTPS servers with (default the system's).
+    type: path
+  validate_certs:
+    description:
+      - Verify HTTPS certificates and host names.
+    type: bool
+    default: true
+  request_timeout:
+    description:
+      - Timeout of one request, in seconds.
+    type: float
+    default: 10
+  timeout:
+    description:
+      - One deadline, in seconds, for the whole task.
+    type: float
+    default: 120
+  checklist:
+    description:
+      - The checklist item the checks give evidence for, unless a request names its own.
+    type: str
+    default: API endpoints responding
+"""
+
+EXAMPLES = r"""
+- name: Health endpoints through the new site, 50 times each
+  golive.core.http_check:
+    requests:
+      - {name: healthz, url: "https://app.example.com/healthz", checklist: Test health endpoints}
+      - name: version
+        url: https://app.example.com/version
+        assertions: ["version == '2026.11.3'"]
+    count: 50
+    concurrency: 10
+    resolve: {app.example.com: 203.0.113.10}
+
+- name: Smoke test - register, log in, create an incident
+  golive.core.http_check:
+    requests:
+      - {name: register, method: POST, url: "https://app.example.com/api/users", status: [201],
+         body: {email: smoke@example.com, password: "{{ smoke_password }}"}}
+      - {name: login, method: POST, url: "https://app.example.com/api/login",
+         body: {email: smoke@example.com, password: "{{ smoke_password }}"}, save: {token: token}}
+      - {name: create-incident, method: POST, url: "https://app.example.com/api/incidents", status: [201],
+         headers: {Authorization: "Bearer ${token}"}, body: {title: smoke}, assertions: ["id > `0`"]}
+"""
+
+RETURN = r"""
+endpoints:
+  description: Per request, its statistics (requests, errors, error_ratio, latency_ms avg/p50/p95/p99/max),
+    the address connected to, whether it passed, and up to 3 failures.
+  returned: always
+  type: list
+  elements: dict
+overall:
+  description: Statistics over every request sent.
+  returned: always
+  type: dict
+checks:
+  description: One check per endpoint (shared check model).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+saved:
+  description: Names of the values saved from answers (never their values).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
+from ansible_collections.golive.core.plugins.module_utils.http import probe, transport
+
+
+def main():
+    request = dict(
+        name=dict(type="str", required=True), url=dict(type="str", required=True),
+        method=dict(type="str", default="GET"), headers=dict(type="dict"), body=dict(type="raw"),
+        status=dict(type="list", elements="int", default=[200]), assertions=dict(type="list", elements="str"),
+        body_regex=dict(type="str"), save=dict(type="dict"), count=dict(type="int"), concurrency=dict(type="int"),
+        max_error_ratio=dict(type="float"), max_p95_ms=dict(type="float"), checklist=dict(type="str"),
+    )
+    spec = dict(
+        requests=dict(type="list", elements="dict", required=True, options=request),
+        count=dict(type="int", default=1), concurrency=dict(type="int", default=4),
+        max_error_ratio=dict(type="float", default=0.0),
+        resolve=dict(type="dict"), dns_server=dict(type="str"), dns_port=dict(type="int", default=53),
+        ca_file=dict(type="path"), validate_certs=dict(type="bool", default=True),
+        request_timeout=dict(type="float", default=10.0), timeout=dict(type="float", default=120.0),
+        checklist=dict(type="str", default="API endpoints responding"),
+    )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    base.require_libs(module, [("jmespath", probe.JMESPATH_IMPORT_ERROR)])
+    p = module.params
+
+    def service():
+        resolver = transport.Resolver(p["resolve"], p["dns_server"], p["dns_port"])
+        result = probe.timed_run(p["requests"], resolver, transport.tls_context(p["ca_file"], p["validate_certs"]),
+                                 Deadline(p["timeout"]), p["count"], p["concurrency"], p["request_timeout"],
+                                 p["max_error_ratio"], p["checklist"])
+        module.no_log_values.update(result.pop("secrets"))
+        return base.finish_checks(result, p["fail_on_failed_checks"], "endpoints")
+
+    base.run(module, service)
+
+
+if __name__ == "__main__":
+    main()
