@@ -91,6 +91,12 @@ options:
       checklist:
         description: The checklist item the check gives evidence for (default O(checklist)).
         type: str
+  secrets:
+    description:
+      - Secret values, by name, that requests use as C(${name}) in their URL, headers or body (a
+        password, an API key). Unlike values written into O(requests), they never appear in the
+        task's arguments as logged, and they are masked in the result.
+    type: dict
   count:
     description:
       - How many times each request is sent.
@@ -160,12 +166,14 @@ EXAMPLES = r"""
 - name: Smoke test - register, log in, create an incident
   golive.core.http_check:
     requests:
-      - {name: register, method: POST, url: "https://app.example.com/api/users", status: [201],
-         body: {email: smoke@example.com, password: "{{ smoke_password }}"}}
+      - {name: register, method: POST, url: "https://app.example.com/api/users", status: [201, 409],
+         body: {email: smoke@example.com, password: "${password}"}}
       - {name: login, method: POST, url: "https://app.example.com/api/login",
-         body: {email: smoke@example.com, password: "{{ smoke_password }}"}, save: {token: token}}
+         body: {email: smoke@example.com, password: "${password}"}, save: {token: token}}
       - {name: create-incident, method: POST, url: "https://app.example.com/api/incidents", status: [201],
          headers: {Authorization: "Bearer ${token}"}, body: {title: smoke}, assertions: ["id > `0`"]}
+    secrets:
+      password: "{{ smoke_password }}"
 """
 
 RETURN = r"""
@@ -218,6 +226,7 @@ def main():
         ca_file=dict(type="path"), validate_certs=dict(type="bool", default=True),
         request_timeout=dict(type="float", default=10.0), timeout=dict(type="float", default=120.0),
         checklist=dict(type="str", default="API endpoints responding"),
+        secrets=dict(type="dict", no_log=True),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
@@ -228,7 +237,7 @@ def main():
         resolver = transport.Resolver(p["resolve"], p["dns_server"], p["dns_port"])
         result = probe.timed_run(p["requests"], resolver, transport.tls_context(p["ca_file"], p["validate_certs"]),
                                  Deadline(p["timeout"]), p["count"], p["concurrency"], p["request_timeout"],
-                                 p["max_error_ratio"], p["checklist"])
+                                 p["max_error_ratio"], p["checklist"], p["secrets"])
         module.no_log_values.update(result.pop("secrets"))
         return base.finish_checks(result, p["fail_on_failed_checks"], "endpoints")
 

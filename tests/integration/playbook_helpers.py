@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,11 +28,14 @@ def lab_vars_file():
     return default_state_dir() / "golive_lab.yml"
 
 
-def run_playbook(playbook, *args, inventory="inventories/lab", env=None, timeout=600):
+def run_playbook(playbook, *args, inventory="inventories/lab", env=None, timeout=600, environment=None):
     """Run a playbook from the repository root against the test lab; return the CompletedProcess.
 
     The lab's endpoints are passed as extra vars, so a lab in another state directory
     (GOLIVE_LAB_STATE) is used even though the inventory's generated file names another.
+    Each run gets an environment of its own (``environment``, else a fresh one), so tests
+    running at once on the shared lab never meet each other's run lock; a later
+    ``-e golive_environment=...`` in ``args`` still wins.
     """
     cmd = [str(BIN / "ansible-playbook"), "-i", inventory, playbook]
     if inventory == "inventories/lab":
@@ -39,6 +43,7 @@ def run_playbook(playbook, *args, inventory="inventories/lab", env=None, timeout
         # The inventory reads the lab's endpoints: a test that runs it must ask for the `lab` fixture.
         assert lab_vars.is_file(), "%s is missing: the test must use the `lab` fixture" % lab_vars
         cmd += ["-e", "@%s" % lab_vars]
+        cmd += ["-e", "golive_environment=%s" % (environment or "itest-" + uuid.uuid4().hex[:8])]
     cmd += list(args)
     return subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True,
                           timeout=timeout, check=False)

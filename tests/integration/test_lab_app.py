@@ -11,7 +11,6 @@ import json
 import os
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,69 +18,11 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from lab.app import catalog
-from lab.core import REPO_ROOT
 from lab.router import client
 
+from pager_helpers import HOST, kubectl, next_release_schema, pod_processes, request, wait
+
 pytestmark = pytest.mark.xdist_group("pager")
-KUBECTL = str(Path(sys.executable).parent / "kubectl")
-CURRENT = catalog.pinned("pager", "2026.11.2")
-HOST = "app.lab.example"
-
-
-def request(app, method="GET", path="/version", body=None, token=None, site="old", host=HOST, scheme="https"):
-    """One request through the router, as a client resolving ``host`` to ``site`` would
-    send it (SNI and certificate checked against the lab CA). Returns (status, headers,
-    body, peer certificate DER)."""
-    return client.request(app["sites"][site], app["https_port"] if scheme == "https" else app["http_port"], host,
-                          method, path, body, {"Authorization": f"Bearer {token}"} if token else None,
-                          app["ca_file"], scheme)
-
-
-def kubectl(lab, *args, check=True, timeout=120):
-    proc = subprocess.run([KUBECTL, "-n", "pager", *args], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, KUBECONFIG=lab["k8s"]["kubeconfig"]))
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
-
-
-def pod_processes(lab_instance, deployment="pager", terminating=False):
-    """The runtime's processes of a Deployment's Pods (with those deleted but still in
-    their grace period when ``terminating``)."""
-    rows = json.loads((lab_instance.state_dir / "k8s" / "pods.json").read_text())
-    return [r for r in rows if r["pod"].startswith(deployment + "-") and (terminating or not r["terminating"])]
-
-
-def wait(predicate, timeout=30.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def pager(lab, lab_instance):
-    """The pager Deployment, put back at the running release with two replicas afterwards."""
-    yield lab["app"]
-    kubectl(lab, "set", "image", "deployment/pager", f"pager={CURRENT}")
-    kubectl(lab, "scale", "deployment/pager", "--replicas=2")
-    kubectl(lab, "rollout", "status", "deployment/pager", "--timeout=90s")
-    wait(lambda: request(lab["app"])[0] == 200, what="the pager to answer again")
-    wait(lambda: len(pod_processes(lab_instance, terminating=True)) == 2, what="old Pods' processes to exit")
-
-
-def next_release_schema(lab):
-    """What phase 2 of the next release does first: its migration (V5)."""
-    sys.path.insert(0, str(REPO_ROOT / ".cache" / "collections"))
-    from ansible_collections.golive.core.plugins.module_utils.postgres import migrate
-    pg = lab["postgres"]
-    params = {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
-              "login_password": pg["admin_password"], "login_db": pg["database"], "ssl_mode": "disable"}
-    migrate.migrate(params, str(REPO_ROOT / "inventories/lab/files/migrations"), session_role=pg["app_user"])
 
 
 def test_the_router_serves_the_application_over_tls_on_both_sites(lab, pager):

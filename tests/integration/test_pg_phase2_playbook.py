@@ -47,8 +47,9 @@ def _cluster_cronjob(lab):
 def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     pg = lab["postgres"]
     release = "2026.11.%s" % uuid.uuid4().hex[:6]
+    environment = "itest-%s" % uuid.uuid4().hex[:6]  # its own run lock and backup identity
     cronjob = tmp_path / "cronjob.yaml"
-    extra = ["--tags", "phase2", "-e", "golive_release=%s" % release,
+    extra = ["--tags", "phase2", "-e", "golive_release=%s" % release, "-e", "golive_environment=%s" % environment,
              "-e", "phase2_database_cronjob_render_path=%s" % cronjob]
 
     # Check mode, also against an empty store, changes nothing anywhere.
@@ -75,8 +76,8 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     assert len(predeploy) == 1 and predeploy[0]["release"] == release
     assert predeploy[0]["source"]["database"] == db
     # Its identity carries the inventory's environment, and so does its place in the bucket.
-    assert predeploy[0]["identity"] == {"kind": "postgres", "source": db, "environment": "lab"}
-    assert predeploy[0]["objects"]["dump"]["key"].startswith("postgres/lab/postgres/%s/" % db)
+    assert predeploy[0]["identity"] == {"kind": "postgres", "source": db, "environment": environment}
+    assert predeploy[0]["objects"]["dump"]["key"].startswith("postgres/%s/postgres/%s/" % (environment, db))
     fact = first.stdout.index("\"phase2_database_predeploy_backup\": {")
     assert predeploy[0]["id"] in first.stdout[fact:fact + 400], "the backup id is kept as a fact"
     # The restore was verified and its scratch database dropped.

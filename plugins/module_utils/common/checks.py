@@ -71,8 +71,16 @@ def failure_message(checks, subject="checks"):
     bad = failed(checks)
     if not bad:
         return None
-    names = ", ".join("%s (%s)" % (item["id"], item["title"]) for item in bad)
+    names = ", ".join("%s (%s)%s" % (item["id"], item["title"], _problems(item)) for item in bad)
     return "%d of %d %s failed: %s" % (len(bad), len(checks), subject, names)
+
+
+def _problems(item):
+    """``: <problem>; <problem>`` when a check's evidence lists its problems."""
+    problems = (item.get("evidence") or {}).get("problems")
+    if isinstance(problems, list) and problems:
+        return ": " + "; ".join(str(p) for p in problems)
+    return ""
 
 
 def redact(value, secrets):

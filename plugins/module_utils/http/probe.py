@@ -122,9 +122,16 @@ def check_id(name):
 # -- running -------------------------------------------------------------------------------
 
 def run(requests, resolver=None, context=None, deadline=None, count=1, concurrency=4, request_timeout=10.0,
-        max_error_ratio=0.0, checklist=None):
-    """Send every request; return ``{endpoints, overall, checks, saved_names}``."""
-    saved, secrets, endpoints, checks = {}, [], [], []
+        max_error_ratio=0.0, checklist=None, secrets=None):
+    """Send every request; return ``{endpoints, overall, checks, saved, secrets}``.
+
+    ``secrets`` (name -> value) are usable as ``${name}`` like saved values and are masked
+    the same way; the result's ``secrets`` lists every value to mask (never return it).
+    """
+    given = secrets
+    saved = dict((k, v) for k, v in (secrets or {}).items() if v is not None)
+    secrets = [str(v) for v in saved.values() if str(v)]
+    endpoints, checks = [], []
     all_latencies, all_errors, all_total = [], 0, 0
     for item in requests:
         spec = dict(item)
@@ -199,6 +206,14 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
         if ok and max_p95 is not None and stats["latency_ms"] is not None:
             ok = stats["latency_ms"]["p95"] <= max_p95
         endpoint["passed"] = ok
+        if not ok:
+            problems = []
+            if errors:
+                problems.append("%d of %d failed (error ratio %s > %s), first: %s" % (
+                    errors, repeats, stats["error_ratio"], limit, failures[0]["reason"] if failures else "?"))
+            if max_p95 is not None and stats["latency_ms"] and stats["latency_ms"]["p95"] > max_p95:
+                problems.append("p95 latency %.1f ms > %s ms" % (stats["latency_ms"]["p95"], max_p95))
+            endpoint["problems"] = problems
         endpoints.append(endpoint)
         evidence = dict((k, v) for k, v in endpoint.items() if k != "passed")
         evidence["max_error_ratio"] = limit
@@ -211,8 +226,8 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
         all_errors += errors
         all_total += repeats
     overall = statistics(all_latencies, all_errors, all_total)
-    return {"endpoints": endpoints, "overall": overall, "checks": checks, "saved": sorted(saved),
-            "secrets": secrets}
+    return {"endpoints": endpoints, "overall": overall, "checks": checks, "secrets": secrets,
+            "saved": sorted(k for k in saved if k not in (given or {}))}
 
 
 def timed_run(*args, **kwargs):

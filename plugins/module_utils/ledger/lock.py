@@ -42,9 +42,13 @@ def lease_name(environment):
 
 
 def controller_pid():
-    """The pid of the ansible-playbook process this task belongs to (else our parent's)."""
-    pid = os.getppid()
-    for _ in range(8):
+    """The pid of the ansible-playbook process this task belongs to (else our parent's).
+
+    Ansible's workers are forks of it with the same command line: the outermost process
+    of that chain is the one a person sees and can kill.
+    """
+    pid, found = os.getppid(), None
+    for _ in range(12):
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as handle:
                 argv = handle.read().split(b"\0")
@@ -53,11 +57,13 @@ def controller_pid():
         except (OSError, ValueError, IndexError):
             break
         if any(os.path.basename(arg.decode("utf-8", "replace")).startswith("ansible-playbook") for arg in argv[:2]):
-            return pid
+            found = pid
+        elif found is not None:
+            break
         if parent <= 1:
             break
         pid = parent
-    return os.getppid()
+    return found or os.getppid()
 
 
 def make_holder(run_id, release, job_id=None, user=None, host=None, pid=None):

@@ -88,12 +88,16 @@ class Ledger:
         run_id = CHECK_RUN_ID if check_mode else "%s-%s" % (time.strftime("%Y%m%dT%H%M%S"), uuid.uuid4().hex[:8])
         holder = holder or make_holder(run_id, self.release, job_id)
         if check_mode:
+            # A check run writes nothing, so it may run beside a real one; it says so.
             current = self.lock.holder()
-            if current and break_lock is False:
-                raise self.lock.refusal(self.lock.read(), current, self.lock.clock())
+            warnings = []
+            if current:
+                refusal = self.lock.refusal(self.lock.read(), current, self.lock.clock())
+                warnings.append("A real run would %s: %s" % (
+                    "break this lock" if break_lock else "be refused", refusal.cause))
             existing = self.read()
-            return {"run_id": run_id, "holder": holder, "broke_lock_of": current if break_lock else None,
-                    "record": rec.summary(existing) if existing else None,
+            return {"run_id": run_id, "holder": holder, "broke_lock_of": None, "lock_holder": current,
+                    "record": rec.summary(existing) if existing else None, "warnings": warnings,
                     "resumed": bool(existing), "steps_done": _done_ids(existing)}
         self.store.ensure_namespace()
         broken = self.lock.acquire(holder, break_lock=break_lock)

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""TLS of public hosts: the served chain verifies, its names cover the host, enough days
+are left, and it is the certificate of the Ingress's TLS Secret.
+
+gather (connect with SNI, once verifying and, when that fails, once to read what is
+served; read the Secret) -> evaluate (pure, ``now`` passed in, table-tested). Evidence
+names certificates by their SHA-256 fingerprint; a key is never read.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import socket
+import ssl
+
+from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check
+from ansible_collections.golive.core.plugins.module_utils.common.clock import UTC, format_time
+from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, describe_exception
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+
+try:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by the module entry point
+    import traceback
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+CHECKLIST = "SSL certificates valid"
+
+
+def describe_der(der):
+    """What a certificate says, as evidence (no key material)."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName)
+    except x509.ExtensionNotFound:
+        sans = []
+    common = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    not_after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=UTC)
+    not_before = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=UTC)
+    return {"subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
+            "common_name": common[0] if common else None, "sans": list(sans), "not_before": not_before,
+            "not_after": not_after, "serial": format(cert.serial_number, "x"),
+            "fingerprint_sha256": hashlib.sha256(der).hexdigest()}
+
+
+def name_matches(host, pattern):
+    """RFC 6125 matching: exact, or a wildcard for exactly one left-most label."""
+    host, pattern = host.lower().rstrip("."), pattern.lower().rstrip(".")
+    if pattern.startswith("*."):
+        return "." in host and host.split(".", 1)[1] == pattern[2:]
+    return host == pattern
+
+
+def first_pem_der(pem_text):
+    """DER of the first certificate in a PEM bundle (the leaf, by convention)."""
+    marker = "-----BEGIN CERTIFICATE-----"
+    start = pem_text.find(marker)
+    if start < 0:
+        return None
+    end = pem_text.find("-----END CERTIFICATE-----", start)
+    return ssl.PEM_cert_to_DER_cert(pem_text[start:end + len("-----END CERTIFICATE-----")])
+
+
+# -- gathering -------------------------------------------------------------------------------
+
+def fetch(host, address, port, ca_file=None, timeout=10.0):
+    """``{verified, verify_error, der}`` of what ``address:port`` serves for SNI ``host``."""
+    observed = {"verified": False, "verify_error": None, "der": None, "error": None}
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidInput("load", "the CA bundle %s" % ca_file, describe_exception(exc))
+    try:
+        with socket.create_connection((address, port), timeout) as sock:
+            with context.wrap_socket(sock, server_hostname=host) as tls:
+                observed["der"] = tls.getpeercert(binary_form=True)
+                observed["verified"] = True
+                return observed
+    except ssl.SSLCertVerificationError as exc:
+        observed["verify_error"] = exc.verify_message or describe_exception(exc)
+    except (OSError, ssl.SSLError) as exc:
+        observed["error"] = describe_exception(exc)
+        return observed
+    # Not trusted: read what is served anyway, so the evidence says what it is.
+    loose = ssl.create_default_context()
+    loose.check_hostname = False
+    loose.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((address, port), timeout) as sock:
+            with loose.wrap_socket(sock, server_hostname=host) as tls:
+                observed["der"] = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError) as exc:
+        observed["error"] = describe_exception(exc)
+    return observed
+
+
+def ingress_targets(kube, namespaces, address=None, port=443):
+    """Every TLS host of the Ingresses in ``namespaces``, with its Secret."""
+    targets = []
+    for namespace in namespaces:
+        for ing in kube.list(resource_path("networking.k8s.io/v1", "ingresses", namespace)):
+            lb = ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+            lb_address = next((x.get("ip") or x.get("hostname") for x in lb if x.get("ip") or x.get("hostname")), None)
+            for tls in (ing.get("spec") or {}).get("tls") or []:
+                for host in tls.get("hosts") or []:
+                    targets.append({"host": host, "port": port, "address": address or lb_address or host,
+                                    "secret": "%s/%s" % (namespace, tls["secretName"]) if tls.get("secretName")
+                                    else None, "ingress": "%s/%s" % (namespace, ing["metadata"]["name"])})
+    return targets
+
+
+def secret_fingerprint(kube, ref):
+    namespace, _, name = ref.partition("/")
+    secret = kube.get(resource_path("v1", "secrets", namespace, name), missing_ok=True)
+    if secret is None:
+        return None, "Secret %s does not exist" % ref
+    pem = (secret.get("data") or {}).get("tls.crt")
+    if not pem:
+        return None, "Secret %s has no tls.crt" % ref
+    try:
+        der = first_pem_der(base64.b64decode(pem).decode("ascii", "replace"))
+    except (ValueError, TypeError) as exc:
+        return None, "Secret %s: tls.crt is not PEM (%s)" % (ref, describe_exception(exc))
+    if der is None:
+        return None, "Secret %s: tls.crt holds no certificate" % ref
+    return hashlib.sha256(der).hexdigest(), None
+
+
+# -- evaluating (pure) --------------------------------------------------------------------------
+
+def evaluate(target, observed, now, min_days, secret=None, checklist=CHECKLIST):
+    """One check for one host from what was observed; ``secret`` is ``(fingerprint, problem)``."""
+    host = target["host"]
+    evidence = {"host": host, "address": target.get("address"), "port": target.get("port"),
+                "min_days": min_days, "verified": observed.get("verified")}
+    if target.get("ingress"):
+        evidence["ingress"] = target["ingress"]
+    problems = []
+    if observed.get("error") and not observed.get("der"):
+        evidence["error"] = observed["error"]
+        return make_check(_check_id(host), "TLS of %s" % host, "fail", evidence, checklist)
+    cert = observed.get("cert") or {}
+    if cert:
+        days_left = (cert["not_after"] - now).total_seconds() / 86400.0
+        evidence.update({"subject": cert["subject"], "issuer": cert["issuer"], "sans": cert["sans"],
+                         "not_after": format_time(cert["not_after"]), "days_left": int(days_left) if days_left >= 0
+                         else int(days_left) - 1, "fingerprint_sha256": cert["fingerprint_sha256"]})
+        names = cert["sans"] or ([cert["common_name"]] if cert.get("common_name") else [])
+        covers = any(name_matches(host, n) for n in names)
+        evidence["names_cover_host"] = covers
+        if not covers:
+            problems.append("its names (%s) do not cover %s" % (", ".join(names) or "none", host))
+        if days_left < min_days:
+            problems.append("%d days left, fewer than the %d required" % (evidence["days_left"], min_days))
+        if cert["not_before"] > now:
+            problems.append("not valid before %s" % format_time(cert["not_before"]))
+    if not observed.get("verified"):
+        evidence["verify_error"] = observed.get("verify_error")
+        problems.append("the chain does not verify (%s)" % observed.get("verify_error"))
+    if target.get("secret"):
+        evidence["secret"] = target["secret"]
+        fingerprint, problem = secret or (None, "not read")
+        evidence["secret_fingerprint_sha256"] = fingerprint
+        evidence["secret_matches"] = bool(fingerprint) and fingerprint == cert.get("fingerprint_sha256")
+        if problem:
+            problems.append(problem)
+        elif not evidence["secret_matches"]:
+            problems.append("the served certificate is not the one in Secret %s" % target["secret"])
+    if problems:
+        evidence["problems"] = problems
+    return make_check(_check_id(host), "TLS of %s" % host, "fail" if problems else "pass", evidence, checklist)
+
+
+def _check_id(host):
+    return "tls." + host.lower().rstrip(".")
+
+
+def run(targets, now, min_days=14, ca_file=None, kube=None, resolve=None, timeout=10.0, checklist=CHECKLIST):
+    checks = []
+    for target in targets:
+        target = dict(target)
+        target["address"] = (resolve or {}).get(target["host"]) or target.get("address") or target["host"]
+        observed = fetch(target["host"], target["address"], int(target.get("port") or 443), ca_file, timeout)
+        if observed.get("der"):
+            observed["cert"] = describe_der(observed["der"])
+        secret = None
+        if target.get("secret"):
+            if kube is None:
+                raise InvalidInput("check", "TLS of %s" % target["host"],
+                                   "comparing with Secret %s needs the Kubernetes connection options" % target["secret"])
+            secret = secret_fingerprint(kube, target["secret"])
+        checks.append(evaluate(target, observed, now, min_days, secret, checklist))
+    return {"checks": checks, "hosts": [c["evidence"] for c in checks]}

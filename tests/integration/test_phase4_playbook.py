@@ -1,0 +1,202 @@
+"""playbooks/golive.yml --tags phase4 against the lab with the pager running: the router
+answers with the new version, the ledger in the cluster has each step once, a release that
+never becomes ready fails naming why while the old version keeps serving, and the run lock
+refuses a second run until a killed one's lock is broken explicitly."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import psycopg2
+import pytest
+
+from pager_helpers import kubectl, next_release_schema, request, wait
+from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, recap, run_playbook
+
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+from ansible_collections.golive.core.plugins.module_utils.ledger.lock import RunLock
+from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
+
+pytestmark = pytest.mark.xdist_group("pager")
+NEXT = "2026.11.3"
+STEPS = ["phase4/deploy", "phase4/tls", "phase4/health", "phase4/discovery", "phase4/smoke"]
+
+
+def ids():
+    return "R2-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
+
+
+def phase4(release, environment, *extra, version=NEXT):
+    return run_playbook("playbooks/golive.yml", "--tags", "phase4", "-e", "golive_release=%s" % release,
+                        "-e", "golive_app_version=%s" % version, *extra, environment=environment)
+
+
+def ledger(lab, environment, release):
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        return LedgerStore(kube).read(environment, release)[0]
+    finally:
+        kube.close()
+
+
+def lock_holder(lab, environment):
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        return RunLock(kube, "golive-system", environment).holder()
+    finally:
+        kube.close()
+
+
+def versions(app):
+    return set(request(app, site=site)[1].get("X-App-Version") for site in ("old", "new"))
+
+
+def secrets_of(lab):
+    return [lab["app"]["admin_token"], lab["postgres"]["app_password"], lab["redis"]["password"]]
+
+
+def test_phase4_deploys_the_next_release_records_each_step_once_and_a_rerun_changes_nothing(lab, pager):
+    next_release_schema(lab)
+    release, environment = ids()
+    first = phase4(release, environment)
+    assert first.returncode == 0, first.stdout[-5000:] + first.stderr[-2000:]
+    assert recap(first.stdout)["changed"] == 1
+    # Observed as a user: both router sites answer with the new version.
+    assert versions(pager) == {NEXT}
+    image = json.loads(kubectl(lab, "get", "deployment", "pager", "-o", "json").stdout)
+    assert image["spec"]["template"]["spec"]["containers"][0]["image"].startswith("registry.lab.example/pager:" + NEXT)
+    assert image["metadata"]["annotations"]["kubernetes.io/change-cause"] == "release " + release
+    # The smoke test's incident is a row in PostgreSQL.
+    pg = lab["postgres"]
+    conn = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                            dbname=pg["database"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM incidents WHERE title = %s", ("smoke test of release " + release,))
+            assert cur.fetchone()[0] == 1
+    finally:
+        conn.close()
+    record = ledger(lab, environment, release)
+    assert [s["id"] for s in record["steps"]] == STEPS
+    deploy = record["steps"][0]
+    assert deploy["status"] == "done" and deploy["changed"] is True and deploy["attempts"] == 1
+    previous = deploy["intent"]["undo"]["workloads"][0]
+    assert previous["name"] == "pager" and previous["images"]["pager"].startswith("registry.lab.example/pager:2026.11.2")
+    assert all(s["status"] == "done" for s in record["steps"])
+    assert lock_holder(lab, environment) is None
+
+    second = phase4(release, environment)
+    assert second.returncode == 0, second.stdout[-5000:]
+    assert recap(second.stdout)["changed"] == 0
+    record = ledger(lab, environment, release)
+    assert [s["id"] for s in record["steps"]] == STEPS and record["steps"][0]["attempts"] == 1
+    assert [r["status"] for r in record["runs"]] == ["finished", "finished"]
+    for secret in secrets_of(lab) + [lab["app"]["admin_token"] + "-smoke"]:
+        assert secret not in first.stdout + first.stderr + second.stdout + json.dumps(record)
+
+
+def test_a_release_that_never_becomes_ready_fails_in_time_naming_the_probe_and_the_old_version_serves(lab, pager):
+    next_release_schema(lab)
+    release, environment = ids()
+    result = phase4(release, environment, "-e", "phase4_application_rollout_timeout=15",
+                    version="2026.11.3-unready")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Deployment pager/pager" in out and "Readiness probe failed" in out, out[-4000:]
+    assert "not rolled out within 15s" in out
+    assert versions(pager) == {"2026.11.2"}
+    record = ledger(lab, environment, release)
+    deploy = record["steps"][0]
+    assert deploy["id"] == "phase4/deploy" and deploy["status"] == "failed"
+    undo = deploy["intent"]["undo"]["workloads"][0]
+    assert undo["images"]["pager"].startswith("registry.lab.example/pager:2026.11.2@sha256:")
+    assert undo["template"]["spec"]["containers"][0]["image"] == undo["images"]["pager"]
+    assert record["runs"][0]["status"] == "failed" and lock_holder(lab, environment) is None
+
+
+def test_a_concurrent_run_is_refused_and_a_killed_runs_lock_is_broken_only_explicitly(lab, pager):
+    next_release_schema(lab)
+    release, environment = ids()
+    # The first run hangs in the rollout (an image that never becomes ready, a long deadline).
+    cmd = [str(BIN / "ansible-playbook"), "-i", "inventories/lab", "playbooks/golive.yml", "--tags", "phase4",
+           "-e", "@%s" % lab_vars_file(), "-e", "golive_environment=%s" % environment,
+           "-e", "golive_release=%s" % release, "-e", "golive_app_version=2026.11.3-unready",
+           "-e", "phase4_application_rollout_timeout=300"]
+    first = subprocess.Popen(cmd, cwd=REPO, env=ansible_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        holder = wait(lambda: lock_holder(lab, environment), timeout=60, what="the first run to take the lock")
+        wait(lambda: [s for s in (ledger(lab, environment, release) or {}).get("steps", [])
+                      if s["id"] == "phase4/deploy" and s["status"] == "started"],
+             timeout=60, what="the first run to start deploying")
+        assert holder["pid"] == first.pid
+
+        second = phase4(release, environment)
+        out = second.stdout + second.stderr
+        assert second.returncode != 0
+        assert "run lock of environment %s" % environment in out and "pid %d" % first.pid in out
+        assert holder["run_id"] in out and "since" in out and "break_lock=true" in out
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+
+    # The killed run's lock stays: a re-run is refused, and told the holder is gone.
+    third = phase4(release, environment)
+    assert third.returncode != 0
+    assert "no longer exists on this host" in third.stdout + third.stderr
+    assert versions(pager) == {"2026.11.2"}  # the interrupted rollout never took the old version away
+
+    resumed = phase4(release, environment, "-e", "golive_break_lock=true")
+    assert resumed.returncode == 0, resumed.stdout[-5000:] + resumed.stderr[-2000:]
+    assert "Broke the run lock" in resumed.stdout + resumed.stderr
+    assert versions(pager) == {NEXT}
+    record = ledger(lab, environment, release)
+    assert [s["id"] for s in record["steps"]] == STEPS
+    deploy = record["steps"][0]
+    # The interrupted attempt's intent is the one kept: the version before the release.
+    assert deploy["attempts"] == 2 and deploy["status"] == "done"
+    assert deploy["intent"]["undo"]["workloads"][0]["images"]["pager"].startswith(
+        "registry.lab.example/pager:2026.11.2")
+    assert record["runs"][1]["broke_lock_of"]["pid"] == first.pid
+    assert [e["event"] for e in record["events"]] == ["lock-broken"]
+    assert lock_holder(lab, environment) is None
+
+
+def test_check_mode_plans_the_rollout_and_changes_nothing(lab, pager):
+    release, environment = ids()
+    result = run_playbook("playbooks/golive.yml", "--check", "--diff", "--tags", "phase4",
+                          "-e", "golive_release=%s" % release, "-e", "golive_app_version=%s" % NEXT,
+                          environment=environment)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert "registry.lab.example/pager:%s" % NEXT in result.stdout  # the diff of the template
+    assert versions(pager) == {"2026.11.2"}
+    assert ledger(lab, environment, release) is None and lock_holder(lab, environment) is None
+
+
+def test_tls_check_fails_on_days_left_and_names_a_secret_that_differs_from_what_is_served(lab, tmp_path):
+    app = lab["app"]
+    other = "other-tls-%s" % uuid.uuid4().hex[:6]
+    with open(app["ca_file"]) as handle:
+        ca_pem = handle.read()
+    kubectl(lab, "create", "secret", "generic", other, "--from-literal=tls.crt=%s" % ca_pem)
+    playbook = tmp_path / "tls.yml"
+    playbook.write_text(json.dumps([{
+        "name": "TLS", "hosts": "golive", "gather_facts": False,
+        "tasks": [{"name": "Check", "golive.core.tls_check": {
+            "kubeconfig": "{{ golive_lab.k8s.kubeconfig }}", "ca_file": "{{ golive_lab.app.ca_file }}",
+            "port": "{{ golive_lab.app.https_port }}", "address": "{{ golive_lab.app.sites.old }}",
+            "ingress_namespaces": ["pager"], "min_days": 365,
+            "hosts": [{"host": "app.lab.example", "secret": "pager/%s" % other}]}}]}]))
+    try:
+        result = run_playbook(str(playbook), "-v")
+    finally:
+        kubectl(lab, "delete", "secret", other, check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    days = int(out.split(" days left, fewer than the 365 required")[0].rsplit(" ", 1)[1].strip('"[:'))
+    assert 0 < days < 365
+    assert "the served certificate is not the one in Secret pager/%s" % other in out
+    assert "BEGIN CERTIFICATE" not in out and "PRIVATE KEY" not in out
