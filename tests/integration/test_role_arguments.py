@@ -11,6 +11,7 @@ CASES = [
     ("phase2", "phase2_database_rto_seconds=fast", "phase2_database_rto_seconds", "Require a direct admin connection"),
     ("phase3", "phase3_cache_backup_source=primary", "phase3_cache_backup_source must be one of: master, replica",
      "Check the health of Redis"),
+    ("phase4", "phase4_application_kinds=[Pod]", "phase4_application_kinds", "Deploy application pods"),
 ]
 
 

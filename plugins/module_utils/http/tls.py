@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import base64
 import hashlib
+import math
 import socket
 import ssl
 
@@ -151,8 +152,7 @@ def evaluate(target, observed, now, min_days, secret=None, checklist=CHECKLIST):
     if cert:
         days_left = (cert["not_after"] - now).total_seconds() / 86400.0
         evidence.update({"subject": cert["subject"], "issuer": cert["issuer"], "sans": cert["sans"],
-                         "not_after": format_time(cert["not_after"]), "days_left": int(days_left) if days_left >= 0
-                         else int(days_left) - 1, "fingerprint_sha256": cert["fingerprint_sha256"]})
+                         "not_after": format_time(cert["not_after"]), "days_left": int(math.floor(days_left)), "fingerprint_sha256": cert["fingerprint_sha256"]})
         names = cert["sans"] or ([cert["common_name"]] if cert.get("common_name") else [])
         covers = any(name_matches(host, n) for n in names)
         evidence["names_cover_host"] = covers
