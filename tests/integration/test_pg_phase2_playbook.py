@@ -44,6 +44,16 @@ def _cluster_cronjob(lab):
         client.close()
 
 
+def _ledger(lab, environment, release):
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        return LedgerStore(kube).read(environment, release)[0]
+    finally:
+        kube.close()
+
+
 def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     pg = lab["postgres"]
     release = "2026.11.%s" % uuid.uuid4().hex[:6]
@@ -78,6 +88,12 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     # Its identity carries the inventory's environment, and so does its place in the bucket.
     assert predeploy[0]["identity"] == {"kind": "postgres", "source": db, "environment": environment}
     assert predeploy[0]["objects"]["dump"]["key"].startswith("postgres/%s/postgres/%s/" % (environment, db))
+    # The ledger in the cluster names that backup: it is the one the database rollback restores.
+    record = _ledger(lab, environment, release)
+    steps = dict((step["id"], step) for step in record["steps"])
+    assert steps["phase2/predeploy-backup"]["outcome"]["outputs"]["backup_id"] == predeploy[0]["id"]
+    assert steps["phase2/migrate"]["intent"]["undo"]["backup_id"] == predeploy[0]["id"]
+    assert all(s["status"] == "done" for s in steps.values())
     fact = first.stdout.index("\"phase2_database_predeploy_backup\": {")
     assert predeploy[0]["id"] in first.stdout[fact:fact + 400], "the backup id is kept as a fact"
     # The restore was verified and its scratch database dropped.
