@@ -12,7 +12,7 @@ class ModuleDocFragment(object):
 options:
   ledger:
     description:
-      - The release ledger run to record this step in (see M(golive.core.ledger)): the intent
+      - The release ledger run to record this step in (see M(golive.core.ledger)). The intent
         and planned undo are written before acting, the outcome after. The run must hold the
         environment's run lock. Without it, nothing is recorded.
     type: dict

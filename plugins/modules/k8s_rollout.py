@@ -19,7 +19,7 @@ description:
     updated and available, no old replica left).
   - On timeout it fails naming, per workload, what is missing and why, from its Pods (waiting
     reasons such as C(ImagePullBackOff)) and Warning Events (readiness probe failures). The
-    previous version keeps serving: a rolling update never removes the old Pods first.
+    previous version keeps serving, because a rolling update never removes the old Pods first.
   - Returns in RV(undo) each workload's previous template, revision, images and replicas;
     with O(ledger) these are written to the release ledger before anything changes.
     O(state=undone) returns each workload to the template in O(undo) (what the ledger
@@ -93,7 +93,7 @@ options:
     choices: [present, undone]
   undo:
     description:
-      - With O(state=undone), the undo data a rollout returned (or the ledger recorded): the
+      - With O(state=undone), the undo data a rollout returned (or the ledger recorded), the
         templates to return to.
     type: dict
   revision:

@@ -83,7 +83,7 @@ options:
     elements: raw
   undo:
     description:
-      - How to undo the step (V(begin): planned; V(finish): actual). The first attempt's undo is kept.
+      - How to undo the step, as planned (V(begin)) or as done (V(finish)). The first attempt's undo is kept.
     type: raw
   before:
     description:
@@ -136,7 +136,7 @@ options:
   lease_seconds:
     description:
       - The Lease's duration; every write by the holder renews it. An expired lease is still
-        refused without O(break_lock): expiry is shown, never acted on.
+        refused without O(break_lock); its expiry is shown, never acted on.
     type: int
     default: 900
   job_id:
@@ -233,6 +233,14 @@ undo_plan:
 lock_holder:
   description: The current holder of the environment's run lock, if any.
   returned: read
+  type: dict
+exists:
+  description: Whether the release has a record (V(read)).
+  returned: read
+  type: bool
+summary:
+  description: Counts of the record's steps by status, its runs and its last update (V(read)).
+  returned: read, when the record exists
   type: dict
 recorded:
   description: Whether the ledger was written.

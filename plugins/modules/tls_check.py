@@ -133,7 +133,7 @@ def main():
     spec = dict(
         hosts=dict(type="list", elements="dict", default=[], options=dict(
             host=dict(type="str", required=True), port=dict(type="int"), address=dict(type="str"),
-            secret=dict(type="str"))),
+            secret=dict(type="str", no_log=False))),
         ingress_namespaces=dict(type="list", elements="str", default=[]),
         address=dict(type="str"), port=dict(type="int", default=443), resolve=dict(type="dict"),
         ca_file=dict(type="path"), min_days=dict(type="int", default=14),

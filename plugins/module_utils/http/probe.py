@@ -149,47 +149,33 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
             body = json.dumps(body)
             headers = dict(headers, **{"Content-Type": "application/json"}) \
                 if not any(k.lower() == "content-type" for k in headers) else headers
-        results = []
         if missing is not None:
-            results = [(False, "needs ${%s}, which no earlier request saved" % missing, None, None, None)] * repeats
+            results = [{"ok": False, "reason": "needs ${%s}, which no earlier request saved" % missing}] * repeats
         else:
-            def once(_index, url=url, headers=headers, body=body, spec=spec):
-                if deadline is not None and deadline.expired():
-                    return False, "the task's deadline ran out before this request", None, None, None
-                timeout = request_timeout if deadline is None else max(0.5, min(request_timeout,
-                                                                             deadline.remaining()))
-                try:
-                    status, _, data, elapsed, _ = transport.send(spec["method"], url, headers,
-                                                                 body.encode("utf-8") if isinstance(body, str)
-                                                                 else body, resolver, context, timeout)
-                except GoliveError as exc:
-                    return False, exc.cause, None, None, None
-                ok, reason, document = judge(spec, status, data)
-                return ok, reason, status, elapsed * 1000.0, (data, document)
-
+            request = (spec, url, headers, body.encode("utf-8") if isinstance(body, str) else body)
             workers = max(1, min(int(spec.get("concurrency") or concurrency), repeats))
             if workers == 1:
-                results = [once(i) for i in range(repeats)]
+                results = [send_once(request, resolver, context, deadline, request_timeout) for i in range(repeats)]
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    results = list(pool.map(once, range(repeats)))
-        latencies = [r[3] for r in results if r[3] is not None]
-        errors = sum(1 for r in results if not r[0])
+                    results = list(pool.map(lambda i: send_once(request, resolver, context, deadline, request_timeout),
+                                            range(repeats)))
+        latencies = [r["ms"] for r in results if r.get("ms") is not None]
+        errors = sum(1 for r in results if not r["ok"])
         failures = []
-        for ok, reason, status, _, answer in results:
-            if not ok and len(failures) < FAILURE_SAMPLES:
-                failure = {"reason": redact(reason, secrets), "status": status}
-                if answer is not None:
-                    failure["body"] = body_sample(answer[0], secrets)
+        for answer in results:
+            if not answer["ok"] and len(failures) < FAILURE_SAMPLES:
+                failure = {"reason": redact(answer["reason"], secrets), "status": answer.get("status")}
+                if answer.get("data") is not None:
+                    failure["body"] = body_sample(answer["data"], secrets)
                 failures.append(failure)
-        for ok, _, _, _, answer in results:
-            if ok and spec.get("save") and answer is not None:
-                for name, expression in spec["save"].items():
-                    value = jmespath.search(expression, answer[1])
-                    if value is not None:
-                        saved[name] = value
-                        secrets.append(str(value))
-                break
+        good = [r for r in results if r["ok"]]
+        if good and spec.get("save"):
+            for name, expression in spec["save"].items():
+                value = jmespath.search(expression, good[0].get("document"))
+                if value is not None:
+                    saved[name] = value
+                    secrets.append(str(value))
         stats = statistics(latencies, errors, repeats)
         address = None
         try:
@@ -228,6 +214,21 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
     overall = statistics(all_latencies, all_errors, all_total)
     return {"endpoints": endpoints, "overall": overall, "checks": checks, "secrets": secrets,
             "saved": sorted(k for k in saved if k not in (given or {}))}
+
+
+def send_once(request, resolver, context, deadline, request_timeout):
+    """One send of ``request`` (spec, url, headers, body): ``{ok, reason, status, ms, data, document}``."""
+    spec, url, headers, body = request
+    if deadline is not None and deadline.expired():
+        return {"ok": False, "reason": "the task's deadline ran out before this request"}
+    timeout = request_timeout if deadline is None else max(0.5, min(request_timeout, deadline.remaining()))
+    try:
+        status, headers_in, data, elapsed, peer = transport.send(spec["method"], url, headers, body, resolver, context,
+                                                                 timeout)
+    except GoliveError as exc:
+        return {"ok": False, "reason": exc.cause}
+    ok, reason, document = judge(spec, status, data)
+    return {"ok": ok, "reason": reason, "status": status, "ms": elapsed * 1000.0, "data": data, "document": document}
 
 
 def timed_run(*args, **kwargs):

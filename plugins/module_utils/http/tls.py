@@ -119,7 +119,7 @@ def ingress_targets(kube, namespaces, address=None, port=443):
 
 
 def secret_fingerprint(kube, ref):
-    namespace, _, name = ref.partition("/")
+    namespace, name = ref.partition("/")[::2]
     secret = kube.get(resource_path("v1", "secrets", namespace, name), missing_ok=True)
     if secret is None:
         return None, "Secret %s does not exist" % ref
@@ -152,7 +152,8 @@ def evaluate(target, observed, now, min_days, secret=None, checklist=CHECKLIST):
     if cert:
         days_left = (cert["not_after"] - now).total_seconds() / 86400.0
         evidence.update({"subject": cert["subject"], "issuer": cert["issuer"], "sans": cert["sans"],
-                         "not_after": format_time(cert["not_after"]), "days_left": int(math.floor(days_left)), "fingerprint_sha256": cert["fingerprint_sha256"]})
+                         "not_after": format_time(cert["not_after"]), "days_left": int(math.floor(days_left)),
+                         "fingerprint_sha256": cert["fingerprint_sha256"]})
         names = cert["sans"] or ([cert["common_name"]] if cert.get("common_name") else [])
         covers = any(name_matches(host, n) for n in names)
         evidence["names_cover_host"] = covers

@@ -216,13 +216,13 @@ class Rollout:
             answers = parallel(lambda w: self.kube.get(self._path(w.get("kind", "Deployment"), w["namespace"],
                                                                   w["name"])), workloads, self.workers)
             missing = ["%s %s/%s" % (w.get("kind", "Deployment"), w["namespace"], w["name"])
-                       for w, _, err in answers if isinstance(err, NotFound)]
+                       for w, obj, err in answers if isinstance(err, NotFound)]
             if missing:
                 raise NotFound("find", "workloads to roll", "%s do not exist" % ", ".join(missing))
-            for _, obj, err in answers:
+            for item, obj, err in answers:
                 if err is not None:
                     raise err
-                found.append(_with_kind(obj, _))
+                found.append(_with_kind(obj, item))
         if label_selector:
             for kind in kinds or ["Deployment"]:
                 for namespace in namespaces or [None]:
@@ -239,7 +239,7 @@ class Rollout:
         """PUT the new template of every changed workload (re-read and re-apply on 409)."""
         def one(step):
             obj = step["object"]
-            for _ in range(5):
+            for attempt in range(5):
                 body = copy.deepcopy(obj)
                 body["spec"]["template"] = step["after"]
                 body.pop("status", None)
@@ -256,7 +256,7 @@ class Rollout:
             raise Conflict("update", step["ref"], "it kept changing under us", retryable=False)
 
         answers = parallel(one, [s for s in steps if s["changed"]], self.workers)
-        errors = ["%s: %s" % (step["ref"], err.cause) for step, _, err in answers if err is not None]
+        errors = ["%s: %s" % (step["ref"], err.cause) for step, answer, err in answers if err is not None]
         applied = dict((step["ref"], _with_kind(obj, step["object"])) for step, obj, err in answers if err is None)
         return applied, errors
 

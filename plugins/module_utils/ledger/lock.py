@@ -48,7 +48,7 @@ def controller_pid():
     of that chain is the one a person sees and can kill.
     """
     pid, found = os.getppid(), None
-    for _ in range(12):
+    for attempt in range(12):
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as handle:
                 argv = handle.read().split(b"\0")
@@ -82,8 +82,8 @@ def describe(holder):
     extra = ["pid %s" % holder.get("pid")]
     if holder.get("job_id"):
         extra.append("AWX job %s" % holder["job_id"])
-    return "%s@%s (%s), release %s, run %s" % (holder.get("user"), holder.get("host"), ", ".join(extra),
-                                              holder.get("release"), holder.get("run_id"))
+    return "%s@%s (%s), release %s, run %s" % (
+        holder.get("user"), holder.get("host"), ", ".join(extra), holder.get("release"), holder.get("run_id"))
 
 
 def _holder_of(lease):
@@ -166,7 +166,7 @@ class RunLock:
 
         Refuses (``Refused``) when another run holds it and ``break_lock`` is false.
         """
-        for _ in range(5):
+        for attempt in range(5):
             now = self.clock()
             lease = self.read()
             if lease is None:
@@ -193,7 +193,7 @@ class RunLock:
 
     def check_held(self, run_id, renew=True):
         """Raise unless ``run_id`` holds the lock; renew it when asked."""
-        for _ in range(5):
+        for attempt in range(5):
             lease = self.read()
             current = _holder_of(lease) if lease else None
             if not current or current.get("run_id") != run_id:
@@ -213,7 +213,7 @@ class RunLock:
 
     def release(self, run_id):
         """Let go of the lock if ``run_id`` holds it; True when it did."""
-        for _ in range(5):
+        for attempt in range(5):
             lease = self.read()
             current = _holder_of(lease) if lease else None
             if not current or current.get("run_id") != run_id:

@@ -75,7 +75,7 @@ class Ledger:
         return stored
 
     def read(self, missing_ok=True):
-        record, _ = self.store.read(self.environment, self.release)
+        record = self.store.read(self.environment, self.release)[0]
         if record is None and not missing_ok:
             raise NotFound("find", "the ledger of release %s in environment %s" % (self.release, self.environment),
                            "no record in namespace %s" % self.store.namespace,

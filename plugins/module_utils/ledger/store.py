@@ -103,7 +103,7 @@ class LedgerStore:
     def read(self, environment, release):
         """``(record, resourceVersion)``, or ``(None, None)`` when the release has none."""
         name = head_name(environment, release)
-        for _ in range(5):
+        for attempt in range(5):
             head = self.kube.get(self._path(name), missing_ok=True)
             if head is None:
                 return None, None

@@ -22,8 +22,8 @@ def test_statistics():
 
 
 def test_substitute_and_unknown_names():
-    assert probe.substitute({"h": "Bearer ${t}", "l": ["${t}"], "n": 1}, {"t": "x"}) == {"h": "Bearer x", "l": ["x"],
-                                                                                          "n": 1}
+    expected = {"h": "Bearer x", "l": ["x"], "n": 1}
+    assert probe.substitute({"h": "Bearer ${t}", "l": ["${t}"], "n": 1}, {"t": "x"}) == expected
     with pytest.raises(KeyError):
         probe.substitute("${missing}", {})
 

@@ -12,9 +12,9 @@ def deployment(name="web", image="r/web:1", generation=2, status=None, hash_labe
         labels["pod-template-hash"] = "abc"
     return {"kind": "Deployment", "metadata": {"name": name, "namespace": "shop", "generation": generation,
                                                "annotations": {rollout.REVISION: "3"}},
-            "spec": {"replicas": 2, "template": {"metadata": {"labels": labels},
-                                                  "spec": {"containers": [{"name": "web", "image": image},
-                                                                          {"name": "sidecar", "image": "r/s:1"}]}}},
+            "spec": {"replicas": 2, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "web", "image": image}, {"name": "sidecar", "image": "r/s:1"}]}}},
             "status": status or {}}
 
 
@@ -66,8 +66,9 @@ def test_record_of_keeps_what_a_rollback_needs():
     ({"observedGeneration": 2, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 1}, False,
      "1 of 2 updated replicas available"),
     ({"observedGeneration": 2, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 2}, True, None),
-    ({"observedGeneration": 2, "conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded",
-                                                "message": "too slow"}]}, False, "progress deadline exceeded"),
+    ({"observedGeneration": 2, "conditions": [
+        {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "too slow"}]},
+     False, "progress deadline exceeded"),
 ])
 def test_deployment_readiness(status, done, missing):
     result = rollout.readiness(deployment(status=status))

@@ -9,8 +9,8 @@ def pod(ip, ready=True, deleting=False):
     meta = {"name": "p-" + ip}
     if deleting:
         meta["deletionTimestamp"] = "2026-11-29T00:00:00Z"
-    return {"metadata": meta, "status": {"podIP": ip, "conditions": [{"type": "Ready",
-                                                                        "status": "True" if ready else "False"}]}}
+    condition = {"type": "Ready", "status": "True" if ready else "False"}
+    return {"metadata": meta, "status": {"podIP": ip, "conditions": [condition]}}
 
 
 SERVICE = {"spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}}
