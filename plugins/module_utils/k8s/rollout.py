@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import copy
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,6 +37,9 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 # Labels and annotations the controllers add to a template copy; never part of a comparison.
 _CONTROLLER_LABELS = ("pod-template-hash", "controller-revision-hash")
 MAX_WORKERS = 16
+MASK = "********"
+# Literal env values under these names are never copied into results, diffs or the ledger.
+_SECRET_ENV = re.compile(r"pass|secret|token|key|credential|auth|private|dsn|_url$|_uri$", re.I)
 
 
 def ref(obj):
@@ -184,13 +188,42 @@ def readiness(obj):
     return True, None
 
 
+def mask_template(template):
+    """``(template, masked)``: literal env values of secret-looking names replaced, and which."""
+    template = copy.deepcopy(template)
+    masked = []
+    for container in containers_of(template):
+        for item in container.get("env") or []:
+            if "value" in item and item.get("value") not in (None, "") and _SECRET_ENV.search(item.get("name", "")):
+                item["value"] = MASK
+                masked.append("%s/%s" % (container["name"], item["name"]))
+    return template, masked
+
+
+def unmask(recorded, source):
+    """``recorded`` with each masked env value taken from ``source`` (same container and name)."""
+    values = dict(((c["name"], e.get("name")), e.get("value")) for c in containers_of(source) for e in c.get("env") or [])
+    template = copy.deepcopy(recorded)
+    for container in containers_of(template):
+        for item in container.get("env") or []:
+            if item.get("value") == MASK:
+                item["value"] = values.get((container["name"], item.get("name")))
+    return template
+
+
 def record_of(obj):
-    """What a rollback needs of a workload: template, revision, images, replicas."""
-    return {"kind": obj["kind"], "namespace": obj["metadata"]["namespace"], "name": obj["metadata"]["name"],
-            "revision": (obj["metadata"].get("annotations") or {}).get(REVISION),
-            "replicas": (obj.get("spec") or {}).get("replicas"),
-            "images": images_of(obj["spec"]["template"]),
-            "template": comparable(obj["spec"]["template"])}
+    """What a rollback needs of a workload: template, revision, images, replicas. Literal
+    secret-looking env values are masked (``masked``); an undo takes them back from the
+    revision's ReplicaSet."""
+    template, masked = mask_template(comparable(obj["spec"]["template"]))
+    record = {"kind": obj["kind"], "namespace": obj["metadata"]["namespace"], "name": obj["metadata"]["name"],
+              "revision": (obj["metadata"].get("annotations") or {}).get(REVISION),
+              "replicas": (obj.get("spec") or {}).get("replicas"),
+              "images": images_of(obj["spec"]["template"]),
+              "template": template}
+    if masked:
+        record["masked"] = masked
+    return record
 
 
 # -- talking to the API server -------------------------------------------------------------
@@ -320,6 +353,21 @@ class Rollout:
                     events.append(text)
         return {"pods": report, "events": events[-10:]}
 
+    def recorded_template(self, obj, recorded, warnings):
+        """The template a recorded undo returns ``obj`` to, with masked values filled in."""
+        if not recorded.get("masked"):
+            return recorded["template"]
+        if obj["kind"] == "Deployment" and str(recorded.get("revision") or "").isdigit():
+            try:
+                template = self.revision_template(obj, int(recorded["revision"]))[0]
+            except NotFound:
+                template = None
+            if template is not None and mask_template(template)[0] == recorded["template"]:
+                return template
+        warnings.append("%s: the recorded template's masked values (%s) were taken from the live template" % (
+            ref(obj), ", ".join(recorded["masked"])))
+        return unmask(recorded["template"], obj["spec"]["template"])
+
     def revision_template(self, obj, revision=None):
         """The template of a Deployment's ``revision`` (default: the one before the current)."""
         if obj["kind"] != "Deployment":
@@ -374,13 +422,14 @@ def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None,
     engine = Rollout(kube, workers=workers)
     objects = engine.select(workloads, label_selector, namespaces, kinds)
     targets = None
+    warnings = []
     if state == "undone":
         targets = {}
         recorded = dict(("%s %s/%s" % (w["kind"], w["namespace"], w["name"]), w) for w in (undo or {}).get(
             "workloads", [])) if undo else None
         for obj in objects:
             if recorded is not None and ref(obj) in recorded:
-                targets[ref(obj)] = recorded[ref(obj)]["template"]
+                targets[ref(obj)] = engine.recorded_template(obj, recorded[ref(obj)], warnings)
             elif recorded is None:
                 targets[ref(obj)] = engine.revision_template(obj, revision)[0]
             else:
@@ -391,9 +440,9 @@ def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None,
     changed = [s for s in steps if s["changed"]]
     undo_data = {"module": "golive.core.k8s_rollout", "state": "undone",
                  "workloads": [record_of(s["object"]) for s in changed]}
-    result = {"changed": bool(changed), "workloads": [], "undo": undo_data,
-              "diff": [{"before_header": s["ref"], "after_header": s["ref"], "before": _text(s["before"]),
-                        "after": _text(s["after"])} for s in changed]}
+    result = {"changed": bool(changed), "workloads": [], "undo": undo_data, "warnings": warnings,
+              "diff": [{"before_header": s["ref"], "after_header": s["ref"], "before": _text(mask_template(s["before"])[0]),
+                        "after": _text(mask_template(s["after"])[0])} for s in changed]}
     inputs = {"state": state, "images": images, "template": template, "targets": sorted(targets or {}),
               "objects": [s["ref"] for s in steps], "revision": revision}
     if recorder is not None:

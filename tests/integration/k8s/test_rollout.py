@@ -134,3 +134,31 @@ def test_a_timeout_names_the_workload_and_the_probe_failure_and_the_ledger_holds
     step = Ledger(kube, env, release).read()["steps"][0]
     assert step["status"] == "failed" and step["intent"]["undo"]["workloads"][0]["images"] == {"main": IMAGE % "1"}
     kube.close()
+
+
+def test_literal_secret_env_values_never_leave_the_cluster_and_an_undo_restores_them(k8s_lab, apps):
+    import json
+    canary = "canary-%s" % uuid.uuid4().hex
+    ns = apps["namespaces"][0]
+    kube = client(k8s_lab)
+    body = _workload("Deployment", "legacy", apps["tag"])
+    body["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "DB_PASSWORD", "value": canary},
+                                                                 {"name": "LOG_LEVEL", "value": "info"}]
+    kube.request("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, body=body)
+    env, release = "env-s-" + apps["tag"], "R-s-" + apps["tag"]
+    run_id = Ledger(kube, env, release).open()["run_id"]
+    recorder = StepRecorder.from_option(kube, {"release": release, "environment": env, "run_id": run_id},
+                                        "phase4", "deploy")
+    legacy = [{"namespace": ns, "name": "legacy"}]
+    result = rollout.roll(client(k8s_lab), workloads=legacy, images={"main": IMAGE % "2"}, timeout=60,
+                          recorder=recorder)
+    record = Ledger(kube, env, release).read()
+    for text in (json.dumps(result), json.dumps(record)):
+        assert canary not in text and "DB_PASSWORD" in text
+    assert result["undo"]["workloads"][0]["masked"] == ["main/DB_PASSWORD"]
+    undone = roll(k8s_lab, workloads=legacy, state="undone", undo=result["undo"])
+    assert canary not in json.dumps(undone) and undone["warnings"] == []
+    live = kube.get("/apis/apps/v1/namespaces/%s/deployments/legacy" % ns)["spec"]["template"]["spec"]["containers"][0]
+    assert live["image"] == IMAGE % "1"
+    assert {"name": "DB_PASSWORD", "value": canary} in live["env"]
+    kube.close()
