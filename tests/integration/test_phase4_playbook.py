@@ -97,6 +97,17 @@ def test_phase4_deploys_the_next_release_records_each_step_once_and_a_rerun_chan
     for secret in secrets_of(lab) + [lab["app"]["admin_token"] + "-smoke"]:
         assert secret not in first.stdout + first.stderr + second.stdout + json.dumps(record)
 
+    # A failing check (certificates must have a year left) fails the phase after every check
+    # ran and was recorded; the message names it with the days left.
+    third = phase4(release, environment, "-e", "phase4_application_tls_min_days=365")
+    assert third.returncode != 0
+    assert "Require every check of phase 4 to pass" in third.stdout and "fewer than the 365 required" in third.stdout
+    record = ledger(lab, environment, release)
+    steps = dict((s["id"], s) for s in record["steps"])
+    assert list(steps) == STEPS and steps["phase4/tls"]["status"] == "failed"
+    assert "days left" in steps["phase4/tls"]["outcome"]["error"]
+    assert steps["phase4/smoke"]["status"] == "done" and record["runs"][-1]["status"] == "failed"
+
 
 def test_a_release_that_never_becomes_ready_fails_in_time_naming_the_probe_and_the_old_version_serves(lab, pager):
     next_release_schema(lab)

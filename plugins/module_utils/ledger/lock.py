@@ -192,24 +192,27 @@ class RunLock:
                       "the Lease kept changing while it was being taken")
 
     def check_held(self, run_id, renew=True):
-        """Raise unless ``run_id`` holds the lock; renew it when asked."""
-        for attempt in range(5):
-            lease = self.read()
-            current = _holder_of(lease) if lease else None
-            if not current or current.get("run_id") != run_id:
-                cause = "this run (%s) no longer holds it" % run_id
-                if current:
-                    cause += "; it is held by %s" % describe(current)
-                raise Refused("write", "the ledger of environment %s" % self.environment, cause,
-                              fix="Another run broke or took the lock: stop and look at its ledger before re-running")
-            if not renew:
-                return lease
-            lease = dict(lease, spec=dict(lease["spec"], renewTime=micro_time(self.clock())))
-            try:
-                return self.kube.request("PUT", self._path(self.name), body=lease, what="renew Lease %s" % self.name)
-            except Conflict:
-                continue
-        raise Timeout("renew", "the run lock of environment %s" % self.environment, "the Lease kept changing")
+        """Raise unless ``run_id`` holds the lock; renew it when asked.
+
+        A renewal that loses a race to another writer of the same run (a module writing
+        from several threads, or two tasks at once) needs no second try: the lease was
+        just renewed, and a re-read shows whether the run still holds it.
+        """
+        lease = self.read()
+        current = _holder_of(lease) if lease else None
+        if not current or current.get("run_id") != run_id:
+            cause = "this run (%s) no longer holds it" % run_id
+            if current:
+                cause += "; it is held by %s" % describe(current)
+            raise Refused("write", "the ledger of environment %s" % self.environment, cause,
+                          fix="Another run broke or took the lock: stop and look at its ledger before re-running")
+        if not renew:
+            return lease
+        lease = dict(lease, spec=dict(lease["spec"], renewTime=micro_time(self.clock())))
+        try:
+            return self.kube.request("PUT", self._path(self.name), body=lease, what="renew Lease %s" % self.name)
+        except Conflict:
+            return self.check_held(run_id, renew=False)
 
     def release(self, run_id):
         """Let go of the lock if ``run_id`` holds it; True when it did."""

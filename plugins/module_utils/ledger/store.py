@@ -19,8 +19,10 @@ __metaclass__ = type
 import hashlib
 import json
 import os
+import random
 import re
 import tempfile
+import time
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Conflict,
@@ -240,6 +242,8 @@ class LedgerStore:
                 if deadline.expired() or attempts >= 20:
                     raise Conflict("update", "the ledger of release %s" % release,
                                    "it kept changing under %d attempts" % attempts, retryable=False)
+                # Writers that lost a race spread out before reading again.
+                time.sleep(random.uniform(0, 0.02 * min(attempts, 10)))
 
 
 def chunk_name(head, generation, index):

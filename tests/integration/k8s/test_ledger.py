@@ -98,14 +98,14 @@ def test_two_writers_racing_keep_both_steps(kube, names, k8s_lab):
         finally:
             client.close()
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(12)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
     ids = sorted(s["id"] for s in led.read()["steps"])
-    assert ids == sorted(["phase4/tls"] + ["phase4/step-%d" % i for i in range(8)])
+    assert ids == sorted(["phase4/tls"] + ["phase4/step-%d" % i for i in range(12)])
 
 
 def test_a_record_past_the_object_limit_is_chunked_and_reads_back(kube, names):
