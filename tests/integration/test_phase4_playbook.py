@@ -128,6 +128,16 @@ def test_a_release_that_never_becomes_ready_fails_in_time_naming_the_probe_and_t
     assert record["runs"][0]["status"] == "failed" and lock_holder(lab, environment) is None
 
 
+def test_a_release_whose_image_does_not_exist_fails_naming_the_pull_error(lab, pager):
+    release, environment = ids()
+    result = phase4(release, environment, "-e", "phase4_application_rollout_timeout=10", version="2026.99.9")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Deployment pager/pager" in out and ("ErrImagePull" in out or "ImagePullBackOff" in out), out[-4000:]
+    assert "registry.lab.example/pager:2026.99.9: not found" in out
+    assert versions(pager) == {"2026.11.2"}
+
+
 def test_a_concurrent_run_is_refused_and_a_killed_runs_lock_is_broken_only_explicitly(lab, pager):
     next_release_schema(lab)
     release, environment = ids()
