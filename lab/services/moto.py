@@ -17,8 +17,8 @@ REGION = "us-east-1"
 BUCKET = "golive-backups"
 ZONE = "lab.example."
 RECORDS = [
-    ("www.lab.example.", "A", "192.0.2.10"),
-    ("app.lab.example.", "A", "192.0.2.20"),
+    ("www.lab.example.", "A", "127.0.0.2"),  # the router's "old site", as in BIND
+    ("app.lab.example.", "A", "127.0.0.2"),
     ("api.lab.example.", "CNAME", "app.lab.example."),
 ]
 

@@ -255,11 +255,44 @@ def test_dns_serves_the_zone_without_recursion(lab):
     import dns.query
 
     eps = lab["dns"]
-    answer = dns.query.udp(dns.message.make_query(f"www.{eps['zone']}", "A"), eps["server"],
-                           port=eps["port"], timeout=5)
-    assert [r.to_text() for rrset in answer.answer for r in rrset] == ["192.0.2.10"]
-    assert answer.flags & dns.flags.AA
-    assert not answer.flags & dns.flags.RA
+    # Both authoritative servers (the primary and the secondary it feeds) answer the same,
+    # and both are the zone's NS records; www points at the router's "old site".
+    for server, port in ((eps["server"], eps["port"]), (eps["secondary"], eps["secondary_port"])):
+        answer = dns.query.udp(dns.message.make_query(f"www.{eps['zone']}", "A"), server,
+                               port=port, timeout=5)
+        assert [r.to_text() for rrset in answer.answer for r in rrset] == [lab["app"]["sites"]["old"]]
+        assert answer.flags & dns.flags.AA
+        assert not answer.flags & dns.flags.RA
+    ns = dns.query.udp(dns.message.make_query(eps["zone"], "NS"), eps["server"], port=eps["port"], timeout=5)
+    assert sorted(r.to_text() for rrset in ns.answer for r in rrset) == ["ns1.lab.example.", "ns2.lab.example."]
+
+
+def test_a_signed_update_on_the_primary_reaches_the_secondary(lab):
+    import time
+    import uuid
+
+    import dns.message
+    import dns.query
+    import dns.tsigkeyring
+    import dns.update
+
+    eps = lab["dns"]
+    name = "xfr-%s" % uuid.uuid4().hex[:6]
+    keyring = dns.tsigkeyring.from_text({eps["tsig_key_name"]: eps["tsig_secret"]})
+    update = dns.update.Update(eps["zone"], keyring=keyring, keyalgorithm=eps["tsig_algorithm"])
+    update.replace(name, 5, "TXT", '"hello"')
+    assert dns.query.tcp(update, eps["server"], port=eps["port"], timeout=10).rcode() == 0
+    deadline = time.monotonic() + 30
+    while True:  # NOTIFY, then IXFR: seconds at most
+        answer = dns.query.udp(dns.message.make_query("%s.%s" % (name, eps["zone"]), "TXT"), eps["secondary"],
+                               port=eps["secondary_port"], timeout=5)
+        if answer.answer:
+            break
+        assert time.monotonic() < deadline, "the secondary never served the update"
+        time.sleep(0.2)
+    remove = dns.update.Update(eps["zone"], keyring=keyring, keyalgorithm=eps["tsig_algorithm"])
+    remove.delete(name)
+    assert dns.query.tcp(remove, eps["server"], port=eps["port"], timeout=10).rcode() == 0
 
 
 # --- the lab itself ------------------------------------------------------------------
