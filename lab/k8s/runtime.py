@@ -208,6 +208,7 @@ class PodRuntime:
         self.pods: dict[str, PodProcess] = {}
         self.terminating: dict[str, PodProcess] = {}  # deleted, within their grace period
         self.listing = self.state_dir / "pods.json"
+        self.targets = self.state_dir / "file_sd.json"
         # Each lab its own 127.<n>.0.0/16 (n from the state dir), addresses checked free.
         n = 16 + int(hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest(), 16) % 200
         self.address_pool = [f"127.{n}.{third}.{fourth}" for third in range(0, 8) for fourth in range(2, 255)]
@@ -290,3 +291,11 @@ class PodRuntime:
         tmp = self.listing.with_suffix(".tmp")
         tmp.write_text(json.dumps(rows, indent=1) + "\n")
         os.replace(tmp, self.listing)
+        # Prometheus file_sd: the running Pods' metrics endpoints, which follow every rollout.
+        targets = [{"targets": [row["address"]],
+                    "labels": {"namespace": row["namespace"], "pod": row["pod"],
+                               "app": row["image"].split("/")[-1].split(":")[0]}}
+                   for row in rows if not row["terminating"]]
+        tmp = self.targets.with_suffix(".tmp")
+        tmp.write_text(json.dumps(targets, indent=1) + "\n")
+        os.replace(tmp, self.targets)

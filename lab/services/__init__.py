@@ -9,6 +9,7 @@ from lab.services.bind import Bind
 from lab.services.k8s import K8s
 from lab.services.moto import Moto
 from lab.services.postgres import Postgres
+from lab.services.prometheus import Prometheus
 from lab.services.redis import Redis
 
 SERVICES = [
@@ -18,4 +19,5 @@ SERVICES = [
     Bind(),
     K8s(),
     App(),
+    Prometheus(),
 ]

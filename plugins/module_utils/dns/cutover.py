@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DNS cutover and revert, verified on every authoritative server.
+
+read the live sets -> plan (pure) -> write the intent and the previous sets to the ledger
+-> apply in one change (one signed UPDATE, or one Route53 change batch) -> wait until the
+provider has it (Route53 INSYNC) -> ask every server in the zone's NS records, directly
+and without recursion, until each answers the new sets. A revert first compares the live
+sets with what the cutover left and refuses, naming the difference, when someone else
+changed them since (unless told to overwrite).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check
+from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    Timeout,
+)
+from ansible_collections.golive.core.plugins.module_utils.dns import records
+
+try:
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.query
+    import dns.rcode
+    import dns.rdatatype
+except ImportError:  # pragma: no cover - reported by the module entry point
+    pass
+
+CHECKLIST = "DNS cutover"
+UNDO_STEP = "phase5/dns-cutover"
+
+
+def ask(address, port, name, rtype, timeout=2.0):
+    """What one authoritative server answers (no recursion): sorted values, [] if none, or None
+    when it did not answer."""
+    query = dns.message.make_query(name, dns.rdatatype.from_text(rtype))
+    query.flags &= ~dns.flags.RD
+    try:
+        response = dns.query.udp(query, address, port=int(port), timeout=timeout)
+    except (dns.exception.DNSException, OSError):
+        return None
+    if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        return None
+    values = []
+    for rrset in response.answer:
+        if rrset.rdtype == dns.rdatatype.from_text(rtype) and rrset.name.to_text().lower() == name:
+            values.extend(r.to_text().lower() if rtype == "CNAME" else r.to_text() for r in rrset)
+    return sorted(values)
+
+
+def servers_of(provider, overrides, default_port):
+    """``[(ns name, address, port)]``: the zone's NS records, each mapped through ``overrides``
+    (NS name -> ``address[:port]``), else its address and ``default_port``."""
+    found = []
+    for ns, address in provider.nameservers():
+        override = (overrides or {}).get(ns) or (overrides or {}).get(ns.rstrip("."))
+        port = default_port
+        if override:
+            address, _sep, given = str(override).partition(":")
+            port = int(given) if given else default_port
+        found.append((ns, address, port))
+    if not found:
+        raise NotFound("find", "the authoritative servers of %s" % provider.describe(), "the zone has no NS records")
+    return found
+
+
+def verify(servers, expected, deadline, interval=0.5):
+    """Ask every server until each answers ``expected`` (key -> set or None); return what each said."""
+    while True:
+        seen = []
+        for ns, address, port in servers:
+            answers = {}
+            for key, rset in expected.items():
+                name, rtype = key.split(" ")
+                answers[key] = ask(address, port, name, rtype)
+            matched = all(answers[k] == (rset["values"] if rset else []) for k, rset in expected.items())
+            seen.append({"server": ns, "address": "%s:%s" % (address, port), "answers": answers, "matched": matched})
+        if all(s["matched"] for s in seen) or deadline.remaining() <= 0:
+            return seen
+        time.sleep(min(interval, max(deadline.remaining(), 0.01)))
+        interval = min(5.0, interval * 1.5)
+
+
+def _checks(verified, expected):
+    checks = []
+    for key, rset in sorted(expected.items()):
+        name, rtype = key.split(" ")
+        per_server = dict((s["server"], s["answers"].get(key)) for s in verified)
+        ok = all(values == (rset["values"] if rset else []) for values in per_server.values())
+        evidence = {"record": key, "expected": rset["values"] if rset else [], "servers": per_server}
+        if not ok:
+            evidence["problems"] = ["%s answers %s" % (server, ", ".join(values) if values else
+                                                       ("nothing" if values == [] else "no answer"))
+                                    for server, values in sorted(per_server.items())
+                                    if values != (rset["values"] if rset else [])]
+        checks.append(make_check("dns.%s.%s" % (name.rstrip("."), rtype.lower()),
+                                 "Every authoritative server answers %s" % key, "pass" if ok else "fail",
+                                 evidence, CHECKLIST))
+    return checks
+
+
+def _text(sets):
+    return "".join("%s %s\n" % (k, records.describe(v)) for k, v in sorted(sets.items()))
+
+
+def run(provider, state="present", desired=None, undo=None, overwrite=False, lower_ttl=None, verify_answers=True,
+        nameservers=None, dns_port=53, deadline=None, check_mode=False, recorder=None):
+    """Cut over to ``desired`` sets (or revert to ``undo``); return the module result."""
+    warnings = []
+    previous = recorder.previous() if recorder is not None else None
+    if state == "reverted":
+        if undo is None and recorder is not None:
+            undo = _recorded_undo(recorder)
+        if not undo or "before" not in undo or "after" not in undo:
+            raise InvalidInput("revert", "DNS records", "no undo data: pass undo (what the cutover returned) or "
+                                                        "the ledger of the release that cut over")
+        keys = sorted(undo["before"])
+        live = dict((k, provider.read(*k.split(" "))) for k in keys)
+        pending = dict((k, undo["after"].get(k)) for k in keys if not records.same(live[k], undo["before"][k]))
+        problems = records.drift(live, pending)
+        if problems and not overwrite:
+            raise PreconditionFailed("revert", "DNS records in %s" % provider.describe(),
+                                     "someone changed them after the cutover: %s" % "; ".join(problems),
+                                     fix="Look at who changed them; re-run with overwrite=true to put the "
+                                         "recorded records back anyway")
+        if problems:
+            warnings.append("Overwriting records changed after the cutover: %s" % "; ".join(problems))
+        targets = [{"key": k, "after": undo["before"][k]} for k in keys]
+    else:
+        if not desired:
+            raise InvalidInput("cut over", "DNS records", "records is empty")
+        targets = [{"key": records.key(r), "after": r} for r in desired]
+        keys = [t["key"] for t in targets]
+        live = dict((k, provider.read(*k.split(" "))) for k in keys)
+        left = ((previous or {}).get("outcome") or {}).get("after") if (previous or {}).get("status") == "done" \
+            else None
+        if left:
+            changed_since = dict((k, left[k]) for k in keys if k in left and not records.same(live[k], left[k])
+                                 and not records.same(live[k], dict(targets[keys.index(k)]["after"])))
+            problems = records.drift(live, changed_since)
+            if problems and not overwrite:
+                raise PreconditionFailed("cut over", "DNS records in %s" % provider.describe(),
+                                         "someone changed them after this release's cutover: %s"
+                                         % "; ".join(problems), fix="Re-run with overwrite=true to cut over again")
+    changes = records.plan(live, targets)
+    after = dict((t["key"], t["after"]) for t in targets)
+    undo_data = {"module": "golive.core.dns_cutover", "state": "reverted", "provider": provider.name,
+                 "zone": provider.zone, "before": live, "after": after}
+    result = {"changed": bool(changes), "changes": changes, "undo": undo_data, "provider": provider.name,
+              "zone": provider.zone, "warnings": warnings,
+              "diff": {"before": _text(live), "after": _text(after), "before_header": provider.describe(),
+                       "after_header": provider.describe()}}
+    began = False
+    if recorder is not None and (changes or not previous or previous.get("status") != "done"):
+        recorder.begin({"state": state, "targets": targets}, objects=keys, undo=undo_data, before=live)
+        began = True
+    try:
+        if changes and not check_mode:
+            if lower_ttl is not None:
+                _lower_ttl_first(provider, changes, int(lower_ttl), deadline, result)
+            token = provider.apply(changes)
+            result["provider_status"] = provider.wait_applied(token, deadline)
+        if verify_answers and not check_mode:
+            servers = servers_of(provider, nameservers, dns_port)
+            verified = verify(servers, after, deadline)
+            result["verified"] = verified
+            result["checks"] = _checks(verified, after)
+            late = [s for s in verified if not s["matched"]]
+            if late:
+                raise Timeout("verify", "the DNS change on every authoritative server",
+                              "%s still answer%s otherwise: %s" % (
+                                  ", ".join(s["server"] for s in late), "s" if len(late) == 1 else "",
+                                  "; ".join("%s %s" % (s["server"], s["answers"]) for s in late)), result=result)
+    except Exception as exc:
+        if began:
+            recorder.finish("failed", changed=result["changed"], after=after, undo=undo_data, error=str(exc))
+        raise
+    if began:
+        recorder.finish("done", changed=result["changed"], after=after, undo=undo_data)
+    if recorder is not None:
+        result["ledger"] = recorder.summary()
+    return result
+
+
+def _recorded_undo(recorder):
+    """The undo the release's cutover step recorded (``phase5/dns-cutover``)."""
+    existing = recorder.ledger.read()
+    phase, step = UNDO_STEP.split("/")
+    for entry in (existing or {}).get("steps") or []:
+        if entry.get("phase") == phase and entry.get("step") == step:
+            return (entry.get("intent") or {}).get("undo")
+    return None
+
+
+def _lower_ttl_first(provider, changes, ttl, deadline, result):
+    """Lower the TTL of the sets about to change, then wait out their old TTL."""
+    lowering = [{"key": c["key"], "before": c["before"], "after": dict(c["before"], ttl=ttl)}
+                for c in changes if c["before"] is not None and c["before"]["ttl"] > ttl]
+    if not lowering:
+        return
+    provider.wait_applied(provider.apply(lowering), deadline)
+    wait = max(c["before"]["ttl"] for c in lowering)
+    if wait > deadline.remaining():
+        raise Timeout("wait out", "the old TTL of %s" % ", ".join(c["key"] for c in lowering),
+                      "it is %ds and only %ds of the deadline are left" % (wait, deadline.remaining()),
+                      fix="Lower the TTL earlier (for example in phase 4) or raise the timeout")
+    result["ttl_lowered"] = {"to": ttl, "waited": wait}
+    time.sleep(wait)
+    for change in changes:
+        if change["before"] is not None and change["before"]["ttl"] > ttl:
+            change["before"] = dict(change["before"], ttl=ttl)

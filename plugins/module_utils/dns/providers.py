@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The two DNS providers behind one record-set API: RFC 2136 (dnspython, TSIG) and
+Route53 (boto3). Each can ``read(name, type)``, ``apply(changes)``, ``wait_applied()``
+and name the zone's authoritative servers (``nameservers()``)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    BackendError,
+    InvalidInput,
+    NotFound,
+    Timeout,
+)
+from ansible_collections.golive.core.plugins.module_utils.dns import records
+from ansible_collections.golive.core.plugins.module_utils.dns.rfc2136 import Rfc2136Server
+
+try:
+    import dns.message
+    import dns.name
+    import dns.rcode
+    import dns.rdatatype
+    import dns.update
+except ImportError:  # pragma: no cover - reported by the module entry point
+    pass
+
+
+class Rfc2136Provider:
+    name = "rfc2136"
+
+    def __init__(self, server):
+        self.server = server
+        self.zone = server.zone.to_text().lower()
+
+    def describe(self):
+        return self.server.describe()
+
+    def read(self, name, rtype):
+        qname = dns.name.from_text(name)
+        response = self.server._send(dns.message.make_query(qname, dns.rdatatype.from_text(rtype)), "read")
+        if response.rcode() == dns.rcode.NXDOMAIN:
+            return None
+        if response.rcode() != dns.rcode.NOERROR:
+            raise BackendError("read", "%s %s in %s" % (name, rtype, self.describe()),
+                               dns.rcode.to_text(response.rcode()))
+        for rrset in response.answer:
+            if rrset.name == qname and rrset.rdtype == dns.rdatatype.from_text(rtype):
+                return {"name": name, "type": rtype, "ttl": int(rrset.ttl),
+                        "values": sorted(records.value_text(rtype, r.to_text(), self.zone) for r in rrset)}
+        return None
+
+    def apply(self, changes):
+        """One signed UPDATE for every change: all of them happen, or none."""
+        update = dns.update.UpdateMessage(self.server.zone, keyring=self.server.keyring,
+                                          keyname=self.server.key_name, keyalgorithm=self.server.key_algorithm)
+        for change in changes:
+            name, rtype = change["key"].split(" ")
+            update.delete(dns.name.from_text(name), rtype)
+            if change["after"] is not None:
+                for value in change["after"]["values"]:
+                    update.add(dns.name.from_text(name), int(change["after"]["ttl"]), rtype, value)
+        self.server._check_update(self.server._send(update, "update"), ", ".join(c["key"] for c in changes), "")
+        return None
+
+    def wait_applied(self, token, deadline):
+        return {"status": "applied"}
+
+    def nameservers(self):
+        """``[(ns name, address)]`` from the zone's NS records and their addresses."""
+        found = []
+        for ns in self.server.query(self.zone, "NS"):
+            addresses = self.server.query(ns, "A") if ns.endswith("." + self.zone) or ns == self.zone else []
+            found.append((ns.lower(), addresses[0] if addresses else ns.rstrip(".")))
+        return found
+
+
+class Route53Provider:
+    name = "route53"
+
+    def __init__(self, client, zone=None, zone_id=None, classify=None):
+        self.client = client
+        self.classify = classify
+        self.zone_id, self.zone = self._zone(zone, zone_id)
+
+    def _call(self, verb, obj, func, **kwargs):
+        try:
+            return func(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - classified (botocore errors), or re-raised
+            if self.classify is None:
+                raise
+            raise self.classify(exc, verb, obj)
+
+    def _zone(self, zone, zone_id):
+        if zone_id:
+            answer = self._call("find", "hosted zone %s" % zone_id, self.client.get_hosted_zone, Id=zone_id)
+            return zone_id.split("/")[-1], answer["HostedZone"]["Name"].lower()
+        if not zone:
+            raise InvalidInput("find", "the hosted zone", "give hosted_zone_id or dns_zone")
+        wanted = zone.lower().rstrip(".") + "."
+        answer = self._call("find", "hosted zone %s" % wanted, self.client.list_hosted_zones_by_name, DNSName=wanted)
+        matches = [z for z in answer.get("HostedZones", []) if z["Name"].lower() == wanted
+                   and not (z.get("Config") or {}).get("PrivateZone")]
+        if len(matches) != 1:
+            raise NotFound("find", "hosted zone %s" % wanted, "%d public zones have that name" % len(matches),
+                           fix="Give hosted_zone_id")
+        return matches[0]["Id"].split("/")[-1], wanted
+
+    def describe(self):
+        return "Route53 hosted zone %s (%s)" % (self.zone, self.zone_id)
+
+    def read(self, name, rtype):
+        answer = self._call("read", "%s %s in %s" % (name, rtype, self.describe()),
+                            self.client.list_resource_record_sets, HostedZoneId=self.zone_id,
+                            StartRecordName=name, StartRecordType=rtype, MaxItems="1")
+        for item in answer.get("ResourceRecordSets", []):
+            if item["Name"].lower() == name and item["Type"] == rtype and "SetIdentifier" not in item:
+                return {"name": name, "type": rtype, "ttl": int(item.get("TTL", 0)),
+                        "values": sorted(records.value_text(rtype, r["Value"], self.zone)
+                                         for r in item.get("ResourceRecords", []))}
+        return None
+
+    def apply(self, changes):
+        batch = []
+        for change in changes:
+            name, rtype = change["key"].split(" ")
+            if change["after"] is None:
+                current = change["before"]
+                batch.append({"Action": "DELETE", "ResourceRecordSet": {
+                    "Name": name, "Type": rtype, "TTL": current["ttl"],
+                    "ResourceRecords": [{"Value": v} for v in current["values"]]}})
+            else:
+                batch.append({"Action": "UPSERT", "ResourceRecordSet": {
+                    "Name": name, "Type": rtype, "TTL": change["after"]["ttl"],
+                    "ResourceRecords": [{"Value": v} for v in change["after"]["values"]]}})
+        answer = self._call("change", "records in %s" % self.describe(), self.client.change_resource_record_sets,
+                            HostedZoneId=self.zone_id,
+                            ChangeBatch={"Comment": "golive.core dns_cutover", "Changes": batch})
+        return answer["ChangeInfo"]["Id"]
+
+    def wait_applied(self, token, deadline):
+        """Poll the change until Route53 reports it INSYNC (all its servers have it)."""
+        delay = 1.0
+        while True:
+            answer = self._call("check", "change %s" % token, self.client.get_change, Id=token)
+            status = answer["ChangeInfo"]["Status"]
+            if status == "INSYNC":
+                return {"status": status, "change_id": token}
+            if deadline.remaining() <= 0:
+                raise Timeout("wait for", "change %s in %s" % (token, self.describe()),
+                              "still %s" % status)
+            time.sleep(min(delay, max(deadline.remaining(), 0.01)))
+            delay = min(10.0, delay * 2)
+
+    def nameservers(self):
+        answer = self._call("read", self.describe(), self.client.get_hosted_zone, Id=self.zone_id)
+        return [(ns.lower().rstrip(".") + ".", ns.rstrip(".")) for ns in
+                (answer.get("DelegationSet") or {}).get("NameServers", [])]
+
+
+def rfc2136_from_params(params, timeout=5.0):
+    if not params.get("dns_server") or not params.get("dns_zone"):
+        raise InvalidInput("use", "the rfc2136 provider", "dns_server and dns_zone are required")
+    return Rfc2136Provider(Rfc2136Server(
+        params["dns_server"], params["dns_zone"], port=params.get("dns_port") or 53,
+        key_name=params.get("tsig_key_name"), key_secret=params.get("tsig_key_secret"),
+        key_algorithm=params.get("tsig_key_algorithm") or "hmac-sha256", timeout=timeout))

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``slo_gate`` service: validates the objectives, measures them from Prometheus and
+synthetic traffic, and judges them (``slo.run``)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.golive.core.plugins.module_utils.common.checks import failure_message, summarize
+from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
+from ansible_collections.golive.core.plugins.module_utils.http import probe, transport
+from ansible_collections.golive.core.plugins.module_utils.metrics import slo
+from ansible_collections.golive.core.plugins.module_utils.metrics.prometheus import Prometheus
+
+HTTP_METRICS = slo.HTTP_METRICS
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def validate(objectives, traffic):
+    for objective in objectives:
+        if not _NAME.match(objective["name"]):
+            raise InvalidInput("use", "objective %r" % objective["name"],
+                               "names are lower-case letters, digits, '.', '_' and '-'")
+        if objective["source"] == "prometheus" and not objective.get("query"):
+            raise InvalidInput("use", "objective %s" % objective["name"], "a prometheus objective needs a query")
+        if objective["source"] == "http" and (not objective.get("metric") or not traffic):
+            raise InvalidInput("use", "objective %s" % objective["name"], "an http objective needs a metric and traffic")
+        if objective.get("max") is None and objective.get("min") is None:
+            raise InvalidInput("use", "objective %s" % objective["name"], "give max, min or both")
+
+
+def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_token, deadline, fail_on_failed=True):
+    validate(objectives, traffic)
+    prom = Prometheus(prometheus_url, prometheus_token) if any(
+        o["source"] == "prometheus" for o in objectives) else None
+    resolver = context = None
+    secrets = []
+    if traffic:
+        resolver = transport.Resolver(traffic.get("resolve"), traffic.get("dns_server"), traffic.get("dns_port"))
+        context = transport.tls_context(traffic.get("ca_file"))
+    samples = []
+
+    def measure(index):
+        values = {}
+        stats = None
+        if any(o["source"] == "http" for o in objectives):
+            # A fresh resolver per measurement: traffic that follows DNS sees a cutover.
+            fresh = transport.Resolver(resolver.fixed, resolver.dns_server, resolver.dns_port)
+            answer = probe.run(traffic["requests"], fresh, context, deadline, traffic.get("count") or 20,
+                               traffic.get("concurrency") or 4, traffic.get("request_timeout") or 10.0)
+            secrets.extend(answer.pop("secrets"))
+            stats = answer["overall"]
+            samples.append({"round": index + 1, "overall": stats,
+                            "addresses": sorted(set(e["address"] for e in answer["endpoints"] if e["address"]))})
+        for objective in objectives:
+            if objective["source"] == "http":
+                values[objective["name"]] = slo.http_value(stats, objective["metric"])
+            else:
+                found = prom.query(objective["query"])
+                values[objective["name"]] = found[0][1] if found else None
+        return values
+
+    result = slo.run(objectives, measure, count, interval, deadline)
+    if samples:
+        result["traffic"] = samples
+    result["summary"] = summarize(result["checks"])
+    if not result["passed"]:
+        names = ", ".join("%s (%s)" % (o["name"], o["verdict"]) for o in result["objectives"] if o["verdict"] != "passed")
+        message = failure_message(result["checks"], "objectives") or "objectives not passed: %s" % names
+        if "inconclusive" in names and "inconclusive" not in message:
+            message += "; inconclusive: %s" % names
+        result["msg"] = message
+        if fail_on_failed:
+            result["failed"] = True
+    return result

@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: dns_cutover
+short_description: Cut DNS record sets over, and back, verified on every authoritative server
+version_added: 0.2.0
+description:
+  - Replaces A, AAAA, CNAME or TXT record sets (several values per name) through one record-set
+    API with two providers, RFC 2136 dynamic updates signed with TSIG (O(provider=rfc2136)) and
+    Route53 (O(provider=route53)), in one change (one signed UPDATE, or one change batch).
+  - Waits until the provider has applied it (Route53 C(INSYNC), with backoff), then asks every
+    server in the zone's NS records directly, without recursion, until each answers the new
+    sets, all within O(timeout). One check per record set says what each server answered.
+  - Returns, and with O(ledger) writes before changing anything, the previous sets in
+    RV(undo). O(state=reverted) puts them back exactly (deleting sets that did not exist),
+    from O(undo) or from the release ledger's C(phase5/dns-cutover) step, and refuses,
+    naming the difference, when the live sets are no longer what the cutover left
+    (someone else changed them) unless O(overwrite=true).
+  - O(lower_ttl) first lowers the TTL of the sets about to change and waits out their old TTL,
+    so resolvers follow the cutover quickly.
+  - Idempotent; a refused update (bad TSIG key, wrong zone, denied) fails and changes nothing.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.dns
+  - golive.core.aws
+  - golive.core.k8s
+  - golive.core.ledger
+attributes:
+  check_mode:
+    support: full
+    details: Reads the live sets and plans; nothing is sent to the provider.
+  diff_mode:
+    support: full
+    details: The record sets before and after.
+options:
+  provider:
+    description:
+      - V(rfc2136) sends signed updates to O(dns_server); V(route53) calls the Route53 API.
+    type: str
+    required: true
+    choices: [rfc2136, route53]
+  records:
+    description:
+      - The record sets the cutover sets (O(state=present)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name, relative to the zone or fully qualified.
+        type: str
+        required: true
+      type:
+        description: Record type.
+        type: str
+        default: A
+        choices: [A, AAAA, CNAME, TXT]
+      ttl:
+        description: TTL in seconds.
+        type: int
+        default: 300
+      values:
+        description: The values of the set.
+        type: list
+        elements: str
+        required: true
+  state:
+    description:
+      - V(present) cuts over to O(records); V(reverted) puts back the sets the cutover replaced.
+    type: str
+    default: present
+    choices: [present, reverted]
+  undo:
+    description:
+      - With O(state=reverted), the RV(undo) a cutover returned. Without it, the undo recorded in the
+        ledger of O(ledger.release) is used.
+    type: dict
+  overwrite:
+    description:
+      - Change the records even though someone changed them after the cutover.
+    type: bool
+    default: false
+  lower_ttl:
+    description:
+      - Lower the TTL of the sets about to change to this many seconds first, and wait out their old TTL.
+    type: int
+  verify:
+    description:
+      - Ask every authoritative server until each answers the new sets.
+    type: bool
+    default: true
+  nameservers:
+    description:
+      - Where to ask each name server of the zone's NS records, by NS name (V(address) or
+        V(address:port)); unlisted ones are asked at their address and O(dns_port).
+    type: dict
+  hosted_zone_id:
+    description:
+      - With O(provider=route53), the hosted zone (default the public zone named O(dns_zone)).
+    type: str
+  timeout:
+    description:
+      - One deadline, in seconds, for the change, the provider's sync and the verification.
+    type: float
+    default: 300
+"""
+
+EXAMPLES = r"""
+- name: Move www and app to the new site, checked on every name server
+  golive.core.dns_cutover:
+    provider: rfc2136
+    records:
+      - {name: www, values: [203.0.113.20], ttl: 60}
+      - {name: app, values: [203.0.113.20], ttl: 60}
+    lower_ttl: 60
+  register: cutover
+
+- name: Put them back
+  golive.core.dns_cutover:
+    provider: rfc2136
+    state: reverted
+    undo: "{{ cutover.undo }}"
+"""
+
+RETURN = r"""
+changes:
+  description: Each record set changed, before and after.
+  returned: always
+  type: list
+  elements: dict
+undo:
+  description: The sets before and after, what O(state=reverted) needs.
+  returned: always
+  type: dict
+verified:
+  description: What every authoritative server answered.
+  returned: when O(verify) and not in check mode
+  type: list
+  elements: dict
+checks:
+  description: One check per record set (shared check model).
+  returned: when O(verify) and not in check mode
+  type: list
+  elements: dict
+provider_status:
+  description: The provider's status of the change (Route53 C(INSYNC) and the change id).
+  returned: when something changed
+  type: dict
+ledger:
+  description: The ledger step this task recorded.
+  returned: when O(ledger) is set
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
+from ansible_collections.golive.core.plugins.module_utils.dns import cutover, providers, records, rfc2136
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
+from ansible_collections.golive.core.plugins.module_utils.storage import s3
+
+
+def main():
+    spec = dict(
+        provider=dict(type="str", required=True, choices=["rfc2136", "route53"]),
+        records=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True), type=dict(type="str", default="A", choices=list(records.TYPES)),
+            ttl=dict(type="int", default=300), values=dict(type="list", elements="str", required=True))),
+        state=dict(type="str", default="present", choices=["present", "reverted"]),
+        undo=dict(type="dict"), overwrite=dict(type="bool", default=False), lower_ttl=dict(type="int"),
+        verify=dict(type="bool", default=True), nameservers=dict(type="dict"), hosted_zone_id=dict(type="str"),
+        timeout=dict(type="float", default=300.0),
+        ledger=dict(type="dict", options=context_spec()),
+    )
+    spec.update(rfc2136.argument_spec())
+    spec.update(s3.argument_spec())
+    spec.update(k8s.argument_spec())  # where the ledger lives
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    libs = [("dnspython", rfc2136.DNSPYTHON_IMPORT_ERROR)]
+    if module.params["provider"] == "route53":
+        libs.append(("boto3", s3.BOTO3_IMPORT_ERROR))
+    if module.params["ledger"]:
+        libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
+    base.require_libs(module, libs)
+    p = module.params
+
+    def service():
+        deadline = Deadline(p["timeout"])
+        if p["provider"] == "route53":
+            provider = providers.Route53Provider(s3.session_client("route53", p), p["dns_zone"], p["hosted_zone_id"],
+                                                 classify=s3.classify)
+        else:
+            provider = providers.rfc2136_from_params(p)
+        desired = [records.record_set(r["name"], r["type"], r["ttl"], r["values"], provider.zone) for r in p["records"]]
+        kube = k8s.Kube(p, deadline=deadline) if p["ledger"] else None
+        try:
+            recorder = StepRecorder.from_option(kube, p["ledger"], "phase5", "dns-cutover", module.check_mode)
+            result = cutover.run(provider, p["state"], desired, p["undo"], p["overwrite"], p["lower_ttl"], p["verify"],
+                                 p["nameservers"], p["dns_port"], deadline, module.check_mode, recorder)
+        finally:
+            if kube is not None:
+                kube.close()
+        if not module._diff:
+            result.pop("diff")
+        return result
+
+    base.run(module, service)
+
+
+if __name__ == "__main__":
+    main()

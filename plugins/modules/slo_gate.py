@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: slo_gate
+short_description: Judge service level objectives over a window, from synthetic traffic and Prometheus
+version_added: 0.2.0
+description:
+  - Measures every objective O(count) times, O(interval) seconds apart. An objective is either a
+    PromQL query (O(objectives[].source=prometheus)) whose first sample is compared with the
+    threshold, or a statistic of synthetic traffic (O(objectives[].source=http)), the requests of
+    O(traffic) sent once per measurement the way M(golive.core.http_check) sends them.
+  - The vocabulary is Argo Rollouts' analysis. A measurement is a success, a failure, or
+    inconclusive; an objective fails when its failures exceed O(objectives[].failure_limit), is
+    inconclusive when its inconclusive measurements exceed O(objectives[].inconclusive_limit), and
+    passes otherwise. No data (an empty query, no answer) is a failure unless
+    O(objectives[].no_data) says otherwise; inconclusive is reported as such, never as a pass.
+  - The gate stops as soon as an objective has failed for good. Each objective is a check
+    (C(slo.<name>)) with its measured values, threshold and verdict; the task fails unless every
+    objective passed.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.checks
+attributes:
+  check_mode:
+    support: full
+    details: Only measures; traffic requests are sent in check mode too.
+  diff_mode:
+    support: none
+options:
+  objectives:
+    description:
+      - The objectives.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name (the check id is C(slo.<name>)).
+        type: str
+        required: true
+      source:
+        description: Where the value comes from.
+        type: str
+        default: prometheus
+        choices: [prometheus, http]
+      query:
+        description: PromQL whose first sample is the value (V(prometheus)).
+        type: str
+      metric:
+        description: The statistic of the traffic (V(http)).
+        type: str
+        choices: [error_ratio, latency_avg_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms]
+      max:
+        description: Largest acceptable value.
+        type: float
+      min:
+        description: Smallest acceptable value.
+        type: float
+      failure_limit:
+        description: Failed measurements tolerated.
+        type: int
+        default: 0
+      inconclusive_limit:
+        description: Inconclusive measurements tolerated.
+        type: int
+        default: 0
+      no_data:
+        description: What a measurement without data is.
+        type: str
+        default: fail
+        choices: [fail, inconclusive, pass]
+      checklist:
+        description: The checklist item the objective gives evidence for.
+        type: str
+  count:
+    description:
+      - Measurements per objective.
+    type: int
+    default: 3
+  interval:
+    description:
+      - Seconds between measurements.
+    type: float
+    default: 10
+  traffic:
+    description:
+      - The synthetic traffic of V(http) objectives, sent once per measurement.
+    type: dict
+    suboptions:
+      requests:
+        description: Requests as M(golive.core.http_check) takes them.
+        type: list
+        elements: dict
+        required: true
+      count:
+        description: Sends of each request per measurement.
+        type: int
+        default: 20
+      concurrency:
+        description: Sends at once.
+        type: int
+        default: 4
+      resolve:
+        description: Addresses by host name.
+        type: dict
+      dns_server:
+        description: A DNS server to ask for the hosts' addresses (traffic that follows DNS).
+        type: str
+      dns_port:
+        description: Port of O(traffic.dns_server).
+        type: int
+        default: 53
+      ca_file:
+        description: CA bundle for HTTPS.
+        type: path
+      request_timeout:
+        description: Timeout of one request, in seconds.
+        type: float
+        default: 10
+  prometheus_url:
+    description:
+      - Base URL of the Prometheus HTTP API.
+    type: str
+  prometheus_token:
+    description:
+      - Bearer token for Prometheus. Never logged.
+    type: str
+  timeout:
+    description:
+      - One deadline, in seconds, for the whole gate.
+    type: float
+    default: 900
+"""
+
+EXAMPLES = r"""
+- name: Traffic validation, 5 measurements 30 s apart
+  golive.core.slo_gate:
+    prometheus_url: http://prometheus.monitoring:9090
+    count: 5
+    interval: 30
+    traffic:
+      requests: [{name: home, url: "https://www.example.com/"}]
+      dns_server: 198.51.100.53
+    objectives:
+      - {name: error-ratio, source: http, metric: error_ratio, max: 0.001}
+      - {name: latency-p95, source: http, metric: latency_p95_ms, max: 200}
+      - {name: server-errors, query: "sum(rate(http_requests_total{code=~'5..'}[1m])) / sum(rate(http_requests_total[1m]))",
+         max: 0.01}
+"""
+
+RETURN = r"""
+objectives:
+  description: Per objective, its verdict (passed, failed, inconclusive), threshold and every measurement.
+  returned: always
+  type: list
+  elements: dict
+checks:
+  description: One check per objective (shared check model).
+  returned: always
+  type: list
+  elements: dict
+passed:
+  description: Whether every objective passed.
+  returned: always
+  type: bool
+summary:
+  description: Number of checks per status.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
+from ansible_collections.golive.core.plugins.module_utils.metrics import gate
+
+
+def main():
+    objective = dict(
+        name=dict(type="str", required=True), source=dict(type="str", default="prometheus", choices=["prometheus", "http"]),
+        query=dict(type="str"), metric=dict(type="str", choices=sorted(gate.HTTP_METRICS)),
+        max=dict(type="float"), min=dict(type="float"), failure_limit=dict(type="int", default=0),
+        inconclusive_limit=dict(type="int", default=0),
+        no_data=dict(type="str", default="fail", choices=["fail", "inconclusive", "pass"]), checklist=dict(type="str"),
+    )
+    traffic = dict(
+        requests=dict(type="list", elements="dict", required=True), count=dict(type="int", default=20),
+        concurrency=dict(type="int", default=4), resolve=dict(type="dict"), dns_server=dict(type="str"),
+        dns_port=dict(type="int", default=53), ca_file=dict(type="path"), request_timeout=dict(type="float", default=10.0),
+    )
+    spec = dict(
+        objectives=dict(type="list", elements="dict", required=True, options=objective),
+        count=dict(type="int", default=3), interval=dict(type="float", default=10.0),
+        traffic=dict(type="dict", options=traffic),
+        prometheus_url=dict(type="str"), prometheus_token=dict(type="str", no_log=True),
+        timeout=dict(type="float", default=900.0),
+    )
+    spec.update(base.CHECKS_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    base.run(module, lambda: gate.evaluate(p["objectives"], p["count"], p["interval"], p["traffic"],
+                                           p["prometheus_url"], p["prometheus_token"], Deadline(p["timeout"]),
+                                           p["fail_on_failed_checks"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""dns_cutover against the lab's two BIND servers and moto's Route53: a cutover both servers
+serve, a revert that puts the records back exactly, idempotent re-runs, a revert refused
+after a change by hand, a refused update that changes nothing, and no TSIG secret or AWS
+key in any output (-vvv) or in the ledger."""
+
+import json
+import uuid
+
+import dns.message
+import dns.query
+import dns.tsigkeyring
+import dns.update
+import pytest
+
+from playbook_helpers import recap, run_playbook
+
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
+from lab.services.moto import lab_client
+
+pytestmark = pytest.mark.xdist_group("dns")
+
+
+def answers(lab, name):
+    """What each authoritative server of the lab answers for ``name`` A."""
+    eps = lab["dns"]
+    out = {}
+    for ns, where in sorted(eps["nameservers"].items()):
+        address, port = where.rsplit(":", 1)
+        reply = dns.query.udp(dns.message.make_query("%s.%s" % (name, eps["zone"]), "A"), address,
+                              port=int(port), timeout=5)
+        out[ns] = sorted(r.to_text() for rrset in reply.answer for r in rrset)
+    return out
+
+
+def by_hand(lab, name, address):
+    eps = lab["dns"]
+    keyring = dns.tsigkeyring.from_text({eps["tsig_key_name"]: eps["tsig_secret"]})
+    update = dns.update.Update(eps["zone"], keyring=keyring, keyalgorithm=eps["tsig_algorithm"])
+    update.replace(name, 60, "A", address)
+    assert dns.query.tcp(update, eps["server"], port=eps["port"], timeout=10).rcode() == 0
+
+
+def play(tmp_path, tasks, *args, environment=None):
+    path = tmp_path / ("play-%s.yml" % uuid.uuid4().hex[:6])
+    path.write_text(json.dumps([{
+        "name": "DNS", "hosts": "golive", "gather_facts": False,
+        "module_defaults": {"group/golive.core.dns": "{{ golive_dns }}", "group/golive.core.s3": "{{ golive_s3 }}",
+                            "group/golive.core.k8s": "{{ golive_k8s }}"},
+        "tasks": tasks}]))
+    return run_playbook(str(path), "-vvv", *args, environment=environment)
+
+
+def cutover(provider, site, state="present", **extra):
+    args = {"provider": provider, "state": state, "timeout": 60,
+            "nameservers": "{{ golive_lab.dns.nameservers }}"}
+    if state == "present":
+        args["records"] = [{"name": "www", "values": ["{{ golive_lab.app.sites.%s }}" % site], "ttl": 60},
+                           {"name": "app", "values": ["{{ golive_lab.app.sites.%s }}" % site], "ttl": 60}]
+    args.update(extra)
+    return args
+
+
+def secrets(lab):
+    return [lab["dns"]["tsig_secret"], lab["route53"]["secret_key"] if lab["route53"]["secret_key"] != "testing"
+            else None]
+
+
+def test_rfc2136_cutover_is_served_by_both_servers_then_reverted_exactly(lab, tmp_path):
+    old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
+    assert answers(lab, "www") == {ns: [old] for ns in lab["dns"]["nameservers"]}
+    release, environment = "R-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
+    ledger = {"release": release, "environment": environment, "run_id": "{{ run.run_id }}"}
+    tasks = [
+        {"name": "Open", "golive.core.ledger": {"operation": "open", "release": release,
+                                                "environment": environment}, "register": "run"},
+        {"name": "Cut over", "golive.core.dns_cutover": cutover("rfc2136", "new", ledger=ledger), "register": "cut"},
+        {"name": "Again", "golive.core.dns_cutover": cutover("rfc2136", "new", ledger=ledger), "register": "again"},
+        {"name": "Show", "ansible.builtin.copy": {"content": "{{ {'cut': cut, 'again': again} | to_json }}",
+                                                  "dest": str(tmp_path / "cut.json"), "mode": "0600"}},
+        {"name": "Close", "golive.core.ledger": {"operation": "close", "release": release,
+                                                 "environment": environment, "run_id": "{{ run.run_id }}"}},
+    ]
+    try:
+        proc = play(tmp_path, tasks, environment=environment)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        result = json.loads((tmp_path / "cut.json").read_text())
+        assert result["cut"]["changed"] is True and result["again"]["changed"] is False
+        assert answers(lab, "www") == answers(lab, "app") == {ns: [new] for ns in lab["dns"]["nameservers"]}
+        assert [c["status"] for c in result["cut"]["checks"]] == ["pass", "pass"]
+        assert len(result["cut"]["verified"]) == 2
+        kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+        record = LedgerStore(kube).read(environment, release)[0]
+        kube.close()
+        step = record["steps"][0]
+        assert step["id"] == "phase5/dns-cutover" and step["status"] == "done"
+        assert step["intent"]["undo"]["before"]["www.lab.example. A"]["values"] == [old]
+        for secret in filter(None, secrets(lab)):
+            assert secret not in proc.stdout + proc.stderr + json.dumps(record)
+
+        # The revert takes its undo from the ledger, and a second revert changes nothing.
+        revert = [{"name": "Open", "golive.core.ledger": {"operation": "open", "release": release,
+                                                          "environment": environment}, "register": "run"},
+                  {"name": "Revert", "golive.core.dns_cutover": cutover("rfc2136", None, "reverted", ledger=dict(
+                      ledger, step="dns-revert"))},
+                  {"name": "Revert again", "golive.core.dns_cutover": cutover("rfc2136", None, "reverted", ledger=dict(
+                      ledger, step="dns-revert"))},
+                  {"name": "Close", "golive.core.ledger": {"operation": "close", "release": release,
+                                                           "environment": environment, "run_id": "{{ run.run_id }}"}}]
+        proc = play(tmp_path, revert, environment=environment)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert recap(proc.stdout)["changed"] == 1
+        assert answers(lab, "www") == answers(lab, "app") == {ns: [old] for ns in lab["dns"]["nameservers"]}
+        assert lab["dns"]["tsig_secret"] not in proc.stdout + proc.stderr
+    finally:
+        by_hand(lab, "www", old)
+        by_hand(lab, "app", old)
+
+
+def test_a_revert_after_a_change_by_hand_is_refused_naming_it(lab, tmp_path):
+    old = lab["app"]["sites"]["old"]
+    tasks = [{"name": "Cut over", "golive.core.dns_cutover": cutover("rfc2136", "new"), "register": "cut"},
+             {"name": "Keep", "ansible.builtin.copy": {"content": "{{ cut.undo | to_json }}",
+                                                       "dest": str(tmp_path / "undo.json"), "mode": "0600"}}]
+    try:
+        assert play(tmp_path, tasks).returncode == 0
+        undo = json.loads((tmp_path / "undo.json").read_text())
+        by_hand(lab, "www", "10.9.9.9")
+        refused = play(tmp_path, [{"name": "Revert", "golive.core.dns_cutover": cutover(
+            "rfc2136", None, "reverted", undo=undo)}])
+        out = refused.stdout + refused.stderr
+        assert refused.returncode != 0
+        assert "someone changed them after the cutover: www.lab.example. A is 10.9.9.9 (ttl 60), the cutover " \
+               "left %s (ttl 60)" % lab["app"]["sites"]["new"] in out
+        assert answers(lab, "www")["ns1.lab.example."] == ["10.9.9.9"]
+        assert answers(lab, "app")["ns1.lab.example."] == [lab["app"]["sites"]["new"]]  # nothing changed
+        forced = play(tmp_path, [{"name": "Revert", "golive.core.dns_cutover": cutover(
+            "rfc2136", None, "reverted", undo=undo, overwrite=True)}])
+        assert forced.returncode == 0, forced.stdout[-3000:]
+        assert answers(lab, "www") == answers(lab, "app") == {ns: [old] for ns in lab["dns"]["nameservers"]}
+    finally:
+        by_hand(lab, "www", old)
+        by_hand(lab, "app", old)
+
+
+def test_a_wrong_tsig_key_fails_clearly_and_changes_nothing(lab, tmp_path):
+    wrong = "d3Jvbmcgc2VjcmV0IHdyb25nIHNlY3JldCB3cm9uZyE="
+    proc = play(tmp_path, [{"name": "Cut over", "golive.core.dns_cutover": cutover(
+        "rfc2136", "new", tsig_key_secret=wrong)}])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "Check the TSIG key name, secret and algorithm" in out or "REFUSED" in out or "NOTAUTH" in out, out[-3000:]
+    assert "Traceback" not in out and wrong not in out
+    assert answers(lab, "www") == {ns: [lab["app"]["sites"]["old"]] for ns in lab["dns"]["nameservers"]}
+
+
+def test_route53_cutover_and_a_revert_leave_the_zone_exactly_as_it_was(lab, tmp_path):
+    r53 = lab_client(lab, "route53")
+    zone_id = lab["route53"]["zone_id"]
+
+    def zone_sets():
+        return sorted(json.dumps(s, sort_keys=True) for s in
+                      r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"])
+
+    before = zone_sets()
+    extra = {"dns_zone": "{{ golive_lab.route53.zone }}", "verify": False}
+    fresh = "new-%s" % uuid.uuid4().hex[:6]
+    args = cutover("route53", "new", **extra)
+    args["records"].append({"name": fresh, "type": "CNAME", "values": ["app"], "ttl": 30})
+    tasks = [{"name": "Cut over", "golive.core.dns_cutover": args, "register": "cut"},
+             {"name": "Again", "golive.core.dns_cutover": args, "register": "again"},
+             {"name": "Keep", "ansible.builtin.copy": {"content": "{{ {'cut': cut, 'again': again} | to_json }}",
+                                                       "dest": str(tmp_path / "r53.json"), "mode": "0600"}}]
+    proc = play(tmp_path, tasks)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    result = json.loads((tmp_path / "r53.json").read_text())
+    assert result["cut"]["changed"] is True and result["again"]["changed"] is False
+    assert result["cut"]["provider_status"]["status"] == "INSYNC"
+    live = dict((s["Name"] + " " + s["Type"], s) for s in
+                r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"])
+    assert live["www.lab.example. A"]["ResourceRecords"] == [{"Value": lab["app"]["sites"]["new"]}]
+    assert live["%s.lab.example. CNAME" % fresh]["ResourceRecords"] == [{"Value": "app.lab.example."}]
+    revert = dict(extra, provider="route53", state="reverted", undo=result["cut"]["undo"])
+    proc = play(tmp_path, [{"name": "Revert", "golive.core.dns_cutover": revert}])
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert zone_sets() == before
+    assert "AWS_SECRET" not in proc.stdout

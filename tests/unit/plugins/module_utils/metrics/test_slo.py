@@ -1,0 +1,49 @@
+"""The SLO gate's judgement: outcomes, limits, no-data policies and stopping early."""
+
+import pytest
+
+from ansible_collections.golive.core.plugins.module_utils.metrics import slo
+
+
+@pytest.mark.parametrize("value,objective,outcome", [
+    (0.001, {"max": 0.01}, slo.SUCCESS), (0.02, {"max": 0.01}, slo.FAILURE), (5, {"min": 2}, slo.SUCCESS),
+    (1, {"min": 2}, slo.FAILURE), (None, {"max": 1}, slo.FAILURE), (None, {"max": 1, "no_data": "inconclusive"},
+                                                                     slo.INCONCLUSIVE),
+    (None, {"max": 1, "no_data": "pass"}, slo.SUCCESS), (3, {"min": 1, "max": 2}, slo.FAILURE),
+])
+def test_classify(value, objective, outcome):
+    assert slo.classify(value, objective) == outcome
+
+
+@pytest.mark.parametrize("outcomes,objective,result", [
+    ([slo.SUCCESS] * 3, {}, "passed"),
+    ([slo.SUCCESS, slo.FAILURE, slo.SUCCESS], {}, "failed"),
+    ([slo.SUCCESS, slo.FAILURE, slo.SUCCESS], {"failure_limit": 1}, "passed"),
+    ([slo.INCONCLUSIVE, slo.SUCCESS], {}, "inconclusive"),
+    ([slo.INCONCLUSIVE, slo.SUCCESS], {"inconclusive_limit": 1}, "passed"),
+])
+def test_verdict(outcomes, objective, result):
+    assert slo.verdict(outcomes, objective) == result
+
+
+def test_the_gate_stops_once_an_objective_has_failed_for_good():
+    values = iter([{"e": 0.0}, {"e": 0.5}, {"e": 0.0}, {"e": 0.0}])
+    slept = []
+    result = slo.run([{"name": "e", "max": 0.01}], lambda i: next(values), count=4, interval=7, sleep=slept.append,
+                     clock=lambda: 0)
+    assert result["rounds"] == 2 and slept == [7] and result["passed"] is False
+    assert result["objectives"][0]["problems"] == ["1 of 2 measurements failed (0.5), threshold <= 0.01"]
+    assert result["checks"][0]["status"] == "fail"
+
+
+def test_inconclusive_is_reported_as_such_never_as_a_pass():
+    result = slo.run([{"name": "q", "max": 1, "no_data": "inconclusive"}], lambda i: {"q": None}, count=2,
+                     interval=0, sleep=lambda s: None)
+    assert result["objectives"][0]["verdict"] == "inconclusive" and result["passed"] is False
+    assert result["checks"][0]["status"] == "warn"
+
+
+def test_http_value():
+    stats = {"error_ratio": 0.1, "latency_ms": {"p95": 12.5, "avg": 3}}
+    assert slo.http_value(stats, "error_ratio") == 0.1 and slo.http_value(stats, "latency_p95_ms") == 12.5
+    assert slo.http_value({"latency_ms": None}, "latency_p99_ms") is None
