@@ -9,6 +9,9 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 PYTEST_WORKERS ?= 2
 # The release id the demo go-live runs under (re-running it resumes that release).
 DEMO_RELEASE ?= 2026.11.3
+# The approval phase 5 requires (an AWX workflow passes these from its approval step).
+DEMO_CHANGE ?= CHG-DEMO-1
+DEMO_APPROVER ?= demo-approver
 
 .PHONY: help bootstrap test unit integration sanity lint changelog-lint demo lab-up lab-down lab-status lock build clean
 
@@ -64,7 +67,8 @@ demo: bootstrap
 	$(PY) -m lab status
 	@echo
 	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/validate.yml
-	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/golive.yml -e golive_release=$(DEMO_RELEASE)
+	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/golive.yml -e golive_release=$(DEMO_RELEASE) \
+	  -e golive_change_id=$(DEMO_CHANGE) -e golive_approved_by=$(DEMO_APPROVER)
 
 build: bootstrap
 	@mkdir -p build

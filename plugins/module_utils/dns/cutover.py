@@ -142,8 +142,7 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
         targets = [{"key": records.key(r), "after": r} for r in desired]
         keys = [t["key"] for t in targets]
         live = dict((k, provider.read(*k.split(" "))) for k in keys)
-        left = ((previous or {}).get("outcome") or {}).get("after") if (previous or {}).get("status") == "done" \
-            else None
+        left = _last_left(recorder)
         if left:
             changed_since = dict((k, left[k]) for k in keys if k in left and not records.same(live[k], left[k])
                                  and not records.same(live[k], dict(targets[keys.index(k)]["after"])))
@@ -190,6 +189,20 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
     if recorder is not None:
         result["ledger"] = recorder.summary()
     return result
+
+
+def _last_left(recorder):
+    """The record sets the release's newest finished DNS step (a cutover or a revert) left."""
+    if recorder is None:
+        return None
+    existing = recorder.ledger.read() or {}
+    done = [entry for entry in existing.get("steps") or []
+            if entry.get("status") == "done"
+            and ((entry.get("intent") or {}).get("undo") or {}).get("module") == "golive.core.dns_cutover"]
+    if not done:
+        return None
+    newest = max(done, key=lambda entry: (entry.get("outcome") or {}).get("at") or "")
+    return (newest.get("outcome") or {}).get("after")
 
 
 def _recorded_undo(recorder):

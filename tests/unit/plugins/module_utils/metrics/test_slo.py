@@ -7,8 +7,8 @@ from ansible_collections.golive.core.plugins.module_utils.metrics import slo
 
 @pytest.mark.parametrize("value,objective,outcome", [
     (0.001, {"max": 0.01}, slo.SUCCESS), (0.02, {"max": 0.01}, slo.FAILURE), (5, {"min": 2}, slo.SUCCESS),
-    (1, {"min": 2}, slo.FAILURE), (None, {"max": 1}, slo.FAILURE), (None, {"max": 1, "no_data": "inconclusive"},
-                                                                     slo.INCONCLUSIVE),
+    (1, {"min": 2}, slo.FAILURE), (None, {"max": 1}, slo.FAILURE),
+    (None, {"max": 1, "no_data": "inconclusive"}, slo.INCONCLUSIVE),
     (None, {"max": 1, "no_data": "pass"}, slo.SUCCESS), (3, {"min": 1, "max": 2}, slo.FAILURE),
 ])
 def test_classify(value, objective, outcome):

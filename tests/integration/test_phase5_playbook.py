@@ -1,0 +1,105 @@
+"""playbooks/golive.yml --tags phase5 against the lab: no cutover without an approval; with
+errors injected into the application, traffic validation fails after the cutover and the
+play reverts it (both name servers answer the old site, a client following DNS lands
+there); without errors the cutover stays."""
+
+import json
+import uuid
+
+import pytest
+
+from lab.router import client
+from pager_helpers import HOST, pod_processes
+from playbook_helpers import run_playbook
+from test_dns_cutover import answers, by_hand
+
+from ansible_collections.golive.core.plugins.module_utils.http import transport
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
+
+pytestmark = pytest.mark.xdist_group("pager")
+CURRENT = "2026.11.2"
+
+
+def phase5(release, environment, *extra):
+    # The pager runs its current release; this test exercises phase 5 on it.
+    overrides = {"golive_app_version": CURRENT, "phase5_golive_require_phase4": False,
+                 "phase5_golive_performance_objectives": []}
+    return run_playbook("playbooks/golive.yml", "--tags", "phase5", "-e", "golive_release=%s" % release,
+                        "-e", json.dumps(overrides), *extra, environment=environment)
+
+
+def switch(lab, lab_instance, ratio):
+    for proc in pod_processes(lab_instance):
+        address, port = proc["address"].rsplit(":", 1)
+        status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches",
+                                            {"LAB_ERROR_RATIO": str(ratio)},
+                                            {"X-Lab-Admin": lab["app"]["admin_token"]}, scheme="http")
+        assert status == 200, body
+
+
+def site_via_dns(lab):
+    """The router site a client lands on when it resolves the name with the lab's DNS."""
+    app = lab["app"]
+    resolver = transport.Resolver(dns_server=lab["dns"]["server"], dns_port=lab["dns"]["port"])
+    status, headers, _, _, _ = transport.send("GET", "https://%s:%d/version" % (HOST, app["https_port"]),
+                                              resolver=resolver, context=transport.tls_context(app["ca_file"]))
+    assert status == 200
+    return headers["x-lab-site"]
+
+
+def record(lab, environment, release):
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        return LedgerStore(kube).read(environment, release)[0]
+    finally:
+        kube.close()
+
+
+@pytest.fixture
+def dns_at_old_site(lab):
+    old = lab["app"]["sites"]["old"]
+    by_hand(lab, "www", old)
+    by_hand(lab, "app", old)
+    yield
+    by_hand(lab, "www", old)
+    by_hand(lab, "app", old)
+
+
+def test_no_cutover_without_an_approval(lab, dns_at_old_site):
+    result = phase5("R5-%s" % uuid.uuid4().hex[:6], None)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and "only with an approval" in out
+    assert answers(lab, "www") == {ns: [lab["app"]["sites"]["old"]] for ns in lab["dns"]["nameservers"]}
+
+
+def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_it(lab, lab_instance, pager,
+                                                                                   dns_at_old_site):
+    old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
+    release, environment = "R5-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
+    approval = ["-e", "golive_change_id=CHG-42", "-e", "golive_approved_by=alice"]
+    switch(lab, lab_instance, 0.05)
+    try:
+        failed = phase5(release, environment, *approval)
+    finally:
+        switch(lab, lab_instance, 0)
+    out = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "Traffic validation failed after the DNS cutover, so the cutover was reverted" in out
+    assert "slo.error-ratio" in out
+    # Observed as a user would: both name servers answer the old site, and a client that
+    # follows DNS lands there.
+    assert answers(lab, "www") == answers(lab, "app") == {ns: [old] for ns in lab["dns"]["nameservers"]}
+    assert site_via_dns(lab) == old
+    steps = dict((s["id"], s) for s in record(lab, environment, release)["steps"])
+    assert steps["phase5/dns-cutover"]["status"] == "done" and steps["phase5/dns-revert"]["status"] == "done"
+    events = record(lab, environment, release)["events"]
+    assert [(e["event"], e["change_id"], e["approved_by"]) for e in events] == [("approval", "CHG-42", "alice")]
+
+    # Healthy again: the same release cuts over and stays.
+    passed = phase5(release, environment, *approval)
+    assert passed.returncode == 0, passed.stdout[-5000:] + passed.stderr[-2000:]
+    assert answers(lab, "www") == answers(lab, "app") == {ns: [new] for ns in lab["dns"]["nameservers"]}
+    assert site_via_dns(lab) == new
+    for secret in (lab["dns"]["tsig_secret"], lab["app"]["admin_token"]):
+        assert secret not in out + passed.stdout + passed.stderr + json.dumps(record(lab, environment, release))
