@@ -71,6 +71,15 @@ options:
     description:
       - Addresses to connect to, by host name (overrides the others).
     type: dict
+  dns_server:
+    description:
+      - A DNS server to ask for the address of every host that has none (checks that follow DNS).
+    type: str
+  dns_port:
+    description:
+      - Port of O(dns_server).
+    type: int
+    default: 53
   ca_file:
     description:
       - CA bundle the chain must verify against (default the system's).
@@ -125,7 +134,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.common.clock import utcnow
-from ansible_collections.golive.core.plugins.module_utils.http import tls
+from ansible_collections.golive.core.plugins.module_utils.http import tls, transport
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 
 
@@ -136,6 +145,7 @@ def main():
             secret=dict(type="str", no_log=False))),
         ingress_namespaces=dict(type="list", elements="str", default=[]),
         address=dict(type="str"), port=dict(type="int", default=443), resolve=dict(type="dict"),
+        dns_server=dict(type="str"), dns_port=dict(type="int", default=53),
         ca_file=dict(type="path"), min_days=dict(type="int", default=14),
         checklist=dict(type="str", default=tls.CHECKLIST), timeout=dict(type="float", default=10.0),
     )
@@ -150,7 +160,8 @@ def main():
         hosts = [dict((k, v) for k, v in h.items() if v is not None) for h in p["hosts"]]
         for host in hosts:
             host.setdefault("port", p["port"])
-            host.setdefault("address", p["address"] or host["host"])
+            if p["address"]:
+                host.setdefault("address", p["address"])
         kube = None
         if p["ingress_namespaces"] or any(h.get("secret") for h in hosts):
             base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
@@ -158,8 +169,10 @@ def main():
         try:
             if p["ingress_namespaces"]:
                 hosts += tls.ingress_targets(kube, p["ingress_namespaces"], p["address"], p["port"])
+            resolver = transport.Resolver(dns_server=p["dns_server"], dns_port=p["dns_port"]) if p["dns_server"] \
+                else None
             result = tls.run(hosts, utcnow(), p["min_days"], p["ca_file"], kube, p["resolve"], p["timeout"],
-                             p["checklist"])
+                             p["checklist"], resolver)
         finally:
             if kube is not None:
                 kube.close()

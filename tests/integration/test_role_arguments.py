@@ -12,6 +12,7 @@ CASES = [
     ("phase3", "phase3_cache_backup_source=primary", "phase3_cache_backup_source must be one of: master, replica",
      "Check the health of Redis"),
     ("phase4", "phase4_application_kinds=[Pod]", "phase4_application_kinds", "Deploy application pods"),
+    ("phase5", "phase5_golive_dns_provider=bind", "phase5_golive_dns_provider", "Require an approval"),
 ]
 
 

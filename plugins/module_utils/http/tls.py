@@ -112,7 +112,7 @@ def ingress_targets(kube, namespaces, address=None, port=443):
             lb_address = next((x.get("ip") or x.get("hostname") for x in lb if x.get("ip") or x.get("hostname")), None)
             for tls in (ing.get("spec") or {}).get("tls") or []:
                 for host in tls.get("hosts") or []:
-                    targets.append({"host": host, "port": port, "address": address or lb_address or host,
+                    targets.append({"host": host, "port": port, "address": address, "lb_address": lb_address,
                                     "secret": "%s/%s" % (namespace, tls["secretName"]) if tls.get("secretName")
                                     else None, "ingress": "%s/%s" % (namespace, ing["metadata"]["name"])})
     return targets
@@ -147,6 +147,8 @@ def evaluate(target, observed, now, min_days, secret=None, checklist=CHECKLIST):
     problems = []
     if observed.get("error") and not observed.get("der"):
         evidence["error"] = observed["error"]
+        evidence["problems"] = ["no TLS connection to %s:%s: %s" % (target.get("address"), target.get("port"),
+                                                                     observed["error"])]
         return make_check(_check_id(host), "TLS of %s" % host, "fail", evidence, checklist)
     cert = observed.get("cert") or {}
     if cert:
@@ -184,11 +186,16 @@ def _check_id(host):
     return "tls." + host.lower().rstrip(".")
 
 
-def run(targets, now, min_days=14, ca_file=None, kube=None, resolve=None, timeout=10.0, checklist=CHECKLIST):
+def run(targets, now, min_days=14, ca_file=None, kube=None, resolve=None, timeout=10.0, checklist=CHECKLIST,
+        resolver=None):
+    """Check every target; ``resolver`` (``transport.Resolver``) finds addresses the targets lack."""
     checks = []
     for target in targets:
         target = dict(target)
-        target["address"] = (resolve or {}).get(target["host"]) or target.get("address") or target["host"]
+        target["address"] = (resolve or {}).get(target["host"]) or target.get("address") or \
+            (resolver.address(target["host"]) if resolver is not None else None) or target.pop("lb_address", None) \
+            or target["host"]
+        target.pop("lb_address", None)
         observed = fetch(target["host"], target["address"], int(target.get("port") or 443), ca_file, timeout)
         if observed.get("der"):
             observed["cert"] = describe_der(observed["der"])
