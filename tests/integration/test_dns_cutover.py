@@ -6,12 +6,9 @@ key in any output (-vvv) or in the ledger."""
 import json
 import uuid
 
-import dns.message
-import dns.query
-import dns.tsigkeyring
-import dns.update
 import pytest
 
+from dns_helpers import answers, by_hand
 from playbook_helpers import recap, run_playbook
 
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
@@ -20,26 +17,6 @@ from lab.services.moto import lab_client
 
 # The same group as the tests that change the pager: phase 5's tests change these records too.
 pytestmark = pytest.mark.xdist_group("pager")
-
-
-def answers(lab, name):
-    """What each authoritative server of the lab answers for ``name`` A."""
-    eps = lab["dns"]
-    out = {}
-    for ns, where in sorted(eps["nameservers"].items()):
-        address, port = where.rsplit(":", 1)
-        reply = dns.query.udp(dns.message.make_query("%s.%s" % (name, eps["zone"]), "A"), address,
-                              port=int(port), timeout=5)
-        out[ns] = sorted(r.to_text() for rrset in reply.answer for r in rrset)
-    return out
-
-
-def by_hand(lab, name, address):
-    eps = lab["dns"]
-    keyring = dns.tsigkeyring.from_text({eps["tsig_key_name"]: eps["tsig_secret"]})
-    update = dns.update.Update(eps["zone"], keyring=keyring, keyalgorithm=eps["tsig_algorithm"])
-    update.replace(name, 60, "A", address)
-    assert dns.query.tcp(update, eps["server"], port=eps["port"], timeout=10).rcode() == 0
 
 
 def play(tmp_path, tasks, *args, environment=None):
@@ -67,7 +44,7 @@ def secrets(lab):
             else None]
 
 
-def test_rfc2136_cutover_is_served_by_both_servers_then_reverted_exactly(lab, tmp_path):
+def test_rfc2136_cutover_is_served_by_both_servers_then_reverted_exactly(lab, tmp_path, dns_at_old_site):
     old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
     assert answers(lab, "www") == {ns: [old] for ns in lab["dns"]["nameservers"]}
     release, environment = "R-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
@@ -118,7 +95,7 @@ def test_rfc2136_cutover_is_served_by_both_servers_then_reverted_exactly(lab, tm
         by_hand(lab, "app", old)
 
 
-def test_a_revert_after_a_change_by_hand_is_refused_naming_it(lab, tmp_path):
+def test_a_revert_after_a_change_by_hand_is_refused_naming_it(lab, tmp_path, dns_at_old_site):
     old = lab["app"]["sites"]["old"]
     tasks = [{"name": "Cut over", "golive.core.dns_cutover": cutover("rfc2136", "new"), "register": "cut"},
              {"name": "Keep", "ansible.builtin.copy": {"content": "{{ cut.undo | to_json }}",
@@ -144,7 +121,7 @@ def test_a_revert_after_a_change_by_hand_is_refused_naming_it(lab, tmp_path):
         by_hand(lab, "app", old)
 
 
-def test_a_wrong_tsig_key_fails_clearly_and_changes_nothing(lab, tmp_path):
+def test_a_wrong_tsig_key_fails_clearly_and_changes_nothing(lab, tmp_path, dns_at_old_site):
     wrong = "d3Jvbmcgc2VjcmV0IHdyb25nIHNlY3JldCB3cm9uZyE="
     proc = play(tmp_path, [{"name": "Cut over", "golive.core.dns_cutover": cutover(
         "rfc2136", "new", tsig_key_secret=wrong)}])
@@ -155,7 +132,7 @@ def test_a_wrong_tsig_key_fails_clearly_and_changes_nothing(lab, tmp_path):
     assert answers(lab, "www") == {ns: [lab["app"]["sites"]["old"]] for ns in lab["dns"]["nameservers"]}
 
 
-def test_route53_cutover_and_a_revert_leave_the_zone_exactly_as_it_was(lab, tmp_path):
+def test_route53_cutover_and_a_revert_leave_the_zone_exactly_as_it_was(lab, tmp_path, dns_at_old_site):
     r53 = lab_client(lab, "route53")
     zone_id = lab["route53"]["zone_id"]
 

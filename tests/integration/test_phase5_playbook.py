@@ -11,7 +11,7 @@ import pytest
 from lab.router import client
 from pager_helpers import HOST, pod_processes
 from playbook_helpers import run_playbook
-from test_dns_cutover import answers, by_hand
+from dns_helpers import answers
 
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
@@ -54,16 +54,6 @@ def record(lab, environment, release):
         return LedgerStore(kube).read(environment, release)[0]
     finally:
         kube.close()
-
-
-@pytest.fixture
-def dns_at_old_site(lab):
-    old = lab["app"]["sites"]["old"]
-    by_hand(lab, "www", old)
-    by_hand(lab, "app", old)
-    yield
-    by_hand(lab, "www", old)
-    by_hand(lab, "app", old)
 
 
 def test_no_cutover_without_an_approval(lab, dns_at_old_site):

@@ -150,7 +150,8 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
             if problems and not overwrite:
                 raise PreconditionFailed("cut over", "DNS records in %s" % provider.describe(),
                                          "someone changed them after this release's cutover: %s"
-                                         % "; ".join(problems), fix="Re-run with overwrite=true to cut over again")
+                                         % "; ".join(problems), fix="Look at who changed them; re-run with overwrite=true (phase 5: "
+                                             "-e phase5_golive_dns_overwrite=true) to cut over again")
     changes = records.plan(live, targets)
     after = dict((t["key"], t["after"]) for t in targets)
     undo_data = {"module": "golive.core.dns_cutover", "state": "reverted", "provider": provider.name,

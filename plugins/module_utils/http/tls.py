@@ -147,8 +147,8 @@ def evaluate(target, observed, now, min_days, secret=None, checklist=CHECKLIST):
     problems = []
     if observed.get("error") and not observed.get("der"):
         evidence["error"] = observed["error"]
-        evidence["problems"] = ["no TLS connection to %s:%s: %s" % (target.get("address"), target.get("port"),
-                                                                     observed["error"])]
+        evidence["problems"] = ["no TLS connection to %s:%s: %s" % (
+            target.get("address"), target.get("port"), observed["error"])]
         return make_check(_check_id(host), "TLS of %s" % host, "fail", evidence, checklist)
     cert = observed.get("cert") or {}
     if cert:

@@ -11,7 +11,9 @@ import json
 import math
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
-from urllib.request import Request, urlopen
+
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import SSLValidationError, open_url
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -32,12 +34,16 @@ class Prometheus:
 
     def query(self, expr):
         """The samples of an instant query: ``[(labels, float)]`` (NaN samples dropped)."""
-        request = Request("%s/api/v1/query?%s" % (self.url, urlencode({"query": expr})))
+        headers = {"Accept": "application/json"}
         if self.token:
-            request.add_header("Authorization", "Bearer " + self.token)
+            headers["Authorization"] = "Bearer " + self.token
         try:
-            with urlopen(request, timeout=self.timeout) as response:
+            response = open_url("%s/api/v1/query?%s" % (self.url, urlencode({"query": expr})), headers=headers,
+                                timeout=self.timeout)
+            try:
                 answer = json.loads(response.read())
+            finally:
+                response.close()
         except HTTPError as exc:
             detail = _error_of(exc)
             if exc.code in (401, 403):
@@ -46,7 +52,7 @@ class Prometheus:
             if exc.code == 400:
                 raise InvalidInput("run", "query %r" % expr, detail)
             raise BackendError("query", "Prometheus at %s" % self.url, detail, retryable=exc.code >= 500)
-        except (URLError, OSError, ValueError) as exc:
+        except (URLError, UrlConnectionError, SSLValidationError, OSError, ValueError) as exc:
             raise ConnectionFailed("reach", "Prometheus at %s" % self.url, describe_exception(exc))
         data = answer.get("data") or {}
         if data.get("resultType") == "scalar":
