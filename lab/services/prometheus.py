@@ -6,7 +6,9 @@
 - The router's metrics port (``nginx_ingress_controller_*``, per site, host and Service).
 
 Scrapes and rule evaluation run every second, so a test or a gate sees a change within a
-few seconds. Recording rules give the error ratio and latency quantiles the SLO gate uses:
+few seconds. Recording rules give the error ratio and latency quantiles the SLO gate uses
+(no 5xx series yet counts as no errors, so a healthy release has a ratio of 0, not "no
+data"; no traffic at all is still no data):
 ``pager:http_error_ratio:rate1m``, ``pager:http_latency_seconds:p50_rate1m`` (and p95, p99),
 ``router:http_error_ratio:rate1m`` and ``router:http_latency_seconds:p95_rate1m``.
 """
@@ -37,7 +39,7 @@ RULES = """groups:
     rules:
       - record: pager:http_error_ratio:rate1m
         expr: >-
-          sum(rate(http_requests_total{app="pager",code=~"5.."}[1m]))
+          (sum(rate(http_requests_total{app="pager",code=~"5.."}[1m])) or vector(0))
           / sum(rate(http_requests_total{app="pager"}[1m]))
       - record: pager:http_latency_seconds:p50_rate1m
         expr: histogram_quantile(0.50, sum by (le) (rate(http_request_duration_seconds_bucket{app="pager"}[1m])))
@@ -47,7 +49,7 @@ RULES = """groups:
         expr: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{app="pager"}[1m])))
       - record: router:http_error_ratio:rate1m
         expr: >-
-          sum(rate(nginx_ingress_controller_requests{status=~"5.."}[1m]))
+          (sum(rate(nginx_ingress_controller_requests{status=~"5.."}[1m])) or vector(0))
           / sum(rate(nginx_ingress_controller_requests[1m]))
       - record: router:http_latency_seconds:p95_rate1m
         expr: >-
