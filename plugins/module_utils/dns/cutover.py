@@ -148,10 +148,11 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
                                  and not records.same(live[k], dict(targets[keys.index(k)]["after"])))
             problems = records.drift(live, changed_since)
             if problems and not overwrite:
-                raise PreconditionFailed("cut over", "DNS records in %s" % provider.describe(),
-                                         "someone changed them after this release's cutover: %s"
-                                         % "; ".join(problems), fix="Look at who changed them; re-run with overwrite=true (phase 5: "
-                                             "-e phase5_golive_dns_overwrite=true) to cut over again")
+                raise PreconditionFailed(
+                    "cut over", "DNS records in %s" % provider.describe(),
+                    "someone changed them after this release's cutover: %s" % "; ".join(problems),
+                    fix="Look at who changed them; re-run with overwrite=true "
+                        "(phase 5: -e phase5_golive_dns_overwrite=true) to cut over again")
     changes = records.plan(live, targets)
     after = dict((t["key"], t["after"]) for t in targets)
     undo_data = {"module": "golive.core.dns_cutover", "state": "reverted", "provider": provider.name,
