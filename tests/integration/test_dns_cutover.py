@@ -6,6 +6,9 @@ key in any output (-vvv) or in the ledger."""
 import json
 import uuid
 
+import dns.query
+import dns.tsigkeyring
+import dns.update
 import pytest
 
 from dns_helpers import answers, by_hand
@@ -168,3 +171,35 @@ def test_route53_cutover_and_a_revert_leave_the_zone_exactly_as_it_was(lab, tmp_
     for output in (first, proc):
         text = output.stdout + output.stderr
         assert access not in text and secret not in text and lab["dns"]["tsig_secret"] not in text
+
+
+def test_check_mode_plans_with_a_diff_and_lower_ttl_waits_out_the_old_one(lab, tmp_path, dns_at_old_site):
+    old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
+    tasks = [{"name": "Plan", "golive.core.dns_cutover": cutover("rfc2136", "new"), "register": "planned",
+              "check_mode": True, "diff": True},
+             {"name": "Keep", "ansible.builtin.copy": {"content": "{{ planned | to_json }}",
+                                                       "dest": str(tmp_path / "plan.json"), "mode": "0600"}}]
+    proc = play(tmp_path, tasks)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    planned = json.loads((tmp_path / "plan.json").read_text())
+    assert planned["changed"] is True and "verified" not in planned
+    assert "www.lab.example. A %s (ttl 60)" % old in planned["diff"]["before"]
+    assert "www.lab.example. A %s (ttl 60)" % new in planned["diff"]["after"]
+    assert answers(lab, "www") == {ns: [old] for ns in lab["dns"]["nameservers"]}
+
+    # A short old TTL, lowered to 1 s first and waited out, then the cutover with its own TTL.
+    eps = lab["dns"]
+    keyring = dns.tsigkeyring.from_text({eps["tsig_key_name"]: eps["tsig_secret"]})
+    update = dns.update.Update(eps["zone"], keyring=keyring, keyalgorithm=eps["tsig_algorithm"])
+    update.replace("www", 3, "A", old)
+    assert dns.query.tcp(update, eps["server"], port=eps["port"], timeout=10).rcode() == 0
+    args = cutover("rfc2136", "new", lower_ttl=1)
+    args["records"] = args["records"][:1]
+    tasks = [{"name": "Cut over", "golive.core.dns_cutover": args, "register": "cut"},
+             {"name": "Keep", "ansible.builtin.copy": {"content": "{{ cut | to_json }}",
+                                                       "dest": str(tmp_path / "cut.json"), "mode": "0600"}}]
+    proc = play(tmp_path, tasks)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    cut = json.loads((tmp_path / "cut.json").read_text())
+    assert cut["ttl_lowered"] == {"to": 1, "waited": 3}
+    assert cut["changes"][0]["after"]["ttl"] == 60 and answers(lab, "www") == {ns: [new] for ns in eps["nameservers"]}

@@ -133,6 +133,8 @@ def test_unreachable_server_is_a_failed_check_not_a_traceback(lab):
     assert "Traceback" not in out
 
 
+# It follows DNS and the application: one at a time with the tests that change them.
+@pytest.mark.xdist_group("pager")
 def test_post_deployment_validation_is_check_only_and_runs_only_when_asked(lab):
     result = run_playbook("playbooks/validate.yml", "--tags", "postdeploy", "-v")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
