@@ -43,6 +43,17 @@ def pod_processes(lab_instance, deployment="pager", terminating=False):
     return [r for r in rows if r["pod"].startswith(deployment + "-") and (terminating or not r["terminating"])]
 
 
+def switch(lab, lab_instance, **switches):
+    """Set the application's lab switches (for example ``LAB_ERROR_RATIO=0.05``) on every
+    running pager Pod, straight to each Pod's address."""
+    for proc in pod_processes(lab_instance):
+        address, port = proc["address"].rsplit(":", 1)
+        status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches",
+                                            dict((k, str(v)) for k, v in switches.items()),
+                                            {"X-Lab-Admin": lab["app"]["admin_token"]}, scheme="http")
+        assert status == 200, body
+
+
 def reset_pager(lab, lab_instance):
     """The pager Deployment back at the running release with two replicas, serving."""
     kubectl(lab, "set", "image", "deployment/pager", f"pager={CURRENT}")

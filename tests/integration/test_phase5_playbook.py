@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from lab.router import client
-from pager_helpers import HOST, pod_processes
+from pager_helpers import HOST, switch
 from playbook_helpers import run_playbook
 from dns_helpers import answers
 
@@ -27,15 +26,6 @@ def phase5(release, environment, *extra):
                  "phase5_golive_performance_objectives": []}
     return run_playbook("playbooks/golive.yml", "--tags", "phase5", "-e", "golive_release=%s" % release,
                         "-e", json.dumps(overrides), *extra, environment=environment)
-
-
-def switch(lab, lab_instance, ratio):
-    for proc in pod_processes(lab_instance):
-        address, port = proc["address"].rsplit(":", 1)
-        status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches",
-                                            {"LAB_ERROR_RATIO": str(ratio)},
-                                            {"X-Lab-Admin": lab["app"]["admin_token"]}, scheme="http")
-        assert status == 200, body
 
 
 def site_via_dns(lab):
@@ -68,11 +58,11 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
     release, environment = "R5-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
     approval = ["-e", "golive_change_id=CHG-42", "-e", "golive_approved_by=alice"]
-    switch(lab, lab_instance, 0.05)
+    switch(lab, lab_instance, LAB_ERROR_RATIO=0.05)
     try:
         failed = phase5(release, environment, *approval)
     finally:
-        switch(lab, lab_instance, 0)
+        switch(lab, lab_instance, LAB_ERROR_RATIO=0)
     out = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert "Traffic validation failed after the DNS cutover, so the cutover was reverted" in out

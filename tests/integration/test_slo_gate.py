@@ -8,7 +8,7 @@ import pytest
 
 from lab.router import client
 from lab.services.prometheus import query
-from pager_helpers import HOST, pod_processes, wait
+from pager_helpers import HOST, switch, wait
 from playbook_helpers import run_playbook
 
 pytestmark = pytest.mark.xdist_group("pager")
@@ -25,15 +25,6 @@ def gate(tmp_path, **args):
     proc = run_playbook(str(path))
     assert proc.returncode == 0, proc.stdout[-3000:]
     return json.loads(out.read_text())
-
-
-def switch(lab, lab_instance, ratio):
-    for proc in pod_processes(lab_instance):
-        address, port = proc["address"].rsplit(":", 1)
-        status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches",
-                                            {"LAB_ERROR_RATIO": str(ratio)},
-                                            {"X-Lab-Admin": lab["app"]["admin_token"]}, scheme="http")
-        assert status == 200, body
 
 
 @pytest.mark.parametrize("policy,verdict,status", [("fail", "failed", "fail"), ("inconclusive", "inconclusive", "warn"),
@@ -55,7 +46,7 @@ def test_injected_errors_fail_the_gate_and_prometheus_sees_them(lab, lab_instanc
                "count": 100, "concurrency": 8, "resolve": {HOST: app["sites"]["new"]}, "ca_file": app["ca_file"]}
     objectives = [{"name": "error-ratio", "source": "http", "metric": "error_ratio", "max": 0.01},
                   {"name": "latency-p95", "source": "http", "metric": "latency_p95_ms", "max": 2000}]
-    switch(lab, lab_instance, 0.05)
+    switch(lab, lab_instance, LAB_ERROR_RATIO=0.05)
     try:
         result = gate(tmp_path, count=2, interval=1, traffic=traffic, objectives=objectives)
         verdicts = dict((o["name"], o["verdict"]) for o in result["objectives"])
@@ -72,7 +63,7 @@ def test_injected_errors_fail_the_gate_and_prometheus_sees_them(lab, lab_instanc
 
         wait(seen, timeout=60, what="Prometheus to see the errors")
     finally:
-        switch(lab, lab_instance, 0)
+        switch(lab, lab_instance, LAB_ERROR_RATIO=0)
     result = gate(tmp_path, count=2, interval=1, traffic=traffic, objectives=objectives)
     assert result["passed"] is True, result["objectives"]
 
