@@ -2,8 +2,8 @@
 
 import pytest
 
-from dns_helpers import by_hand, current, put_back
-from pager_helpers import reset_pager
+from dns_helpers import answers, by_hand, current, put_back
+from pager_helpers import reset_pager, wait
 
 
 @pytest.fixture
@@ -21,8 +21,12 @@ def dns_at_old_site(lab):
     """www and app at the router's old site for the test; afterwards exactly as found (a
     go-live such as `make demo` may have cut them over, and its ledger says so)."""
     saved = dict((name, current(lab, name)) for name in ("www", "app"))
+    old = lab["app"]["sites"]["old"]
     for name in saved:
-        by_hand(lab, name, lab["app"]["sites"]["old"])
+        by_hand(lab, name, old)
+    # The secondary takes the change by NOTIFY and IXFR: wait until both servers answer it.
+    wait(lambda: all(answers(lab, name) == dict((ns, [old]) for ns in lab["dns"]["nameservers"]) for name in saved),
+         timeout=30, what="both name servers to answer the old site")
     yield
     for name, value in saved.items():
         put_back(lab, name, value)

@@ -55,3 +55,25 @@ def recap(output, host="lab"):
         if line.startswith(host + " ") and "ok=" in line:
             return dict((k, int(v)) for k, v in (part.split("=") for part in line.split(":", 1)[1].split()))
     raise AssertionError("no PLAY RECAP line for %s in:\n%s" % (host, output[-3000:]))
+
+
+def read_ledger(lab, environment, release):
+    """The release's record in the lab cluster, as the ledger stores it (None when none)."""
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        return LedgerStore(kube).read(environment, release)[0]
+    finally:
+        kube.close()
+
+
+def lock_holder(lab, environment):
+    """Who holds the environment's run lock in the lab cluster (None when nobody)."""
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.ledger.lock import RunLock
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        return RunLock(kube, "golive-system", environment).holder()
+    finally:
+        kube.close()

@@ -12,10 +12,8 @@ import dns.update
 import pytest
 
 from dns_helpers import answers, by_hand
-from playbook_helpers import recap, run_playbook
+from playbook_helpers import read_ledger, recap, run_playbook
 
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
-from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
 from lab.services.moto import lab_client
 
 # The same group as the tests that change the pager: phase 5's tests change these records too.
@@ -70,9 +68,7 @@ def test_rfc2136_cutover_is_served_by_both_servers_then_reverted_exactly(lab, tm
         assert answers(lab, "www") == answers(lab, "app") == {ns: [new] for ns in lab["dns"]["nameservers"]}
         assert [c["status"] for c in result["cut"]["checks"]] == ["pass", "pass"]
         assert len(result["cut"]["verified"]) == 2
-        kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
-        record = LedgerStore(kube).read(environment, release)[0]
-        kube.close()
+        record = read_ledger(lab, environment, release)
         step = record["steps"][0]
         assert step["id"] == "phase5/dns-cutover" and step["status"] == "done"
         assert step["intent"]["undo"]["before"]["www.lab.example. A"]["values"] == [old]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from lab.services.moto import lab_client
-from playbook_helpers import recap, run_playbook
+from playbook_helpers import read_ledger, recap, run_playbook
 from test_pg_migrate import rows
 
 pytestmark = pytest.mark.xdist_group("phase2-playbook")
@@ -42,16 +42,6 @@ def _cluster_cronjob(lab):
         return client.sanitize_for_serialization(found)
     finally:
         client.close()
-
-
-def _ledger(lab, environment, release):
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
-    from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
-    try:
-        return LedgerStore(kube).read(environment, release)[0]
-    finally:
-        kube.close()
 
 
 def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
@@ -89,7 +79,7 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
     assert predeploy[0]["identity"] == {"kind": "postgres", "source": db, "environment": environment}
     assert predeploy[0]["objects"]["dump"]["key"].startswith("postgres/%s/postgres/%s/" % (environment, db))
     # The ledger in the cluster names that backup: it is the one the database rollback restores.
-    record = _ledger(lab, environment, release)
+    record = read_ledger(lab, environment, release)
     steps = dict((step["id"], step) for step in record["steps"])
     assert steps["phase2/predeploy-backup"]["outcome"]["outputs"]["backup_id"] == predeploy[0]["id"]
     assert steps["phase2/migrate"]["intent"]["undo"]["backup_id"] == predeploy[0]["id"]

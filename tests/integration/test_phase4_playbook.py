@@ -13,11 +13,8 @@ import psycopg2
 import pytest
 
 from pager_helpers import kubectl, next_release_schema, request, wait
-from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, recap, run_playbook
+from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, lock_holder, read_ledger, recap, run_playbook
 
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
-from ansible_collections.golive.core.plugins.module_utils.ledger.lock import RunLock
-from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
 
 pytestmark = pytest.mark.xdist_group("pager")
 NEXT = "2026.11.3"
@@ -31,22 +28,6 @@ def ids():
 def phase4(release, environment, *extra, version=NEXT):
     return run_playbook("playbooks/golive.yml", "--tags", "phase4", "-e", "golive_release=%s" % release,
                         "-e", "golive_app_version=%s" % version, *extra, environment=environment)
-
-
-def ledger(lab, environment, release):
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
-    try:
-        return LedgerStore(kube).read(environment, release)[0]
-    finally:
-        kube.close()
-
-
-def lock_holder(lab, environment):
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
-    try:
-        return RunLock(kube, "golive-system", environment).holder()
-    finally:
-        kube.close()
 
 
 def versions(app):
@@ -78,7 +59,7 @@ def test_phase4_deploys_the_next_release_records_each_step_once_and_a_rerun_chan
             assert cur.fetchone()[0] == 1
     finally:
         conn.close()
-    record = ledger(lab, environment, release)
+    record = read_ledger(lab, environment, release)
     assert [s["id"] for s in record["steps"]] == STEPS
     deploy = record["steps"][0]
     assert deploy["status"] == "done" and deploy["changed"] is True and deploy["attempts"] == 1
@@ -90,7 +71,7 @@ def test_phase4_deploys_the_next_release_records_each_step_once_and_a_rerun_chan
     second = phase4(release, environment)
     assert second.returncode == 0, second.stdout[-5000:]
     assert recap(second.stdout)["changed"] == 0
-    record = ledger(lab, environment, release)
+    record = read_ledger(lab, environment, release)
     assert [s["id"] for s in record["steps"]] == STEPS and record["steps"][0]["attempts"] == 1
     assert [r["status"] for r in record["runs"]] == ["finished", "finished"]
     for secret in secrets_of(lab) + [lab["app"]["admin_token"] + "-smoke"]:
@@ -101,7 +82,7 @@ def test_phase4_deploys_the_next_release_records_each_step_once_and_a_rerun_chan
     third = phase4(release, environment, "-e", "phase4_application_tls_min_days=365")
     assert third.returncode != 0
     assert "Require every check of phase 4 to pass" in third.stdout and "fewer than the 365 required" in third.stdout
-    record = ledger(lab, environment, release)
+    record = read_ledger(lab, environment, release)
     steps = dict((s["id"], s) for s in record["steps"])
     assert list(steps) == STEPS and steps["phase4/tls"]["status"] == "failed"
     assert "days left" in steps["phase4/tls"]["outcome"]["error"]
@@ -118,7 +99,7 @@ def test_a_release_that_never_becomes_ready_fails_in_time_naming_the_probe_and_t
     assert "Deployment pager/pager" in out and "Readiness probe failed" in out, out[-4000:]
     assert "not rolled out within 15s" in out
     assert versions(pager) == {"2026.11.2"}
-    record = ledger(lab, environment, release)
+    record = read_ledger(lab, environment, release)
     deploy = record["steps"][0]
     assert deploy["id"] == "phase4/deploy" and deploy["status"] == "failed"
     undo = deploy["intent"]["undo"]["workloads"][0]
@@ -149,7 +130,7 @@ def test_a_concurrent_run_is_refused_and_a_killed_runs_lock_is_broken_only_expli
                              start_new_session=True)
     try:
         holder = wait(lambda: lock_holder(lab, environment), timeout=60, what="the first run to take the lock")
-        wait(lambda: [s for s in (ledger(lab, environment, release) or {}).get("steps", [])
+        wait(lambda: [s for s in (read_ledger(lab, environment, release) or {}).get("steps", [])
                       if s["id"] == "phase4/deploy" and s["status"] == "started"],
              timeout=60, what="the first run to start deploying")
         assert holder["pid"] == first.pid
@@ -173,7 +154,7 @@ def test_a_concurrent_run_is_refused_and_a_killed_runs_lock_is_broken_only_expli
     assert resumed.returncode == 0, resumed.stdout[-5000:] + resumed.stderr[-2000:]
     assert "Broke the run lock" in resumed.stdout + resumed.stderr
     assert versions(pager) == {NEXT}
-    record = ledger(lab, environment, release)
+    record = read_ledger(lab, environment, release)
     assert [s["id"] for s in record["steps"]] == STEPS
     deploy = record["steps"][0]
     # The interrupted attempt's intent is the one kept: the version before the release.
@@ -193,7 +174,7 @@ def test_check_mode_plans_the_rollout_and_changes_nothing(lab, pager):
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert "registry.lab.example/pager:%s" % NEXT in result.stdout  # the diff of the template
     assert versions(pager) == {"2026.11.2"}
-    assert ledger(lab, environment, release) is None and lock_holder(lab, environment) is None
+    assert read_ledger(lab, environment, release) is None and lock_holder(lab, environment) is None
 
 
 def test_tls_check_fails_on_days_left_and_names_a_secret_that_differs_from_what_is_served(lab, tmp_path):

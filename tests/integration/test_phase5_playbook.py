@@ -9,12 +9,10 @@ import uuid
 import pytest
 
 from pager_helpers import HOST, switch
-from playbook_helpers import run_playbook
+from playbook_helpers import read_ledger, run_playbook
 from dns_helpers import answers
 
 from ansible_collections.golive.core.plugins.module_utils.http import transport
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
-from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
 
 pytestmark = pytest.mark.xdist_group("pager")
 CURRENT = "2026.11.2"
@@ -36,14 +34,6 @@ def site_via_dns(lab):
                                               resolver=resolver, context=transport.tls_context(app["ca_file"]))
     assert status == 200
     return headers["x-lab-site"]
-
-
-def record(lab, environment, release):
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
-    try:
-        return LedgerStore(kube).read(environment, release)[0]
-    finally:
-        kube.close()
 
 
 def test_no_cutover_without_an_approval(lab, dns_at_old_site):
@@ -71,9 +61,9 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     # follows DNS lands there.
     assert answers(lab, "www") == answers(lab, "app") == {ns: [old] for ns in lab["dns"]["nameservers"]}
     assert site_via_dns(lab) == old
-    steps = dict((s["id"], s) for s in record(lab, environment, release)["steps"])
+    steps = dict((s["id"], s) for s in read_ledger(lab, environment, release)["steps"])
     assert steps["phase5/dns-cutover"]["status"] == "done" and steps["phase5/dns-revert"]["status"] == "done"
-    events = record(lab, environment, release)["events"]
+    events = read_ledger(lab, environment, release)["events"]
     assert [(e["event"], e["change_id"], e["approved_by"]) for e in events] == [("approval", "CHG-42", "alice")]
 
     # Healthy again: the same release cuts over and stays.
@@ -82,4 +72,4 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     assert answers(lab, "www") == answers(lab, "app") == {ns: [new] for ns in lab["dns"]["nameservers"]}
     assert site_via_dns(lab) == new
     for secret in (lab["dns"]["tsig_secret"], lab["app"]["admin_token"]):
-        assert secret not in out + passed.stdout + passed.stderr + json.dumps(record(lab, environment, release))
+        assert secret not in out + passed.stdout + passed.stderr + json.dumps(read_ledger(lab, environment, release))

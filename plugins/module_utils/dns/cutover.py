@@ -197,7 +197,7 @@ def _last_left(recorder):
     """The record sets the release's newest finished DNS step (a cutover or a revert) left."""
     if recorder is None:
         return None
-    existing = recorder.ledger.read() or {}
+    existing = recorder.record()
     done = [entry for entry in existing.get("steps") or []
             if entry.get("status") == "done"
             and ((entry.get("intent") or {}).get("undo") or {}).get("module") == "golive.core.dns_cutover"]
@@ -209,7 +209,7 @@ def _last_left(recorder):
 
 def _recorded_undo(recorder):
     """The undo the release's cutover step recorded (``phase5/dns-cutover``)."""
-    existing = recorder.ledger.read()
+    existing = recorder.record()
     phase, step = UNDO_STEP.split("/")
     for entry in (existing or {}).get("steps") or []:
         if entry.get("phase") == phase and entry.get("step") == step:

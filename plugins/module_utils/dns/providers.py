@@ -12,23 +12,12 @@ __metaclass__ = type
 import time
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
-    BackendError,
     InvalidInput,
     NotFound,
     Timeout,
 )
 from ansible_collections.golive.core.plugins.module_utils.dns import records
 from ansible_collections.golive.core.plugins.module_utils.dns.rfc2136 import Rfc2136Server
-
-try:
-    import dns.message
-    import dns.name
-    import dns.rcode
-    import dns.rdatatype
-    import dns.update
-except ImportError:  # pragma: no cover - reported by the module entry point
-    pass
-
 
 class Rfc2136Provider:
     name = "rfc2136"
@@ -41,30 +30,19 @@ class Rfc2136Provider:
         return self.server.describe()
 
     def read(self, name, rtype):
-        qname = dns.name.from_text(name)
-        response = self.server._send(dns.message.make_query(qname, dns.rdatatype.from_text(rtype)), "read")
-        if response.rcode() == dns.rcode.NXDOMAIN:
+        found = self.server.rrset(name, rtype)
+        if found is None:
             return None
-        if response.rcode() != dns.rcode.NOERROR:
-            raise BackendError("read", "%s %s in %s" % (name, rtype, self.describe()),
-                               dns.rcode.to_text(response.rcode()))
-        for rrset in response.answer:
-            if rrset.name == qname and rrset.rdtype == dns.rdatatype.from_text(rtype):
-                return {"name": name, "type": rtype, "ttl": int(rrset.ttl),
-                        "values": sorted(records.value_text(rtype, r.to_text(), self.zone) for r in rrset)}
-        return None
+        ttl, values = found
+        return {"name": name, "type": rtype, "ttl": ttl,
+                "values": sorted(records.value_text(rtype, v, self.zone) for v in values)}
 
     def apply(self, changes):
         """One signed UPDATE for every change: all of them happen, or none."""
-        update = dns.update.UpdateMessage(self.server.zone, keyring=self.server.keyring,
-                                          keyname=self.server.key_name, keyalgorithm=self.server.key_algorithm)
-        for change in changes:
-            name, rtype = change["key"].split(" ")
-            update.delete(dns.name.from_text(name), rtype)
-            if change["after"] is not None:
-                for value in change["after"]["values"]:
-                    update.add(dns.name.from_text(name), int(change["after"]["ttl"]), rtype, value)
-        self.server._check_update(self.server._send(update, "update"), ", ".join(c["key"] for c in changes), "")
+        self.server.replace_sets([
+            tuple(change["key"].split(" ")) + ((change["after"] or {}).get("ttl", 0),
+                                                (change["after"] or {}).get("values", []))
+            for change in changes])
         return None
 
     def wait_applied(self, token, deadline):

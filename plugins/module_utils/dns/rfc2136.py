@@ -66,22 +66,27 @@ class Rfc2136Server:
         except dns.exception.DNSException as exc:
             raise BackendError(verb, self.describe(), describe_exception(exc))
 
-    def query(self, name, rdtype):
-        """Ask the server itself (not a resolver) for ``name``/``rdtype``; return texts."""
+    def rrset(self, name, rdtype):
+        """Ask the server itself (not a resolver) for ``name``/``rdtype``: ``(ttl, sorted
+        texts)``, or ``None`` when it has no such record set."""
         qname = dns.name.from_text(name, origin=self.zone)
         request = dns.message.make_query(qname, dns.rdatatype.from_text(rdtype))
         response = self._send(request, "query")
         rcode = response.rcode()
         if rcode == dns.rcode.NXDOMAIN:
-            return []
+            return None
         if rcode != dns.rcode.NOERROR:
             raise BackendError("query", "%s %s in %s" % (qname, rdtype, self.describe()),
                                dns.rcode.to_text(rcode))
-        values = []
         for rrset in response.answer:
             if rrset.rdtype == dns.rdatatype.from_text(rdtype) and rrset.name == qname:
-                values.extend(rdata.to_text() for rdata in rrset)
-        return sorted(values)
+                return int(rrset.ttl), sorted(rdata.to_text() for rdata in rrset)
+        return None
+
+    def query(self, name, rdtype):
+        """The values of ``name``/``rdtype`` as the server answers them (``[]`` when none)."""
+        found = self.rrset(name, rdtype)
+        return found[1] if found else []
 
     def soa_serial(self):
         answer = self.query(self.zone.to_text(), "SOA")
@@ -91,12 +96,21 @@ class Rfc2136Server:
 
     def replace(self, name, rdtype, ttl, values):
         """Atomically replace the record set ``name``/``rdtype`` with ``values``."""
+        self.replace_sets([(name, rdtype, ttl, values)])
+
+    def replace_sets(self, sets):
+        """Replace several record sets in one signed UPDATE: all of them change, or none.
+
+        ``sets`` is ``[(name, rdtype, ttl, values)]``; empty ``values`` deletes the set.
+        """
         update = dns.update.UpdateMessage(self.zone, keyring=self.keyring, keyname=self.key_name,
                                           keyalgorithm=self.key_algorithm)
-        update.delete(dns.name.from_text(name, origin=self.zone), rdtype)
-        for value in values:
-            update.add(dns.name.from_text(name, origin=self.zone), int(ttl), rdtype, value)
-        self._check_update(self._send(update, "update"), name, rdtype)
+        for name, rdtype, ttl, values in sets:
+            update.delete(dns.name.from_text(name, origin=self.zone), rdtype)
+            for value in values:
+                update.add(dns.name.from_text(name, origin=self.zone), int(ttl), rdtype, value)
+        self._check_update(self._send(update, "update"), ", ".join(n for n, _t, _l, _v in sets),
+                           "/".join(sorted(set(t for _n, t, _l, _v in sets))))
 
     def delete(self, name, rdtype):
         update = dns.update.UpdateMessage(self.zone, keyring=self.keyring, keyname=self.key_name,

@@ -107,10 +107,14 @@ class Ledger:
                 "resumed": len(stored["runs"]) > 1, "steps_done": _done_ids(stored), "copy": self.copy}
 
     def begin(self, run_id, phase, step, inputs=None, objects=None, undo=None, before=None, always=False,
-              check_mode=False):
-        """Write a step's intent, unless it is done with these inputs (``decision`` says)."""
+              check_mode=False, existing=None):
+        """Write a step's intent, unless it is done with these inputs (``decision`` says).
+
+        ``existing`` is the record as the caller just read it (read here when not given).
+        """
         digest = rec.fingerprint(inputs)
-        existing = self.read()
+        if existing is None:
+            existing = self.read()
         entry = rec.find_step(existing, rec.step_id(phase, step)) if existing else None
         decision = rec.decide(entry, digest)
         if decision == rec.SKIP and always:
@@ -145,10 +149,6 @@ def _done_ids(record):
     return [s["id"] for s in (record or {}).get("steps") or [] if s.get("status") == rec.DONE]
 
 
-def holder_text(holder):
-    return describe(holder)
-
-
 class StepRecorder:
     """Write-ahead recording of one step for a module that has the ``ledger`` option.
 
@@ -164,6 +164,7 @@ class StepRecorder:
         self.check_mode = check_mode
         self.started = None
         self.decision = None
+        self._record = None
 
     @classmethod
     def from_option(cls, kube, option, default_phase, default_step, check_mode=False):
@@ -174,21 +175,28 @@ class StepRecorder:
         return cls(ledger, option["run_id"], option.get("phase") or default_phase, option.get("step") or default_step,
                    check_mode)
 
+    def record(self):
+        """The release's record, read once before the step acts (``{}`` when there is none)."""
+        if self._record is None:
+            self._record = self.ledger.read() or {}
+        return self._record
+
     def previous(self):
         """The step as the record holds it (None when never started)."""
-        existing = self.ledger.read()
-        return rec.find_step(existing, rec.step_id(self.phase, self.step)) if existing else None
+        return rec.find_step(self.record(), rec.step_id(self.phase, self.step)) if self.record() else None
 
     def begin(self, inputs, objects=None, undo=None, before=None):
         self.started = time.monotonic()
         answer = self.ledger.begin(self.run_id, self.phase, self.step, inputs, objects, undo, before, always=True,
-                                   check_mode=self.check_mode)
+                                   check_mode=self.check_mode, existing=self.record() or None)
         self.decision = answer["decision"]
+        self._record = None
         return answer
 
     def finish(self, status, **outcome):
         if self.started is not None:
             outcome.setdefault("duration", round(time.monotonic() - self.started, 3))
+        self._record = None
         return self.ledger.finish(self.run_id, self.phase, self.step, status, check_mode=self.check_mode, **outcome)
 
     def summary(self):

@@ -85,6 +85,9 @@ class LedgerStore:
         self.kube = kube
         self.namespace = namespace
         self.chunk_bytes = chunk_bytes
+        # name -> (resourceVersion, generation) of the head as last read, so a write over
+        # that version knows the generation without reading the head again.
+        self._seen = {}
 
     def _path(self, name=None):
         return resource_path("v1", "configmaps", self.namespace, name)
@@ -110,7 +113,10 @@ class LedgerStore:
             if head is None:
                 return None, None
             try:
-                return self._decode(head), head["metadata"]["resourceVersion"]
+                record = self._decode(head)
+                version = head["metadata"]["resourceVersion"]
+                self._seen[name] = (version, (head["metadata"].get("annotations") or {}).get(ANN_GENERATION))
+                return record, version
             except NotFound:
                 continue  # a chunk of that generation was replaced meanwhile: read the new head
         raise Timeout("read", "the ledger of release %s" % release, "it kept changing while being read")
@@ -142,15 +148,6 @@ class LedgerStore:
         except ValueError as exc:
             raise VerificationFailed("read", "ledger %s/%s" % (self.namespace, name), describe_exception(exc))
 
-    def find(self, release, environment=None):
-        """Every head of ``release`` (of ``environment`` when given): ``[(environment, name)]``."""
-        selector = "%s=head,%s=%s" % (LABEL_KIND, LABEL_RELEASE, release)
-        if environment:
-            selector += ",%s=%s" % (LABEL_ENVIRONMENT, environment)
-        items = self.kube.list(self._path(), label_selector=selector)
-        return sorted(((item["metadata"].get("labels") or {}).get(LABEL_ENVIRONMENT), item["metadata"]["name"])
-                      for item in items)
-
     # -- writing ---------------------------------------------------------------------
     def write(self, environment, release, record, version):
         """Store ``record`` over the head at ``version`` (``None``: the head must not exist).
@@ -163,8 +160,10 @@ class LedgerStore:
                   "app.kubernetes.io/managed-by": MANAGED_BY}
         previous = None
         if version is not None:
-            current = self.kube.get(self._path(name), missing_ok=True)
-            previous = ((current or {}).get("metadata", {}).get("annotations") or {}).get(ANN_GENERATION)
+            seen_version, previous = self._seen.get(name, (None, None))
+            if seen_version != version:
+                current = self.kube.get(self._path(name), missing_ok=True)
+                previous = ((current or {}).get("metadata", {}).get("annotations") or {}).get(ANN_GENERATION)
         generation = str(int(previous or 0) + 1)
         if len(text) <= self.chunk_bytes:
             data = {DATA_KEY: text}
