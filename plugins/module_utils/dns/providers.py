@@ -19,6 +19,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 from ansible_collections.golive.core.plugins.module_utils.dns import records
 from ansible_collections.golive.core.plugins.module_utils.dns.rfc2136 import Rfc2136Server
 
+
 class Rfc2136Provider:
     name = "rfc2136"
 
@@ -39,10 +40,12 @@ class Rfc2136Provider:
 
     def apply(self, changes):
         """One signed UPDATE for every change: all of them happen, or none."""
-        self.server.replace_sets([
-            tuple(change["key"].split(" ")) + ((change["after"] or {}).get("ttl", 0),
-                                                (change["after"] or {}).get("values", []))
-            for change in changes])
+        sets = []
+        for change in changes:
+            name, rtype = change["key"].split(" ")
+            after = change["after"] or {}
+            sets.append((name, rtype, after.get("ttl", 0), after.get("values", [])))
+        self.server.replace_sets(sets)
         return None
 
     def wait_applied(self, token, deadline):
