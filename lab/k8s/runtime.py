@@ -283,7 +283,8 @@ class PodRuntime:
 
     def write_listing(self) -> None:
         with self.lock:
-            rows = [{"namespace": p.namespace, "pod": p.name, "image": p.image, "address": f"{p.address}:{p.port}",
+            rows = [{"namespace": p.namespace, "pod": p.name, "container": p.container.get("name"), "image": p.image,
+                 "address": f"{p.address}:{p.port}",
                      "pid": p.proc.pid if p.proc else None, "restarts": p.restarts,
                      "terminating": p.uid in self.terminating}
                     for p in sorted(list(self.pods.values()) + list(self.terminating.values()),
@@ -293,7 +294,7 @@ class PodRuntime:
         os.replace(tmp, self.listing)
         # Prometheus file_sd: the running Pods' metrics endpoints, which follow every rollout.
         targets = [{"targets": [row["address"]],
-                    "labels": {"namespace": row["namespace"], "pod": row["pod"],
+                    "labels": {"namespace": row["namespace"], "pod": row["pod"], "container": row["container"] or "",
                                "app": row["image"].split("/")[-1].split(":")[0]}}
                    for row in rows if not row["terminating"]]
         tmp = self.targets.with_suffix(".tmp")

@@ -27,6 +27,8 @@ from lab.base import LabContext, Service, write_file
 
 ZONE = "lab.example."
 KEY_NAME = "golive-lab-key"
+# A key the zone's update policy allows only the ACME challenge TXT record: a refused update.
+ACME_KEY_NAME = "golive-lab-acme"
 ALGORITHM = "hmac-sha256"
 SECONDARY = "127.0.0.1"
 OLD_SITE = "127.0.0.2"  # the router's sites (lab/services/app.py SITES)
@@ -59,6 +61,11 @@ key "{key}" {{
     secret "{secret}";
 }};
 
+key "{acme_key}" {{
+    algorithm {algorithm};
+    secret "{acme_secret}";
+}};
+
 controls {{ }};
 
 zone "{zone}" {{
@@ -72,7 +79,8 @@ ROLES = {
     "primary": {
         "listen": "127.0.0.1", "listen_port": "{port}",
         "notify": "    notify explicit;\n    also-notify {{ {secondary} port {secondary_port}; }};",
-        "zone_body": "    type primary;\n    allow-update {{ key \"{key}\"; }};\n    allow-transfer {{ key \"{key}\"; }};",
+        "zone_body": "    type primary;\n    update-policy {{\n        grant {key} zonesub ANY;\n"
+                     "        grant {acme_key} name _acme-challenge.{zone}. TXT;\n    }};\n    allow-transfer {{ key \"{key}\"; }};",
     },
     "secondary": {
         "listen": "{secondary}", "listen_port": "{secondary_port}",
@@ -114,14 +122,16 @@ class Bind(Service):
 
     def start(self, ctx: LabContext) -> dict:
         secret = ctx.secret("dns_tsig_secret", nbytes=32, b64=True)
+        acme_secret = ctx.secret("dns_acme_tsig_secret", nbytes=32, b64=True)
+        keys = {"key": KEY_NAME, "acme_key": ACME_KEY_NAME, "secret": secret, "acme_secret": acme_secret}
         port = ctx.port("dns", udp=True)
         secondary_port = ctx.port("dns-secondary", udp=True)
         bdir = ctx.path("bind")
         conf = bdir / "named.conf"
         zone = ZONE.rstrip(".")
         if not ctx.running_pid("named"):
-            write_file(conf, named_conf("primary", dir=bdir, port=port, secondary_port=secondary_port, key=KEY_NAME,
-                                        secondary=SECONDARY, algorithm=ALGORITHM, secret=secret, zone=zone), 0o600)
+            write_file(conf, named_conf("primary", dir=bdir, port=port, secondary_port=secondary_port,
+                                        secondary=SECONDARY, algorithm=ALGORITHM, zone=zone, **keys), 0o600)
             zone_file = bdir / f"db.{zone}"
             if not zone_file.exists():
                 body = ZONE_FILE.format(zone=zone, secondary=SECONDARY) + "".join(
@@ -133,8 +143,8 @@ class Bind(Service):
         sdir = ctx.path("bind/secondary")
         sconf = sdir / "named.conf"
         if not ctx.running_pid("named-secondary"):
-            write_file(sconf, named_conf("secondary", dir=sdir, port=port, secondary_port=secondary_port, key=KEY_NAME,
-                                         secondary=SECONDARY, algorithm=ALGORITHM, secret=secret, zone=zone), 0o600)
+            write_file(sconf, named_conf("secondary", dir=sdir, port=port, secondary_port=secondary_port,
+                                         secondary=SECONDARY, algorithm=ALGORITHM, zone=zone, **keys), 0o600)
         ctx.spawn("named-secondary", ["named", "-g", "-4", "-c", str(sconf), "-p", str(secondary_port)],
                   ports=[secondary_port], stop_signal=signal.SIGTERM,
                   ready=lambda: _soa_answers(secondary_port, SECONDARY), match=str(sconf))
@@ -148,4 +158,6 @@ class Bind(Service):
             "tsig_key_name": KEY_NAME,
             "tsig_algorithm": ALGORITHM,
             "tsig_secret": secret,
+            "acme_key_name": ACME_KEY_NAME,
+            "acme_secret": acme_secret,
         }}

@@ -73,6 +73,37 @@ options:
         type: list
         elements: str
         required: true
+      set_identifier:
+        description:
+          - Makes the set a weighted set (O(provider=route53) only), told apart from the other sets
+            of its name and type by this identifier.
+        type: str
+      weight:
+        description: The weight of a weighted set, 0 to 255.
+        type: int
+  shift:
+    description:
+      - One step of a gradual cutover between weighted sets (O(provider=route53)); instead of O(records).
+        For each pair, O(shift.percent) of 100 goes to its C(to) set and the rest to its C(from) set.
+        A role validates traffic between steps (for example 10, 50, 100); the ledger keeps the weights
+        from before the first step, so O(state=reverted) puts those back.
+    type: dict
+    suboptions:
+      percent:
+        description: The share of the C(to) sets, 0 to 100.
+        type: int
+        required: true
+      ttl:
+        description: TTL of the weighted sets.
+        type: int
+        default: 60
+      pairs:
+        description:
+          - Each a dict with C(name), C(type) (default C(A)), C(from) and C(to), each of these a dict with
+            C(set_identifier) and C(values).
+        type: list
+        elements: dict
+        required: true
   state:
     description:
       - V(present) cuts over to O(records); V(reverted) puts back the sets the cutover replaced.
@@ -123,6 +154,17 @@ EXAMPLES = r"""
       - {name: app, values: [203.0.113.20], ttl: 60}
     lower_ttl: 60
   register: cutover
+
+- name: Send 10 % of www to the new site (weighted Route53 sets)
+  golive.core.dns_cutover:
+    provider: route53
+    dns_zone: example.com
+    shift:
+      percent: 10
+      pairs:
+        - name: www
+          from: {set_identifier: old, values: [203.0.113.10]}
+          to: {set_identifier: new, values: [203.0.113.20]}
 
 - name: Put them back
   golive.core.dns_cutover:
@@ -176,7 +218,11 @@ def main():
         provider=dict(type="str", required=True, choices=["rfc2136", "route53"]),
         records=dict(type="list", elements="dict", default=[], options=dict(
             name=dict(type="str", required=True), type=dict(type="str", default="A", choices=list(records.TYPES)),
-            ttl=dict(type="int", default=300), values=dict(type="list", elements="str", required=True))),
+            ttl=dict(type="int", default=300), values=dict(type="list", elements="str", required=True),
+            set_identifier=dict(type="str"), weight=dict(type="int"))),
+        shift=dict(type="dict", options=dict(
+            percent=dict(type="int", required=True), ttl=dict(type="int", default=60),
+            pairs=dict(type="list", elements="dict", required=True))),
         state=dict(type="str", default="present", choices=["present", "reverted"]),
         undo=dict(type="dict"), overwrite=dict(type="bool", default=False), lower_ttl=dict(type="int"),
         verify=dict(type="bool", default=True), nameservers=dict(type="dict"), hosted_zone_id=dict(type="str"),
@@ -186,7 +232,7 @@ def main():
     spec.update(rfc2136.argument_spec())
     spec.update(s3.argument_spec())
     spec.update(k8s.argument_spec())  # where the ledger lives
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("records", "shift")])
     libs = [("dnspython", rfc2136.DNSPYTHON_IMPORT_ERROR)]
     if module.params["provider"] == "route53":
         libs.append(("boto3", s3.BOTO3_IMPORT_ERROR))
@@ -202,7 +248,10 @@ def main():
                                                  classify=s3.classify)
         else:
             provider = providers.rfc2136_from_params(p)
-        desired = [records.record_set(r["name"], r["type"], r["ttl"], r["values"], provider.zone) for r in p["records"]]
+        desired = [records.record_set(r["name"], r["type"], r["ttl"], r["values"], provider.zone,
+                                      r["set_identifier"], r["weight"]) for r in p["records"]]
+        if p["shift"]:
+            desired = records.shift(p["shift"]["pairs"], p["shift"]["percent"], provider.zone, p["shift"]["ttl"])
         kube = k8s.Kube(p, deadline=deadline) if p["ledger"] else None
         try:
             recorder = StepRecorder.from_option(kube, p["ledger"], "phase5", "dns-cutover", module.check_mode)

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.checks
+  - golive.core.k8s
 attributes:
   check_mode:
     support: full
@@ -48,10 +49,14 @@ options:
         type: str
         required: true
       source:
-        description: Where the value comes from.
+        description:
+          - Where the value comes from. V(resources) is the highest ratio of a container's usage
+            (cAdvisor's C(container_cpu_usage_seconds_total) rate, C(container_memory_working_set_bytes))
+            to its declared request or limit, across the Pods of O(objectives[].workload), read from
+            Prometheus; the workload's declaration is read from the cluster.
         type: str
         default: prometheus
-        choices: [prometheus, http]
+        choices: [prometheus, http, resources]
       query:
         description: PromQL whose first sample is the value (V(prometheus)).
         type: str
@@ -59,6 +64,29 @@ options:
         description: The statistic of the traffic (V(http)).
         type: str
         choices: [error_ratio, latency_avg_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms]
+      resource:
+        description: The resource of a V(resources) objective.
+        type: str
+        choices: [cpu, memory]
+      against:
+        description: What usage is divided by (V(resources)).
+        type: str
+        default: limits
+        choices: [limits, requests]
+      workload:
+        description: The workload of a V(resources) objective, a dict with C(namespace), C(name) and C(kind)
+          (V(Deployment), the default, V(StatefulSet) or V(DaemonSet)).
+        type: dict
+      window:
+        description: Rate window of the CPU usage (V(resources)).
+        type: str
+        default: 2m
+      count:
+        description: Measurements of this objective (default O(count)).
+        type: int
+      interval:
+        description: Seconds between its measurements (default O(interval)).
+        type: float
       max:
         description: Largest acceptable value.
         type: float
@@ -153,6 +181,8 @@ EXAMPLES = r"""
     objectives:
       - {name: error-ratio, source: http, metric: error_ratio, max: 0.001}
       - {name: latency-p95, source: http, metric: latency_p95_ms, max: 200}
+      - {name: memory, source: resources, resource: memory, workload: {namespace: shop, name: web}, max: 0.8,
+         count: 2, interval: 60}
       - {name: server-errors, query: "sum(rate(http_requests_total{code=~'5..'}[1m])) / sum(rate(http_requests_total[1m]))",
          max: 0.01}
 """
@@ -182,12 +212,18 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.metrics import gate
 
 
 def main():
     objective = dict(
-        name=dict(type="str", required=True), source=dict(type="str", default="prometheus", choices=["prometheus", "http"]),
+        name=dict(type="str", required=True),
+        source=dict(type="str", default="prometheus", choices=["prometheus", "http", "resources"]),
+        resource=dict(type="str", choices=["cpu", "memory"]), against=dict(type="str", default="limits",
+                                                                           choices=["limits", "requests"]),
+        workload=dict(type="dict"), window=dict(type="str", default="2m"), count=dict(type="int"),
+        interval=dict(type="float"),
         query=dict(type="str"), metric=dict(type="str", choices=sorted(gate.HTTP_METRICS)),
         max=dict(type="float"), min=dict(type="float"), failure_limit=dict(type="int", default=0),
         inconclusive_limit=dict(type="int", default=0),
@@ -206,11 +242,24 @@ def main():
         timeout=dict(type="float", default=900.0),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
+    spec.update(k8s.argument_spec())  # where resources objectives read their workload
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
-    base.run(module, lambda: gate.evaluate(p["objectives"], p["count"], p["interval"], p["traffic"],
-                                           p["prometheus_url"], p["prometheus_token"], Deadline(p["timeout"]),
-                                           p["fail_on_failed_checks"]))
+    needs_kube = any(o["source"] == "resources" for o in p["objectives"])
+    if needs_kube:
+        base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
+
+    def service():
+        deadline = Deadline(p["timeout"])
+        kube = k8s.Kube(p, deadline=deadline) if needs_kube else None
+        try:
+            return gate.evaluate(p["objectives"], p["count"], p["interval"], p["traffic"], p["prometheus_url"],
+                                 p["prometheus_token"], deadline, p["fail_on_failed_checks"], kube)
+        finally:
+            if kube is not None:
+                kube.close()
+
+    base.run(module, service)
 
 
 if __name__ == "__main__":

@@ -199,3 +199,92 @@ def test_check_mode_plans_with_a_diff_and_lower_ttl_waits_out_the_old_one(lab, t
     cut = json.loads((tmp_path / "cut.json").read_text())
     assert cut["ttl_lowered"] == {"to": 1, "waited": 3}
     assert cut["changes"][0]["after"]["ttl"] == 60 and answers(lab, "www") == {ns: [new] for ns in eps["nameservers"]}
+
+
+@pytest.mark.parametrize("case", ["denied by policy", "wrong zone", "weighted"])
+def test_a_refused_update_fails_clearly_and_changes_nothing(lab, tmp_path, dns_at_old_site, case):
+    """The zone's update policy lets the ACME key change only its TXT record; a zone the server
+    does not serve; weights, which RFC 2136 does not have."""
+    args, expected = cutover("rfc2136", "new"), None
+    if case == "denied by policy":
+        args.update(tsig_key_name=lab["dns"]["acme_key_name"], tsig_key_secret=lab["dns"]["acme_secret"])
+        expected = "REFUSED"
+    elif case == "wrong zone":
+        args.update(dns_zone="elsewhere.example.")
+        expected = "the server does not serve this zone"
+    else:
+        args.pop("records")
+        args["shift"] = {"percent": 10, "pairs": [{"name": "www", "from": {"set_identifier": "old", "values": ["1.2.3.4"]},
+                                                   "to": {"set_identifier": "new", "values": ["1.2.3.5"]}}]}
+        expected = "RFC 2136 has no weighted records"
+    proc = play(tmp_path, [{"name": "Cut over", "golive.core.dns_cutover": args}])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert expected in out, out[-3000:]
+    assert "Traceback" not in out and lab["dns"]["acme_secret"] not in out and lab["dns"]["tsig_secret"] not in out
+    assert answers(lab, "www") == answers(lab, "app") == {
+        ns: [lab["app"]["sites"]["old"]] for ns in lab["dns"]["nameservers"]}
+
+
+def test_a_gradual_weighted_shift_on_route53_reverts_from_the_ledger_to_the_zone_as_it_was(lab, tmp_path):
+    """10 %, 50 %, 100 % to the new site's weighted set, each step recorded in one ledger step;
+    a revert from the ledger leaves the zone's record sets identical to before the first step."""
+    r53, zone_id = lab_client(lab, "route53"), lab["route53"]["zone_id"]
+    name = "shop-%s.%s" % (uuid.uuid4().hex[:6], lab["route53"]["zone"].rstrip(".") + ".")
+    old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": name, "Type": "A", "TTL": 60, "SetIdentifier": "old", "Weight": 100,
+        "ResourceRecords": [{"Value": old}]}}]})
+
+    def zone_sets():
+        return sorted(json.dumps(s, sort_keys=True) for s in
+                      r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"])
+
+    def weights():
+        return dict((s["SetIdentifier"], s["Weight"]) for s in
+                    r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+                    if s["Name"] == name and "SetIdentifier" in s)
+
+    before = zone_sets()
+    release, environment = "R-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
+    ledger = {"release": release, "environment": environment, "run_id": "{{ run.run_id }}"}
+    base = {"provider": "route53", "dns_zone": "{{ golive_lab.route53.zone }}", "timeout": 60, "ledger": ledger}
+    pair = {"name": name, "from": {"set_identifier": "old", "values": [old]},
+            "to": {"set_identifier": "new", "values": [new]}}
+    seen = {}
+    try:
+        for step, percent in enumerate([10, 50, 100, 100]):
+            tasks = [{"name": "Open", "golive.core.ledger": {"operation": "open", "release": release,
+                                                             "environment": environment}, "register": "run"},
+                     {"name": "Shift", "golive.core.dns_cutover": dict(base, shift={"percent": percent, "pairs": [pair]}),
+                      "register": "shifted"},
+                     {"name": "Keep", "ansible.builtin.copy": {"content": "{{ shifted | to_json }}",
+                                                               "dest": str(tmp_path / "s.json"), "mode": "0600"}},
+                     {"name": "Close", "golive.core.ledger": {"operation": "close", "release": release,
+                                                              "environment": environment, "run_id": "{{ run.run_id }}"}}]
+            proc = play(tmp_path, tasks)
+            assert proc.returncode == 0, proc.stdout[-4000:]
+            shifted = json.loads((tmp_path / "s.json").read_text())
+            assert shifted["changed"] is (step < 3)
+            assert all(c["status"] == "pass" for c in shifted["checks"]) and len(shifted["checks"]) == 2
+            seen[step] = weights()
+        assert seen[0] == {"old": 90, "new": 10} and seen[1] == {"old": 50, "new": 50}
+        assert seen[2] == seen[3] == {"old": 0, "new": 100}
+        record = read_ledger(lab, environment, release)
+        step = [s for s in record["steps"] if s["id"] == "phase5/dns-cutover"][0]
+        assert step["intent"]["before"] == {"%s A old" % name: {"name": name, "type": "A", "ttl": 60, "values": [old],
+                                                                "set_identifier": "old", "weight": 100},
+                                            "%s A new" % name: None}
+        revert = [{"name": "Open", "golive.core.ledger": {"operation": "open", "release": release,
+                                                          "environment": environment}, "register": "run"},
+                  {"name": "Revert", "golive.core.dns_cutover": dict(base, state="reverted")},
+                  {"name": "Close", "golive.core.ledger": {"operation": "close", "release": release,
+                                                           "environment": environment, "run_id": "{{ run.run_id }}"}}]
+        proc = play(tmp_path, revert)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert zone_sets() == before and weights() == {"old": 100}
+    finally:
+        for s in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]:
+            if s["Name"] == name:
+                r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+                    {"Action": "DELETE", "ResourceRecordSet": s}]})

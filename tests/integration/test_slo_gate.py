@@ -74,7 +74,34 @@ def test_prometheus_scrapes_the_running_pods_and_the_router(lab, lab_instance):
 
     def targets():
         up = query(lab["prometheus"]["url"], 'up{job="pods"} == 1')
-        return sorted(s["metric"]["instance"] for s in up) == running
+        return sorted(set(s["metric"]["instance"] for s in up)) == running
 
     wait(targets, timeout=30, what="Prometheus targets to be the running Pods")
     assert query(lab["prometheus"]["url"], 'up{job="router"} == 1')
+
+
+def test_resource_utilisation_against_declared_requests_and_limits(lab, tmp_path):
+    """The pager declares memory requests of 64Mi and limits of 128Mi; the maintenance page
+    declares none. Usage comes from the cAdvisor series Prometheus scrapes from every Pod."""
+    pager = {"namespace": lab["app"]["namespace"], "name": "pager"}
+    kube = {"kubeconfig": "{{ golive_lab.k8s.kubeconfig }}"}
+    result = gate(tmp_path, count=2, interval=1, objectives=[
+        {"name": "memory-limits", "source": "resources", "resource": "memory", "workload": pager, "max": 0.8},
+        {"name": "memory-requests", "source": "resources", "resource": "memory", "against": "requests",
+         "workload": pager, "max": 0.01, "count": 1},
+        {"name": "cpu-limits", "source": "resources", "resource": "cpu", "workload": pager, "max": 0.8,
+         "interval": 0.5},
+        {"name": "undeclared", "source": "resources", "resource": "memory",
+         "workload": dict(pager, name="maintenance"), "max": 0.8, "count": 1}], **kube)
+    objectives = dict((o["name"], o) for o in result["objectives"])
+    assert objectives["memory-limits"]["verdict"] == "passed", objectives["memory-limits"]
+    assert objectives["memory-limits"]["declared"] == {"pager": 128 * 2 ** 20}
+    ratio = objectives["memory-limits"]["measurements"][0]["value"]
+    assert 0 < ratio < 0.8
+    assert objectives["memory-requests"]["verdict"] == "failed"
+    assert objectives["memory-requests"]["measurements"][0]["value"] == pytest.approx(ratio * 2, rel=0.2)
+    assert objectives["cpu-limits"]["verdict"] == "passed" and objectives["cpu-limits"]["declared"] == {"pager": 0.5}
+    assert objectives["undeclared"]["verdict"] == "failed"
+    assert "container maintenance of Deployment pager/maintenance declares no memory limit" in \
+        objectives["undeclared"]["problems"]
+    assert result["failed"] is True and "slo.memory-requests" in result["msg"]

@@ -19,6 +19,7 @@ import time
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    BackendError,
     InvalidInput,
     NotFound,
     PreconditionFailed,
@@ -109,6 +110,23 @@ def _checks(verified, expected):
     return checks
 
 
+def _weight_checks(provider, expected):
+    checks = []
+    for key, rset in sorted(expected.items()):
+        if not records.weighted(key):
+            continue
+        live = provider.read(*records.parse_key(key))
+        evidence = {"record": key, "expected": records.describe(rset), "provider": records.describe(live)}
+        ok = records.same(live, rset)
+        if not ok:
+            evidence["problems"] = ["%s is %s in %s, expected %s" % (key, records.describe(live), provider.describe(),
+                                                                    records.describe(rset))]
+        name, rtype, set_identifier = records.parse_key(key)
+        checks.append(make_check("dns.weight.%s.%s.%s" % (name.rstrip("."), rtype.lower(), set_identifier),
+                                 "The provider holds %s" % key, "pass" if ok else "fail", evidence, CHECKLIST))
+    return checks
+
+
 def _text(sets):
     return "".join("%s %s\n" % (k, records.describe(v)) for k, v in sorted(sets.items()))
 
@@ -125,8 +143,10 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
             raise InvalidInput("revert", "DNS records", "no undo data: pass undo (what the cutover returned) or "
                                                         "the ledger of the release that cut over")
         keys = sorted(undo["before"])
-        live = dict((k, provider.read(*k.split(" "))) for k in keys)
-        pending = dict((k, undo["after"].get(k)) for k in keys if not records.same(live[k], undo["before"][k]))
+        live = dict((k, provider.read(*records.parse_key(k))) for k in keys)
+        # What the release left last (a later step of a gradual shift), else what this undo's cutover left.
+        left = dict(undo["after"], **(_last_left(recorder) or {}))
+        pending = dict((k, left.get(k)) for k in keys if not records.same(live[k], undo["before"][k]))
         problems = records.drift(live, pending)
         if problems and not overwrite:
             raise PreconditionFailed("revert", "DNS records in %s" % provider.describe(),
@@ -141,7 +161,7 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
             raise InvalidInput("cut over", "DNS records", "records is empty")
         targets = [{"key": records.key(r), "after": r} for r in desired]
         keys = [t["key"] for t in targets]
-        live = dict((k, provider.read(*k.split(" "))) for k in keys)
+        live = dict((k, provider.read(*records.parse_key(k))) for k in keys)
         left = _last_left(recorder)
         if left:
             changed_since = dict((k, left[k]) for k in keys if k in left and not records.same(live[k], left[k])
@@ -172,11 +192,20 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
             token = provider.apply(changes)
             result["provider_status"] = provider.wait_applied(token, deadline)
         if verify_answers and not check_mode:
-            servers = servers_of(provider, nameservers, dns_port)
-            verified = verify(servers, after, deadline)
+            # A server answers a weighted name with one of its sets, at random: weights are
+            # verified where they live, in the provider; plain sets on every server.
+            answered = dict((k, v) for k, v in after.items() if not records.weighted(k))
+            result["checks"] = _weight_checks(provider, after)
+            verified = []
+            if answered:
+                verified = verify(servers_of(provider, nameservers, dns_port), answered, deadline)
+                result["checks"] += _checks(verified, answered)
             result["verified"] = verified
-            result["checks"] = _checks(verified, after)
             late = [s for s in verified if not s["matched"]]
+            wrong = [c for c in result["checks"] if c["status"] != "pass" and c["id"].startswith("dns.weight.")]
+            if wrong:
+                raise BackendError("verify", "the weights in %s" % provider.describe(),
+                                   "; ".join(p for c in wrong for p in c["evidence"]["problems"]), result=result)
             if late:
                 raise Timeout("verify", "the DNS change on every authoritative server",
                               "%s still answer%s otherwise: %s" % (

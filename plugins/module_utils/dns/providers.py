@@ -2,7 +2,7 @@
 # Copyright (c) golive.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The two DNS providers behind one record-set API: RFC 2136 (dnspython, TSIG) and
-Route53 (boto3). Each can ``read(name, type)``, ``apply(changes)``, ``wait_applied()``
+Route53 (boto3). Each can ``read(name, type, set_identifier)``, ``apply(changes)``, ``wait_applied()``
 and name the zone's authoritative servers (``nameservers()``)."""
 
 from __future__ import absolute_import, division, print_function
@@ -30,7 +30,11 @@ class Rfc2136Provider:
     def describe(self):
         return self.server.describe()
 
-    def read(self, name, rtype):
+    def read(self, name, rtype, set_identifier=None):
+        if set_identifier is not None:
+            raise InvalidInput("read", "weighted record %s %s %s" % (name, rtype, set_identifier),
+                               "RFC 2136 has no weighted records",
+                               fix="Shift weights with provider=route53, or cut over whole record sets")
         found = self.server.rrset(name, rtype)
         if found is None:
             return None
@@ -42,7 +46,7 @@ class Rfc2136Provider:
         """One signed UPDATE for every change: all of them happen, or none."""
         sets = []
         for change in changes:
-            name, rtype = change["key"].split(" ")
+            name, rtype, _set = records.parse_key(change["key"])
             after = change["after"] or {}
             sets.append((name, rtype, after.get("ttl", 0), after.get("values", [])))
         self.server.replace_sets(sets)
@@ -94,30 +98,38 @@ class Route53Provider:
     def describe(self):
         return "Route53 hosted zone %s (%s)" % (self.zone, self.zone_id)
 
-    def read(self, name, rtype):
+    def read(self, name, rtype, set_identifier=None):
+        """The set of that name and type (the weighted one with that identifier, when given)."""
         answer = self._call("read", "%s %s in %s" % (name, rtype, self.describe()),
                             self.client.list_resource_record_sets, HostedZoneId=self.zone_id,
-                            StartRecordName=name, StartRecordType=rtype, MaxItems="1")
+                            StartRecordName=name, StartRecordType=rtype, MaxItems="100")
         for item in answer.get("ResourceRecordSets", []):
-            if item["Name"].lower() == name and item["Type"] == rtype and "SetIdentifier" not in item:
-                return {"name": name, "type": rtype, "ttl": int(item.get("TTL", 0)),
-                        "values": sorted(records.value_text(rtype, r["Value"], self.zone)
-                                         for r in item.get("ResourceRecords", []))}
+            if (item["Name"].lower() == name and item["Type"] == rtype
+                    and item.get("SetIdentifier") == set_identifier):
+                found = {"name": name, "type": rtype, "ttl": int(item.get("TTL", 0)),
+                         "values": sorted(records.value_text(rtype, r["Value"], self.zone)
+                                          for r in item.get("ResourceRecords", []))}
+                if set_identifier is not None:
+                    found.update(set_identifier=set_identifier, weight=int(item.get("Weight", 0)))
+                return found
         return None
+
+    @staticmethod
+    def _record_set(name, rtype, rset):
+        body = {"Name": name, "Type": rtype, "TTL": rset["ttl"],
+                "ResourceRecords": [{"Value": v} for v in rset["values"]]}
+        if rset.get("set_identifier") is not None:
+            body.update(SetIdentifier=rset["set_identifier"], Weight=int(rset["weight"]))
+        return body
 
     def apply(self, changes):
         batch = []
         for change in changes:
-            name, rtype = change["key"].split(" ")
+            name, rtype, _set = records.parse_key(change["key"])
             if change["after"] is None:
-                current = change["before"]
-                batch.append({"Action": "DELETE", "ResourceRecordSet": {
-                    "Name": name, "Type": rtype, "TTL": current["ttl"],
-                    "ResourceRecords": [{"Value": v} for v in current["values"]]}})
+                batch.append({"Action": "DELETE", "ResourceRecordSet": self._record_set(name, rtype, change["before"])})
             else:
-                batch.append({"Action": "UPSERT", "ResourceRecordSet": {
-                    "Name": name, "Type": rtype, "TTL": change["after"]["ttl"],
-                    "ResourceRecords": [{"Value": v} for v in change["after"]["values"]]}})
+                batch.append({"Action": "UPSERT", "ResourceRecordSet": self._record_set(name, rtype, change["after"])})
         answer = self._call("change", "records in %s" % self.describe(), self.client.change_resource_record_sets,
                             HostedZoneId=self.zone_id,
                             ChangeBatch={"Comment": "golive.core dns_cutover", "Changes": batch})

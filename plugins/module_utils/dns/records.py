@@ -5,7 +5,8 @@
 
 A record set is ``{name, type, ttl, values}``: a fully qualified lower-case name with the
 trailing dot, the type, the TTL and the sorted values in their text form (an absent set is
-``None``). Planning compares the live sets with the desired ones; drift compares the live
+``None``). A weighted set (Route53) also has ``set_identifier`` and ``weight``; several
+weighted sets share a name and type, and resolvers get each in proportion to its weight. Planning compares the live sets with the desired ones; drift compares the live
 sets with what a cutover left, so a revert never overwrites someone else's change.
 """
 
@@ -43,8 +44,14 @@ def value_text(rtype, value, zone):
     return value
 
 
-def record_set(name, rtype, ttl, values, zone):
+def record_set(name, rtype, ttl, values, zone, set_identifier=None, weight=None):
     rtype = str(rtype).upper()
+    if (set_identifier is None) != (weight is None):
+        raise InvalidInput("use", "record %s %s" % (name, rtype), "a weighted set needs both set_identifier and weight")
+    if weight is not None and not 0 <= int(weight) <= 255:
+        raise InvalidInput("use", "record %s %s" % (name, rtype), "a weight is between 0 and 255")
+    if set_identifier is not None and (" " in str(set_identifier) or not str(set_identifier)):
+        raise InvalidInput("use", "record %s %s" % (name, rtype), "a set_identifier is one word")
     if rtype not in TYPES:
         raise InvalidInput("use", "record %s %s" % (name, rtype), "the type must be one of %s" % ", ".join(TYPES))
     values = sorted(set(value_text(rtype, v, zone) for v in values or []))
@@ -52,23 +59,43 @@ def record_set(name, rtype, ttl, values, zone):
         raise InvalidInput("use", "record %s %s" % (name, rtype), "it needs at least one value")
     if rtype == "CNAME" and len(values) > 1:
         raise InvalidInput("use", "record %s CNAME" % name, "a CNAME has exactly one value")
-    return {"name": fqdn(name, zone), "type": rtype, "ttl": int(ttl), "values": values}
+    found = {"name": fqdn(name, zone), "type": rtype, "ttl": int(ttl), "values": values}
+    if set_identifier is not None:
+        found.update(set_identifier=str(set_identifier), weight=int(weight))
+    return found
 
 
 def key(rset):
+    """``name type``, or ``name type set_identifier`` for a weighted set."""
+    if rset.get("set_identifier") is not None:
+        return "%s %s %s" % (rset["name"], rset["type"], rset["set_identifier"])
     return "%s %s" % (rset["name"], rset["type"])
+
+
+def parse_key(text):
+    """``(name, type, set_identifier or None)`` of a key."""
+    parts = text.split(" ")
+    return parts[0], parts[1], (parts[2] if len(parts) > 2 else None)
+
+
+def weighted(text):
+    return parse_key(text)[2] is not None
 
 
 def same(a, b):
     if a is None or b is None:
         return a is None and b is None
-    return a["values"] == b["values"] and int(a["ttl"]) == int(b["ttl"])
+    return (a["values"] == b["values"] and int(a["ttl"]) == int(b["ttl"])
+            and a.get("weight") == b.get("weight"))
 
 
 def describe(rset):
     if rset is None:
         return "absent"
-    return "%s (ttl %d)" % (", ".join(rset["values"]), rset["ttl"])
+    text = "%s (ttl %d)" % (", ".join(rset["values"]), rset["ttl"])
+    if rset.get("weight") is not None:
+        text += " weight %d" % rset["weight"]
+    return text
 
 
 def plan(live, targets):
@@ -93,3 +120,25 @@ def drift(live, expected):
             problems.append("%s is %s, the cutover left %s" % (
                 name, describe(live.get(name)), describe(expected[name])))
     return problems
+
+
+def shift(pairs, percent, zone, ttl=60):
+    """The weighted sets of one step of a gradual cutover: each pair ``{name, type, from, to}``
+    (``from``/``to``: ``{set_identifier, values}``) gives ``percent`` of 100 to ``to`` and the
+    rest to ``from``."""
+    percent = int(percent)
+    if not 0 <= percent <= 100:
+        raise InvalidInput("use", "a weight step", "%d is not a percentage" % percent)
+    sets = []
+    for pair in pairs:
+        for side, weight in (("from", 100 - percent), ("to", percent)):
+            end = pair.get(side)
+            if not pair.get("name") or not isinstance(end, dict) or not end.get("set_identifier") \
+                    or not end.get("values"):
+                raise InvalidInput("use", "shift pair %s" % (pair.get("name") or "?"),
+                                   "each pair needs name, and from and to each with set_identifier and values")
+            if pair["from"].get("set_identifier") == pair["to"].get("set_identifier"):
+                raise InvalidInput("use", "shift pair %s" % pair["name"], "from and to are the same set")
+            sets.append(record_set(pair["name"], pair.get("type") or "A", pair.get("ttl") or ttl, end["values"],
+                                   zone, end["set_identifier"], weight))
+    return sets

@@ -75,6 +75,10 @@ class Rfc2136Server:
         rcode = response.rcode()
         if rcode == dns.rcode.NXDOMAIN:
             return None
+        if rcode == dns.rcode.REFUSED:
+            raise PermissionDenied("query", "%s %s in %s" % (qname, rdtype, self.describe()),
+                                   "REFUSED: the server does not serve this zone, or refuses queries from here",
+                                   fix="Check dns_zone and dns_server")
         if rcode != dns.rcode.NOERROR:
             raise BackendError("query", "%s %s in %s" % (qname, rdtype, self.describe()),
                                dns.rcode.to_text(rcode))

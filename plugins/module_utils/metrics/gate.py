@@ -13,7 +13,8 @@ import re
 from ansible_collections.golive.core.plugins.module_utils.common.checks import failure_message, summarize
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.golive.core.plugins.module_utils.http import probe, transport
-from ansible_collections.golive.core.plugins.module_utils.metrics import slo
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.metrics import resources, slo
 from ansible_collections.golive.core.plugins.module_utils.metrics.prometheus import Prometheus
 
 HTTP_METRICS = slo.HTTP_METRICS
@@ -29,14 +30,44 @@ def validate(objectives, traffic):
             raise InvalidInput("use", "objective %s" % objective["name"], "a prometheus objective needs a query")
         if objective["source"] == "http" and (not objective.get("metric") or not traffic):
             raise InvalidInput("use", "objective %s" % objective["name"], "an http objective needs a metric and traffic")
+        workload = objective.get("workload") or {}
+        if objective["source"] == "resources" and (not objective.get("resource") or not workload.get("name")
+                                                   or not workload.get("namespace")):
+            raise InvalidInput("use", "objective %s" % objective["name"],
+                               "a resources objective needs resource and workload (namespace and name)")
         if objective.get("max") is None and objective.get("min") is None:
             raise InvalidInput("use", "objective %s" % objective["name"], "give max, min or both")
 
 
-def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_token, deadline, fail_on_failed=True):
+def resource_objectives(objectives, kube):
+    """Resolve each ``resources`` objective: what its workload's containers declare, and the
+    usage query of each container (the evidence shows both)."""
+    for objective in objectives:
+        if objective["source"] != "resources":
+            continue
+        workload = objective["workload"]
+        kind = workload.get("kind") or "Deployment"
+        if kind not in resources.KINDS:
+            raise InvalidInput("use", "objective %s" % objective["name"],
+                               "workload kind is one of %s" % ", ".join(sorted(resources.KINDS)))
+        group_version, plural, _pattern = resources.KINDS[kind]
+        found = kube.get(resource_path(group_version, plural, workload["namespace"], workload["name"]))
+        against = objective.get("against") or "limits"
+        amounts = resources.declared(found, objective["resource"], against)
+        queries = dict((c, resources.usage_query(kind, workload["namespace"], workload["name"], c,
+                                                 objective["resource"], objective.get("window") or "2m"))
+                       for c in amounts)
+        objective["resolved"] = {"amounts": amounts, "queries": queries}
+        objective["evidence"] = {"workload": "%s %s/%s" % (kind, workload["namespace"], workload["name"]),
+                                 "resource": objective["resource"], "against": against, "declared": amounts, "queries": queries}
+
+
+def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_token, deadline, fail_on_failed=True,
+             kube=None):
     validate(objectives, traffic)
+    resource_objectives(objectives, kube)
     prom = Prometheus(prometheus_url, prometheus_token) if any(
-        o["source"] == "prometheus" for o in objectives) else None
+        o["source"] in ("prometheus", "resources") for o in objectives) else None
     resolver = context = None
     secrets = []
     if traffic:
@@ -44,10 +75,11 @@ def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_to
         context = transport.tls_context(traffic.get("ca_file"))
     samples = []
 
-    def measure(index):
+    def measure(index, names):
         values = {}
         stats = None
-        if any(o["source"] == "http" for o in objectives):
+        due = [o for o in objectives if o["name"] in names]
+        if any(o["source"] == "http" for o in due):
             # A fresh resolver per measurement: traffic that follows DNS sees a cutover.
             fresh = transport.Resolver(resolver.fixed, resolver.dns_server, resolver.dns_port)
             answer = probe.run(traffic["requests"], fresh, context, deadline, traffic.get("count") or 20,
@@ -56,15 +88,28 @@ def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_to
             stats = answer["overall"]
             samples.append({"round": index + 1, "overall": stats,
                             "addresses": sorted(set(e["address"] for e in answer["endpoints"] if e["address"]))})
-        for objective in objectives:
+        for objective in due:
             if objective["source"] == "http":
                 values[objective["name"]] = slo.http_value(stats, objective["metric"])
+            elif objective["source"] == "resources":
+                usage = {}
+                for container, query in objective["resolved"]["queries"].items():
+                    found = prom.query(query)
+                    usage[container] = found[0][1] if found else None
+                values[objective["name"]], seen = resources.utilisation(objective["resolved"]["amounts"], usage)
+                objective["evidence"].setdefault("ratios", []).append(seen["ratios"])
+                if seen["undeclared"]:
+                    objective["evidence"]["undeclared"] = seen["undeclared"]
             else:
                 found = prom.query(objective["query"])
                 values[objective["name"]] = found[0][1] if found else None
         return values
 
     result = slo.run(objectives, measure, count, interval, deadline)
+    for entry in result["objectives"]:
+        if entry.get("undeclared") and entry["verdict"] != "passed":
+            entry.setdefault("problems", []).append("container %s of %s declares no %s %s" % (
+                ", ".join(entry["undeclared"]), entry["workload"], entry["resource"], entry["against"][:-1]))
     if samples:
         result["traffic"] = samples
     result["summary"] = summarize(result["checks"])

@@ -66,39 +66,75 @@ def threshold_text(objective):
     return " and ".join(parts) or "any value"
 
 
-def run(objectives, measure, count=3, interval=10.0, deadline=None, sleep=time.sleep, clock=time.time):
-    """Measure every objective ``count`` times; return ``{objectives, checks, passed}``.
+def _schedule(objectives, count, interval):
+    plan = {}
+    for objective in objectives:
+        times = int(objective["count"]) if objective.get("count") is not None else int(count)
+        every = float(objective["interval"]) if objective.get("interval") is not None else float(interval)
+        if times < 1 or every < 0:
+            raise ValueError("objective %s: count is at least 1 and interval at least 0" % objective["name"])
+        plan[objective["name"]] = (times, every)
+    return plan
 
-    ``measure(round_index)`` returns ``{objective name: value or None}``.
+
+def run(objectives, measure, count=3, interval=10.0, deadline=None, sleep=time.sleep, clock=time.time):
+    """Measure every objective its ``count`` times, its ``interval`` apart (the gate's when the
+    objective has none); return ``{objectives, checks, passed, rounds}``.
+
+    ``measure(round_index, names)`` returns ``{objective name: value or None}`` for the
+    objectives due in that round (those whose next measurement time has come).
     """
+    plan = _schedule(objectives, count, interval)
     history = dict((o["name"], []) for o in objectives)
+    started = clock()
+    due = dict((o["name"], started) for o in objectives)
     rounds = 0
-    for index in range(int(count)):
-        values = measure(index)
+    out_of_time = False
+    while True:
+        if any(verdict([m["outcome"] for m in history[o["name"]]], o) == "failed" for o in objectives):
+            break  # failed for good: no later measurement can pass it
+        pending = [o for o in objectives if len(history[o["name"]]) < plan[o["name"]][0]]
+        if not pending:
+            break
+        wait = min(due[o["name"]] for o in pending) - clock()
+        if wait > 0:
+            if deadline is not None and deadline.remaining() < wait:
+                out_of_time = True
+                break
+            sleep(wait)
+        now = clock()
+        names = [o["name"] for o in pending if due[o["name"]] <= now + 1e-6]
+        values = measure(rounds, names)
         rounds += 1
-        for objective in objectives:
-            value = values.get(objective["name"])
-            history[objective["name"]].append({"round": index + 1, "at": round(clock(), 3), "value": value,
-                                               "outcome": classify(value, objective)})
-        decided = [o for o in objectives if verdict([m["outcome"] for m in history[o["name"]]], o) == "failed"]
-        if decided or index == int(count) - 1:
-            break
-        if deadline is not None and deadline.remaining() < interval:
-            break
-        sleep(interval)
+        for objective in pending:
+            name = objective["name"]
+            if name not in names:
+                continue
+            value = values.get(name)
+            history[name].append({"round": len(history[name]) + 1, "at": round(clock(), 3), "value": value,
+                                  "outcome": classify(value, objective)})
+            due[name] = max(due[name] + plan[name][1], now)
     results, checks = [], []
     for objective in objectives:
         measurements = history[objective["name"]]
         result = verdict([m["outcome"] for m in measurements], objective)
+        short = len(measurements) < plan[objective["name"]][0] and (out_of_time or not measurements)
+        if short and result != "failed":
+            result = "inconclusive"
         entry = {"name": objective["name"], "source": objective.get("source"), "verdict": result,
                  "threshold": threshold_text(objective), "measurements": measurements,
+                 "count": plan[objective["name"]][0], "interval": plan[objective["name"]][1],
                  "failure_limit": int(objective.get("failure_limit") or 0),
                  "no_data": objective.get("no_data") or "fail"}
-        if objective.get("query"):
-            entry["query"] = objective["query"]
-        if objective.get("metric"):
-            entry["metric"] = objective["metric"]
-        if result != "passed":
+        for field in ("query", "metric"):
+            if objective.get(field):
+                entry[field] = objective[field]
+        entry.update(objective.get("evidence") or {})
+        if short and result == "inconclusive":
+            entry["problems"] = ["measured %d of %d times: the %s" % (
+                len(measurements), plan[objective["name"]][0],
+                "deadline came first" if out_of_time else "gate stopped at a failed objective")]
+        elif result != "passed":
             bad = [m for m in measurements if m["outcome"] != SUCCESS]
             entry["problems"] = ["%d of %d measurements %s (%s), threshold %s" % (
                 len(bad), len(measurements), "failed" if result == "failed" else "had no data",

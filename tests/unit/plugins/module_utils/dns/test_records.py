@@ -49,3 +49,37 @@ def test_drift_names_what_differs():
     assert records.drift({"k": A1}, {"k": A1}) == []
     assert records.drift({"k": A2}, {"k": A1}) == ["k is 192.0.2.2 (ttl 60), the cutover left 192.0.2.1 (ttl 60)"]
     assert records.drift({"k": None}, {"k": A1}) == ["k is absent, the cutover left 192.0.2.1 (ttl 60)"]
+
+
+def test_weighted_sets_have_their_own_key_and_compare_by_weight():
+    a = records.record_set("www", "A", 60, ["10.0.0.1"], "lab.example.", "old", 90)
+    b = records.record_set("www", "A", 60, ["10.0.0.1"], "lab.example.", "old", 10)
+    assert records.key(a) == "www.lab.example. A old"
+    assert records.parse_key(records.key(a)) == ("www.lab.example.", "A", "old")
+    assert records.parse_key("www.lab.example. A") == ("www.lab.example.", "A", None)
+    assert records.weighted(records.key(a)) and not records.weighted("www.lab.example. A")
+    assert not records.same(a, b)
+    assert records.describe(b) == "10.0.0.1 (ttl 60) weight 10"
+    assert records.plan({records.key(a): a}, [{"key": records.key(b), "after": b}])[0]["before"] == a
+
+
+@pytest.mark.parametrize("set_identifier, weight, problem", [
+    ("old", None, "both"), (None, 5, "both"), ("old", 256, "between 0 and 255"), ("o ld", 1, "one word")])
+def test_weighted_sets_are_validated(set_identifier, weight, problem):
+    with pytest.raises(InvalidInput, match=problem):
+        records.record_set("www", "A", 60, ["10.0.0.1"], "lab.example.", set_identifier, weight)
+
+
+def test_a_shift_step_splits_a_hundred_between_the_pair():
+    pair = {"name": "www", "from": {"set_identifier": "old", "values": ["10.0.0.1"]},
+            "to": {"set_identifier": "new", "values": ["10.0.0.2"]}}
+    sets = records.shift([pair], 10, "lab.example.")
+    assert [(s["set_identifier"], s["weight"], s["values"]) for s in sets] == [
+        ("old", 90, ["10.0.0.1"]), ("new", 10, ["10.0.0.2"])]
+    assert [s["weight"] for s in records.shift([pair], 100, "lab.example.")] == [0, 100]
+    with pytest.raises(InvalidInput, match="percentage"):
+        records.shift([pair], 101, "lab.example.")
+    with pytest.raises(InvalidInput, match="needs name"):
+        records.shift([{"name": "www", "from": {"set_identifier": "old"}}], 10, "lab.example.")
+    with pytest.raises(InvalidInput, match="same set"):
+        records.shift([dict(pair, to=pair["from"])], 10, "lab.example.")

@@ -26,18 +26,32 @@ def test_verdict(outcomes, objective, result):
     assert slo.verdict(outcomes, objective) == result
 
 
+class Clock:
+    def __init__(self):
+        self.now, self.slept = 1000.0, []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_the_gate_stops_once_an_objective_has_failed_for_good():
     values = iter([{"e": 0.0}, {"e": 0.5}, {"e": 0.0}, {"e": 0.0}])
     slept = []
-    result = slo.run([{"name": "e", "max": 0.01}], lambda i: next(values), count=4, interval=7, sleep=slept.append,
-                     clock=lambda: 0)
+    clock = Clock()
+    result = slo.run([{"name": "e", "max": 0.01}], lambda i, names: next(values), count=4, interval=7,
+                     sleep=clock.sleep, clock=clock)
+    slept = clock.slept
     assert result["rounds"] == 2 and slept == [7] and result["passed"] is False
     assert result["objectives"][0]["problems"] == ["1 of 2 measurements failed (0.5), threshold <= 0.01"]
     assert result["checks"][0]["status"] == "fail"
 
 
 def test_inconclusive_is_reported_as_such_never_as_a_pass():
-    result = slo.run([{"name": "q", "max": 1, "no_data": "inconclusive"}], lambda i: {"q": None}, count=2,
+    result = slo.run([{"name": "q", "max": 1, "no_data": "inconclusive"}], lambda i, names: {"q": None}, count=2,
                      interval=0, sleep=lambda s: None)
     assert result["objectives"][0]["verdict"] == "inconclusive" and result["passed"] is False
     assert result["checks"][0]["status"] == "warn"
@@ -47,3 +61,33 @@ def test_http_value():
     stats = {"error_ratio": 0.1, "latency_ms": {"p95": 12.5, "avg": 3}}
     assert slo.http_value(stats, "error_ratio") == 0.1 and slo.http_value(stats, "latency_p95_ms") == 12.5
     assert slo.http_value({"latency_ms": None}, "latency_p99_ms") is None
+
+
+def test_each_objective_keeps_its_own_count_and_interval():
+    clock, asked = Clock(), []
+
+    def measure(index, names):
+        asked.append((clock.now - 1000, sorted(names)))
+        return dict((n, 0.0) for n in names)
+
+    result = slo.run([{"name": "fast", "max": 1, "count": 4, "interval": 5},
+                      {"name": "slow", "max": 1, "count": 2, "interval": 10},
+                      {"name": "once", "max": 1, "count": 1}], measure, count=3, interval=7,
+                     sleep=clock.sleep, clock=clock)
+    assert asked == [(0, ["fast", "once", "slow"]), (5, ["fast"]), (10, ["fast", "slow"]), (15, ["fast"])]
+    assert result["passed"] is True and result["rounds"] == 4
+    assert [(o["count"], o["interval"], len(o["measurements"])) for o in result["objectives"]] == [
+        (4, 5.0, 4), (2, 10.0, 2), (1, 7.0, 1)]
+
+
+def test_measurements_cut_short_by_the_deadline_are_inconclusive_not_passed():
+    class Deadline:
+        def remaining(self):
+            return 3
+
+    clock = Clock()
+    result = slo.run([{"name": "e", "max": 1}], lambda i, names: {"e": 0.0}, count=3, interval=10,
+                     deadline=Deadline(), sleep=clock.sleep, clock=clock)
+    entry = result["objectives"][0]
+    assert entry["verdict"] == "inconclusive" and result["passed"] is False
+    assert entry["problems"] == ["measured 1 of 3 times: the deadline came first"]
