@@ -12,6 +12,8 @@ from pager_helpers import HOST, switch
 from playbook_helpers import read_ledger, run_playbook
 from dns_helpers import answers
 
+from lab.services.moto import lab_client
+
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 
 pytestmark = pytest.mark.xdist_group("pager")
@@ -73,3 +75,47 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     assert site_via_dns(lab) == new
     for secret in (lab["dns"]["tsig_secret"], lab["app"]["admin_token"]):
         assert secret not in out + passed.stdout + passed.stderr + json.dumps(read_ledger(lab, environment, release))
+
+
+def test_a_gradual_cutover_shifts_weighted_sets_step_by_step_and_a_failed_step_reverts(lab):
+    """Route53 weighted sets: a step whose traffic validation fails puts the weights of before
+    the cutover back and fails the play; a healthy run shifts 10 %, 50 %, 100 %."""
+    r53, zone_id = lab_client(lab, "route53"), lab["route53"]["zone_id"]
+    name = "shop-%s.%s" % (uuid.uuid4().hex[:6], lab["route53"]["zone"].rstrip(".") + ".")
+    old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": name, "Type": "A", "TTL": 60, "SetIdentifier": "old", "Weight": 100, "ResourceRecords": [{"Value": old}]}}]})
+
+    def weights():
+        return dict((s["SetIdentifier"], s["Weight"]) for s in
+                    r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+                    if s["Name"] == name and "SetIdentifier" in s)
+
+    release, environment = "R5-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
+    gradual = {"phase5_golive_dns_provider": "route53", "phase5_golive_dns_options": {"dns_zone": lab["route53"]["zone"]},
+               "phase5_golive_dns_shift_pairs": [{"name": name, "from": {"set_identifier": "old", "values": [old]},
+                                                  "to": {"set_identifier": "new", "values": [new]}}],
+               "phase5_golive_traffic": {}, "phase5_golive_traffic_count": 1, "phase5_golive_tls_hosts": [],
+               "phase5_golive_tls_ingress_namespaces": [], "phase5_golive_protected_requests": []}
+    approval = ["-e", "golive_change_id=CHG-43", "-e", "golive_approved_by=bob"]
+    try:
+        failing = dict(gradual, phase5_golive_traffic_objectives=[{"name": "gate", "query": "vector(1)", "max": 0}])
+        failed = phase5(release, environment, "-e", json.dumps(failing), *approval)
+        out = failed.stdout + failed.stderr
+        assert failed.returncode != 0
+        assert "The gradual DNS cutover failed at 10 % and was reverted" in out, failed.stdout[-4000:]
+        assert weights() == {"old": 100}
+
+        healthy = dict(gradual, phase5_golive_traffic_objectives=[{"name": "gate", "query": "vector(0)", "max": 0}])
+        passed = phase5(release, environment, "-e", json.dumps(healthy), *approval)
+        assert passed.returncode == 0, passed.stdout[-5000:]
+        assert weights() == {"old": 0, "new": 100}
+        assert passed.stdout.count("Traffic validation at") == 3
+        steps = dict((s["id"], s) for s in read_ledger(lab, environment, release)["steps"])
+        assert steps["phase5/dns-cutover"]["status"] == "done" and steps["phase5/dns-revert"]["status"] == "done"
+        assert steps["phase5/dns-cutover"]["intent"]["before"]["%s A old" % name]["weight"] == 100
+    finally:
+        for s in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]:
+            if s["Name"] == name:
+                r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+                    {"Action": "DELETE", "ResourceRecordSet": s}]})

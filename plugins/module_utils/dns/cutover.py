@@ -119,8 +119,8 @@ def _weight_checks(provider, expected):
         evidence = {"record": key, "expected": records.describe(rset), "provider": records.describe(live)}
         ok = records.same(live, rset)
         if not ok:
-            evidence["problems"] = ["%s is %s in %s, expected %s" % (key, records.describe(live), provider.describe(),
-                                                                    records.describe(rset))]
+            evidence["problems"] = ["%s is %s in %s, expected %s" % (
+                key, records.describe(live), provider.describe(), records.describe(rset))]
         name, rtype, set_identifier = records.parse_key(key)
         checks.append(make_check("dns.weight.%s.%s.%s" % (name.rstrip("."), rtype.lower(), set_identifier),
                                  "The provider holds %s" % key, "pass" if ok else "fail", evidence, CHECKLIST))

@@ -6,8 +6,9 @@
 A record set is ``{name, type, ttl, values}``: a fully qualified lower-case name with the
 trailing dot, the type, the TTL and the sorted values in their text form (an absent set is
 ``None``). A weighted set (Route53) also has ``set_identifier`` and ``weight``; several
-weighted sets share a name and type, and resolvers get each in proportion to its weight. Planning compares the live sets with the desired ones; drift compares the live
-sets with what a cutover left, so a revert never overwrites someone else's change.
+weighted sets share a name and type, and resolvers get each in proportion to its weight.
+Planning compares the live sets with the desired ones; drift compares the live sets with
+what a cutover left, so a revert never overwrites someone else's change.
 """
 
 from __future__ import absolute_import, division, print_function
