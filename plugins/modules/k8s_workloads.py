@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: k8s_workloads
+short_description: Scale many Deployments and StatefulSets at once, and bring them back to their saved counts
+version_added: 0.3.0
+description:
+  - Scales every selected workload, named in O(workloads) or matched by O(label_selector) across
+    O(namespaces), to O(replicas) (default 0) in parallel, with one merge patch per workload that
+    sets the count and saves the previous one in the annotation C(golive.io/saved-replicas)
+    together, guarded by the resourceVersion just read. The first scale-down saves the counts;
+    a later one keeps them, so a re-run after an interruption never saves a zero.
+  - O(state=restored) brings each workload back to its saved count (from the annotation, else
+    from O(undo) or the release ledger), or to O(percent) of it (rounded up) for a gradual
+    restore that a role validates between steps; at 100 % the annotation is removed.
+  - Waits for all of them under one deadline (O(timeout)); on timeout it names, per workload,
+    what is missing and why (its Pods and Warning Events).
+  - A partial failure reports each workload's error and leaves the saved counts intact, so a
+    re-run finishes the job. Idempotent.
+author:
+  - golive.core maintainers (@golive)
+extends_documentation_fragment:
+  - golive.core.attributes
+  - golive.core.k8s
+  - golive.core.ledger
+attributes:
+  check_mode:
+    support: full
+    details: Lists each workload with its current and target count; nothing is changed.
+  diff_mode:
+    support: full
+    details: Each workload's count and saved count before and after.
+options:
+  workloads:
+    description:
+      - Workloads by name.
+    type: list
+    elements: dict
+    suboptions:
+      kind:
+        description: Kind of the workload.
+        type: str
+        default: Deployment
+        choices: [Deployment, StatefulSet]
+      namespace:
+        description: Namespace of the workload.
+        type: str
+        required: true
+      name:
+        description: Name of the workload.
+        type: str
+        required: true
+  label_selector:
+    description:
+      - Select workloads by label, in O(namespaces).
+    type: str
+  namespaces:
+    description:
+      - Namespaces to apply O(label_selector) in; empty means every namespace.
+    type: list
+    elements: str
+    default: []
+  kinds:
+    description:
+      - Kinds to apply O(label_selector) to.
+    type: list
+    elements: str
+    default: [Deployment]
+    choices: [Deployment, StatefulSet]
+  state:
+    description:
+      - V(scaled) sets O(replicas); V(restored) brings back the saved counts.
+    type: str
+    default: scaled
+    choices: [scaled, restored]
+  replicas:
+    description:
+      - The count of O(state=scaled).
+    type: int
+    default: 0
+  percent:
+    description:
+      - With O(state=restored), the share of each saved count to restore (rounded up).
+    type: int
+    default: 100
+  undo:
+    description:
+      - With O(state=restored), the RV(undo) a scale-down returned, for workloads whose annotation is gone.
+        Without it, the undo recorded in the ledger of O(ledger.release) is used.
+    type: dict
+  wait:
+    description:
+      - Wait until every workload has its count ready (or, at zero, no Pod left).
+    type: bool
+    default: true
+  timeout:
+    description:
+      - One deadline, in seconds, for all the requests and the wait.
+    type: float
+    default: 300
+"""
+
+EXAMPLES = r"""
+- name: Scale the shop to zero (the counts are saved on each workload and in the ledger)
+  golive.core.k8s_workloads:
+    label_selector: app.kubernetes.io/part-of=shop
+    namespaces: [shop]
+    replicas: 0
+  register: down
+
+- name: Bring back half of each saved count
+  golive.core.k8s_workloads:
+    label_selector: app.kubernetes.io/part-of=shop
+    namespaces: [shop]
+    state: restored
+    percent: 50
+"""
+
+RETURN = r"""
+workloads:
+  description: Each workload with its current count, target count, saved count and whether it changed.
+  returned: always
+  type: list
+  elements: dict
+undo:
+  description: The saved counts, what O(state=restored) needs when the annotations are gone.
+  returned: always
+  type: dict
+ledger:
+  description: The ledger step this task recorded.
+  returned: when O(ledger) is set
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.k8s import workloads
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
+
+
+def main():
+    spec = dict(
+        workloads=dict(type="list", elements="dict", options=dict(
+            kind=dict(type="str", default="Deployment", choices=["Deployment", "StatefulSet"]),
+            namespace=dict(type="str", required=True), name=dict(type="str", required=True))),
+        label_selector=dict(type="str"),
+        namespaces=dict(type="list", elements="str", default=[]),
+        kinds=dict(type="list", elements="str", default=["Deployment"], choices=["Deployment", "StatefulSet"]),
+        state=dict(type="str", default="scaled", choices=["scaled", "restored"]),
+        replicas=dict(type="int", default=0),
+        percent=dict(type="int", default=100),
+        undo=dict(type="dict"),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="float", default=300.0),
+        ledger=dict(type="dict", options=context_spec()),
+    )
+    spec.update(k8s.argument_spec())
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           required_one_of=[("workloads", "label_selector")])
+    base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
+    p = module.params
+
+    def service():
+        kube = k8s.Kube(p, deadline=p["timeout"])
+        try:
+            step = "scale-down" if p["state"] == "scaled" else "scale-up"
+            recorder = StepRecorder.from_option(kube, p["ledger"], "rollback", step, module.check_mode)
+            result = workloads.scale(kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"],
+                                     p["state"], p["replicas"], p["percent"], p["undo"], p["wait"],
+                                     module.check_mode, recorder)
+        finally:
+            kube.close()
+        if not module._diff:
+            result.pop("diff")
+        return result
+
+    base.run(module, service)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""k8s_maintenance against the lab: the router answers the maintenance page (503 with
+Retry-After) on the application's names once it is on, and the application again once it
+is off; the Ingress is then exactly as before; both ways are idempotent; check mode and a
+missing maintenance Service change nothing."""
+
+import json
+import uuid
+
+import pytest
+
+from lab.router import client
+from pager_helpers import HOST, wait
+from playbook_helpers import run_playbook
+
+pytestmark = pytest.mark.xdist_group("pager")
+
+
+def ingress(lab):
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        return kube.get("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/pager" % lab["app"]["namespace"])
+    finally:
+        kube.close()
+
+
+def answer(lab):
+    app = lab["app"]
+    status, headers, _body, _cert = client.request(app["sites"]["old"], app["https_port"], HOST, path="/",
+                                                   ca_file=app["ca_file"])
+    return status, dict((k.lower(), v) for k, v in headers.items()).get("retry-after")
+
+
+def run(tmp_path, *tasks, extra=()):
+    path = tmp_path / ("m-%s.yml" % uuid.uuid4().hex[:6])
+    out = tmp_path / "out.json"
+    steps = []
+    for index, task in enumerate(tasks):
+        steps.append(dict(task, register="r%d" % index))
+    steps.append({"name": "Keep", "ansible.builtin.copy": {
+        "content": "{{ [%s] | to_json }}" % ", ".join("r%d" % i for i in range(len(tasks))), "dest": str(out),
+        "mode": "0600"}})
+    path.write_text(json.dumps([{"name": "M", "hosts": "golive", "gather_facts": False,
+                                 "module_defaults": {"group/golive.core.k8s": "{{ golive_k8s }}"}, "tasks": steps}]))
+    proc = run_playbook(str(path), *extra)
+    return proc, (json.loads(out.read_text()) if proc.returncode == 0 else None)
+
+
+def test_maintenance_on_then_off_leaves_the_ingress_exactly_as_it_was(lab, tmp_path):
+    before = ingress(lab)
+    target = {"ingresses": [{"namespace": lab["app"]["namespace"], "name": "pager"}]}
+    assert answer(lab)[0] == 404  # the pager has no page at / (its API is under /api)
+    try:
+        proc, out = run(tmp_path, {"name": "Plan", "golive.core.k8s_maintenance": target, "check_mode": True,
+                                   "diff": True})
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert out[0]["changed"] is True and ingress(lab)["spec"] == before["spec"]
+
+        proc, out = run(tmp_path, {"name": "On", "golive.core.k8s_maintenance": target},
+                        {"name": "Again", "golive.core.k8s_maintenance": target})
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert out[0]["changed"] is True and out[1]["changed"] is False
+        assert out[0]["undo"]["ingresses"][0]["spec"] == before["spec"]
+        wait(lambda: answer(lab) == (503, "120"), timeout=20, what="the router to serve the maintenance page")
+        backends = [p["backend"]["service"]["name"] for r in ingress(lab)["spec"]["rules"] for p in r["http"]["paths"]]
+        assert set(backends) == {"maintenance"} and ingress(lab)["spec"]["tls"] == before["spec"]["tls"]
+
+        off = dict(target, state="disabled")
+        proc, out = run(tmp_path, {"name": "Off", "golive.core.k8s_maintenance": off},
+                        {"name": "Again", "golive.core.k8s_maintenance": off})
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert out[0]["changed"] is True and out[1]["changed"] is False
+        wait(lambda: answer(lab)[0] == 404, timeout=20, what="the router to serve the application again")
+        after = ingress(lab)
+        assert after["spec"] == before["spec"]
+        assert (after["metadata"].get("annotations") or {}) == (before["metadata"].get("annotations") or {})
+    finally:
+        run(tmp_path, {"name": "Off", "golive.core.k8s_maintenance": dict(target, state="disabled")})
+
+
+def test_a_missing_maintenance_service_is_refused_and_changes_nothing(lab, tmp_path):
+    before = ingress(lab)
+    proc, _ = run(tmp_path, {"name": "On", "golive.core.k8s_maintenance": {
+        "ingresses": [{"namespace": lab["app"]["namespace"], "name": "pager"}], "service": "no-such-page"}})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "no-such-page does not exist" in out and "Traceback" not in out
+    assert ingress(lab) == before
