@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.k8s
+  - golive.core.k8s_selection
   - golive.core.ledger
 attributes:
   check_mode:
@@ -39,42 +40,6 @@ attributes:
     support: full
     details: Shows each changed workload's pod template before and after.
 options:
-  workloads:
-    description:
-      - Workloads by name.
-    type: list
-    elements: dict
-    suboptions:
-      kind:
-        description: Kind of the workload.
-        type: str
-        default: Deployment
-        choices: [Deployment, StatefulSet]
-      namespace:
-        description: Namespace of the workload.
-        type: str
-        required: true
-      name:
-        description: Name of the workload.
-        type: str
-        required: true
-  label_selector:
-    description:
-      - Select workloads by label (for example V(app.kubernetes.io/part-of=shop)), in O(namespaces).
-    type: str
-  namespaces:
-    description:
-      - Namespaces to apply O(label_selector) in; empty means every namespace.
-    type: list
-    elements: str
-    default: []
-  kinds:
-    description:
-      - Kinds to apply O(label_selector) to.
-    type: list
-    elements: str
-    default: [Deployment]
-    choices: [Deployment, StatefulSet]
   images:
     description:
       - New image per container name; applies to every selected workload with a container of that name.
@@ -171,12 +136,6 @@ from ansible_collections.golive.core.plugins.module_utils.ledger.run import Step
 
 def main():
     spec = dict(
-        workloads=dict(type="list", elements="dict", options=dict(
-            kind=dict(type="str", default="Deployment", choices=["Deployment", "StatefulSet"]),
-            namespace=dict(type="str", required=True), name=dict(type="str", required=True))),
-        label_selector=dict(type="str"),
-        namespaces=dict(type="list", elements="str", default=[]),
-        kinds=dict(type="list", elements="str", default=["Deployment"], choices=["Deployment", "StatefulSet"]),
         images=dict(type="dict"),
         template=dict(type="dict"),
         state=dict(type="str", default="present", choices=["present", "undone"]),
@@ -188,6 +147,7 @@ def main():
         ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(k8s.argument_spec())
+    spec.update(rollout.selection_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_one_of=[("workloads", "label_selector")])
     base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.k8s
+  - golive.core.k8s_selection
   - golive.core.ledger
 attributes:
   check_mode:
@@ -38,42 +39,6 @@ attributes:
     support: full
     details: Each workload's count and saved count before and after.
 options:
-  workloads:
-    description:
-      - Workloads by name.
-    type: list
-    elements: dict
-    suboptions:
-      kind:
-        description: Kind of the workload.
-        type: str
-        default: Deployment
-        choices: [Deployment, StatefulSet]
-      namespace:
-        description: Namespace of the workload.
-        type: str
-        required: true
-      name:
-        description: Name of the workload.
-        type: str
-        required: true
-  label_selector:
-    description:
-      - Select workloads by label, in O(namespaces).
-    type: str
-  namespaces:
-    description:
-      - Namespaces to apply O(label_selector) in; empty means every namespace.
-    type: list
-    elements: str
-    default: []
-  kinds:
-    description:
-      - Kinds to apply O(label_selector) to.
-    type: list
-    elements: str
-    default: [Deployment]
-    choices: [Deployment, StatefulSet]
   state:
     description:
       - V(scaled) sets O(replicas); V(restored) brings back the saved counts.
@@ -143,18 +108,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
-from ansible_collections.golive.core.plugins.module_utils.k8s import workloads
+from ansible_collections.golive.core.plugins.module_utils.k8s import rollout, workloads
 from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
 
 
 def main():
     spec = dict(
-        workloads=dict(type="list", elements="dict", options=dict(
-            kind=dict(type="str", default="Deployment", choices=["Deployment", "StatefulSet"]),
-            namespace=dict(type="str", required=True), name=dict(type="str", required=True))),
-        label_selector=dict(type="str"),
-        namespaces=dict(type="list", elements="str", default=[]),
-        kinds=dict(type="list", elements="str", default=["Deployment"], choices=["Deployment", "StatefulSet"]),
         state=dict(type="str", default="scaled", choices=["scaled", "restored"]),
         replicas=dict(type="int", default=0),
         percent=dict(type="int", default=100),
@@ -164,6 +123,7 @@ def main():
         ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(k8s.argument_spec())
+    spec.update(rollout.selection_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_one_of=[("workloads", "label_selector")])
     base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])

@@ -85,3 +85,31 @@ def test_a_missing_maintenance_service_is_refused_and_changes_nothing(lab, tmp_p
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "no-such-page does not exist" in out and "Traceback" not in out
     assert ingress(lab) == before
+
+
+def test_k8s_workloads_through_ansible_check_mode_scale_and_restore(lab, tmp_path):
+    """The module's entry point on the lab cluster: check mode lists counts and changes nothing;
+    a scale-down and a restore, each idempotent."""
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    namespace = "scale-%s" % uuid.uuid4().hex[:6]
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    path = "/apis/apps/v1/namespaces/%s/deployments" % namespace
+    try:
+        kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}})
+        kube.request("POST", path, body={"metadata": {"name": "web", "labels": {"tier": "web"}}, "spec": {
+            "replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "registry.example.test/web:1"}]}}}})
+        target = {"label_selector": "tier=web", "namespaces": [namespace], "timeout": 60}
+        proc, out = run(tmp_path, {"name": "Plan", "golive.core.k8s_workloads": target, "check_mode": True},
+                        {"name": "Down", "golive.core.k8s_workloads": target},
+                        {"name": "Again", "golive.core.k8s_workloads": target},
+                        {"name": "Up", "golive.core.k8s_workloads": dict(target, state="restored")},
+                        {"name": "Again", "golive.core.k8s_workloads": dict(target, state="restored")})
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert [(r["changed"], r["workloads"][0]["current"], r["workloads"][0]["target"]) for r in out] == [
+            (True, 3, 0), (True, 3, 0), (False, 0, 0), (True, 0, 3), (False, 3, 3)]
+        assert kube.get(path + "/web")["spec"]["replicas"] == 3
+    finally:
+        kube.request("DELETE", "/api/v1/namespaces/%s" % namespace)
+        kube.close()

@@ -42,6 +42,18 @@ MASK = "********"
 _SECRET_ENV = re.compile(r"pass|secret|token|key|credential|auth|private|dsn|_url$|_uri$", re.I)
 
 
+def selection_spec():
+    """The options that select workloads (doc fragment ``k8s_selection``)."""
+    return dict(
+        workloads=dict(type="list", elements="dict", options=dict(
+            kind=dict(type="str", default="Deployment", choices=list(KINDS)),
+            namespace=dict(type="str", required=True), name=dict(type="str", required=True))),
+        label_selector=dict(type="str"),
+        namespaces=dict(type="list", elements="str", default=[]),
+        kinds=dict(type="list", elements="str", default=["Deployment"], choices=list(KINDS)),
+    )
+
+
 def ref(obj):
     return "%s %s/%s" % (obj.get("kind"), obj["metadata"].get("namespace"), obj["metadata"]["name"])
 
