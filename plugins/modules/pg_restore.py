@@ -22,6 +22,11 @@ description:
     is renamed to C(<database>_before_<UTC time>) and the restored database takes its name.
     Connections are allowed again and PgBouncer resumed (C(RESUME)).
   - Nothing is lost. The previous database stays under its dated name.
+  - With O(ledger), the restore is a ledger step (default C(rollback/db-restore)) whose intent names
+    the databases it will create and keep before anything changes. A step already done with the same
+    backup is not done again. An attempt that was killed is resumed under the names it started with,
+    by the next run. If its swap had happened, the run only finishes it (connections allowed again,
+    PgBouncer resumed); otherwise its partial copy is dropped and the restore runs again.
   - Connect with a superuser (or the owner of both databases with C(CREATEDB)); O(login_db)
     must not be O(database) (C(postgres) is used then).
 author:
@@ -32,6 +37,8 @@ extends_documentation_fragment:
   - golive.core.aws
   - golive.core.pg_backup_store
   - golive.core.backup_identity
+  - golive.core.k8s
+  - golive.core.ledger
 options:
   database:
     description:
@@ -148,11 +155,21 @@ undo:
   description: How to reverse the restore (swap the databases back).
   returned: success
   type: dict
+resumed:
+  description: Whether this run finished an attempt that was interrupted (see O(ledger)).
+  returned: when a ledger step was resumed
+  type: bool
+ledger:
+  description: The ledger step this task recorded.
+  returned: when O(ledger) is set
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import restore
@@ -169,17 +186,33 @@ def main():
         create=dict(type="bool", default=False),
         pgbouncer=pg.pgbouncer_argument_spec(),
         timeout=dict(type="int", default=120),
+        ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
     spec.update(s3.argument_spec())
+    spec.update(k8s.argument_spec())  # where the ledger lives
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
+    libs = [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)]
+    if module.params["ledger"]:
+        libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
+    base.require_libs(module, libs)
     p = module.params
-    base.run(module, lambda: restore.restore(
-        p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
-        source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"],
-        bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"], check_mode=module.check_mode))
+
+    def service():
+        kube = k8s.Kube(p, deadline=max(60, p["timeout"])) if p["ledger"] else None
+        try:
+            recorder = StepRecorder.from_option(kube, p["ledger"], "rollback", "db-restore", module.check_mode)
+            return restore.restore(
+                p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"],
+                backup_id=p["backup_id"], source=p["source_database"], environment=p["environment"],
+                create=p["create"], pgbouncer=p["pgbouncer"], bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"],
+                check_mode=module.check_mode, recorder=recorder)
+        finally:
+            if kube is not None:
+                kube.close()
+
+    base.run(module, service)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Run ansible-playbook / ansible-doc from the tests, the way a user runs them."""
 
+import json
 import os
 import subprocess
 import sys
@@ -77,3 +78,20 @@ def lock_holder(lab, environment):
         return RunLock(kube, "golive-system", environment).holder()
     finally:
         kube.close()
+
+
+def run_tasks(tmp_path, *tasks, extra=()):
+    """Run ``tasks`` in one play with the lab's k8s module defaults; return the process and
+    each task's registered result (None when the play failed)."""
+    path = tmp_path / ("m-%s.yml" % uuid.uuid4().hex[:6])
+    out = tmp_path / "out.json"
+    steps = []
+    for index, task in enumerate(tasks):
+        steps.append(dict(task, register="r%d" % index))
+    steps.append({"name": "Keep", "ansible.builtin.copy": {
+        "content": "{{ [%s] | to_json }}" % ", ".join("r%d" % i for i in range(len(tasks))), "dest": str(out),
+        "mode": "0600"}})
+    path.write_text(json.dumps([{"name": "M", "hosts": "golive", "gather_facts": False,
+                                 "module_defaults": {"group/golive.core.k8s": "{{ golive_k8s }}"}, "tasks": steps}]))
+    proc = run_playbook(str(path), *extra)
+    return proc, (json.loads(out.read_text()) if proc.returncode == 0 else None)

@@ -3,14 +3,13 @@ Retry-After) on the application's names once it is on, and the application again
 is off; the Ingress is then exactly as before; both ways are idempotent; check mode and a
 missing maintenance Service change nothing."""
 
-import json
 import uuid
 
 import pytest
 
 from lab.router import client
 from pager_helpers import HOST, wait
-from playbook_helpers import run_playbook
+from playbook_helpers import run_tasks as run
 
 pytestmark = pytest.mark.xdist_group("pager")
 
@@ -29,21 +28,6 @@ def answer(lab):
     status, headers, _body, _cert = client.request(app["sites"]["old"], app["https_port"], HOST, path="/",
                                                    ca_file=app["ca_file"])
     return status, dict((k.lower(), v) for k, v in headers.items()).get("retry-after")
-
-
-def run(tmp_path, *tasks, extra=()):
-    path = tmp_path / ("m-%s.yml" % uuid.uuid4().hex[:6])
-    out = tmp_path / "out.json"
-    steps = []
-    for index, task in enumerate(tasks):
-        steps.append(dict(task, register="r%d" % index))
-    steps.append({"name": "Keep", "ansible.builtin.copy": {
-        "content": "{{ [%s] | to_json }}" % ", ".join("r%d" % i for i in range(len(tasks))), "dest": str(out),
-        "mode": "0600"}})
-    path.write_text(json.dumps([{"name": "M", "hosts": "golive", "gather_facts": False,
-                                 "module_defaults": {"group/golive.core.k8s": "{{ golive_k8s }}"}, "tasks": steps}]))
-    proc = run_playbook(str(path), *extra)
-    return proc, (json.loads(out.read_text()) if proc.returncode == 0 else None)
 
 
 def test_maintenance_on_then_off_leaves_the_ingress_exactly_as_it_was(lab, tmp_path):

@@ -1,13 +1,16 @@
 """pg_restore, the rollback: a destructive change is undone from the release's pre-deploy
 backup, PgBouncer's clients are cut over, and the previous database is kept."""
 
+import tempfile
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
 
 from test_pg_backup import s3_args
 from test_pg_migrate import admin_args, database, rows, run_module  # noqa: F401 (fixture)
+from playbook_helpers import run_tasks as play
 
 
 def _app_conn(pg, dbname):
@@ -82,3 +85,82 @@ def test_restore_refuses_without_a_backup_of_that_release(lab, database):
     assert rc != 0
     assert "Failed to find a complete backup labelled pre-deploy-never-deployed" in result["msg"]
     assert rows(pg, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE %s", (database + "_%",)) == [(0,)]
+
+
+def _interrupted_attempt(lab, environment, release, database, restoring, kept):
+    """Write what a killed attempt leaves in the ledger: the step started, its names in the intent."""
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        ledger = Ledger(kube, environment, release)
+        run_id = ledger.open()["run_id"]
+        ledger.begin(run_id, "rollback", "db-restore", {"killed": True}, ["postgres database %s" % database], None,
+                     {"database": database, "restoring": restoring, "kept": kept}, always=True)
+        ledger.close(run_id, "failed")
+        return ledger
+    finally:
+        kube.close()
+
+
+def test_an_interrupted_restore_is_resumed_under_its_names_and_never_done_twice(lab, database):
+    """Killed during the copy: the partial copy is dropped and the restore runs again under the
+    same names. Killed after the swap: the next run only finishes it. Done: not done again."""
+    pg = lab["postgres"]
+    release, environment = "2026.11.%s" % uuid.uuid4().hex[:4], "itest-%s" % uuid.uuid4().hex[:6]
+    args = dict(admin_args(pg, "postgres"), **s3_args(lab, "test-%s" % uuid.uuid4().hex[:10]))
+    app = _app_conn(pg, database)
+    with app.cursor() as cur:
+        cur.execute("CREATE TABLE orders (id int PRIMARY KEY)")
+        cur.execute("INSERT INTO orders SELECT generate_series(1, 100)")
+    rc, made, _ = run_module("pg_backup", dict(args, login_db=database, label="pre-deploy-%s" % release,
+                                               release=release))
+    assert rc == 0, made.get("msg")
+    with app.cursor() as cur:
+        cur.execute("DELETE FROM orders WHERE id > 5")
+    app.close()
+    stamp = "20261130010203"
+    restoring, kept = "%s_restoring_%s" % (database, stamp), "%s_before_%s" % (database, stamp)
+    # Killed during the copy: a partial copy exists.
+    _interrupted_attempt(lab, environment, release, database, restoring, kept)
+    admin = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                             dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute('CREATE DATABASE "%s"' % restoring)
+    ledger = {"release": release, "environment": environment, "run_id": "{{ r0.run_id }}"}
+    restore = dict(args, database=database, release=release)
+    tasks = [{"name": "Open", "golive.core.ledger": {"operation": "open", "release": release,
+                                                     "environment": environment}},
+             {"name": "Restore", "golive.core.pg_restore": dict(restore, ledger=ledger)},
+             {"name": "Again", "golive.core.pg_restore": dict(restore, ledger=ledger)}]
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, out = play(Path(tmp), *tasks)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        opened, first, second = out
+    assert first["resumed"] is True and first["previous_database"] == kept
+    assert first["applied"][:3] == ["create", "restore", "verify"]
+    assert second["changed"] is False  # done: not done again
+    assert rows(pg, database, "SELECT count(*) FROM orders") == [(100,)]
+    assert rows(pg, kept, "SELECT count(*) FROM orders") == [(5,)]
+    assert rows(pg, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE %s",
+                (database + "_restoring_%",)) == [(0,)]
+
+    # Killed after the swap: the next run only finishes it (no second restore, nothing kept twice).
+    release2, environment2 = release, "itest-%s" % uuid.uuid4().hex[:6]
+    with admin.cursor() as cur:
+        cur.execute('ALTER DATABASE "%s" WITH ALLOW_CONNECTIONS false' % kept)
+    _interrupted_attempt(lab, environment2, release2, database, restoring, kept)
+    ledger2 = dict(ledger, environment=environment2)
+    tasks2 = [{"name": "Open", "golive.core.ledger": {"operation": "open", "release": release2,
+                                                      "environment": environment2}},
+              {"name": "Restore", "golive.core.pg_restore": dict(restore, ledger=ledger2)}]
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, out = play(Path(tmp), *tasks2)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+    finished = out[1]
+    assert finished["resumed"] is True and finished["applied"] == ["swap (by the interrupted attempt)", "unblock"]
+    assert rows(pg, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE %s",
+                (database + "_before_%",)) == [(1,)]
+    assert rows(pg, "postgres", "SELECT datallowconn FROM pg_database WHERE datname = %s", (kept,)) == [(True,)]
+    admin.close()

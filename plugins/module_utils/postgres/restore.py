@@ -29,6 +29,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     VerificationFailed,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline, retry
+from ansible_collections.golive.core.plugins.module_utils.ledger.record import fingerprint
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import figures as pgfigures
@@ -178,9 +179,10 @@ def names(target, now):
     return "%s_restoring_%s" % (stem, stamp), "%s_before_%s" % (stem, stamp)
 
 
-def plan(target, manifest, now, target_exists=True, pgbouncer=False):
-    """Pure: the steps of a restore, each with a one-line description."""
-    new, kept = names(target, now)
+def plan(target, manifest, now, target_exists=True, pgbouncer=False, pinned=None):
+    """Pure: the steps of a restore, each with a one-line description. ``pinned`` is the
+    ``(new, kept)`` names of an interrupted attempt being resumed."""
+    new, kept = pinned or names(target, now)
     summary = pgbackup.summarize_manifest(manifest)
     steps = [
         ("create", "create database %s" % new),
@@ -260,10 +262,28 @@ def _swap(admin, target, new, kept, deadline):
     retry(attempt, deadline, what="swap databases %s and %s" % (target, new))
 
 
+def _interrupted(recorder):
+    """``(new, kept)`` of an attempt of this ledger step that started and never finished."""
+    previous = recorder.previous() if recorder is not None else None
+    if not previous or previous.get("status") != "started":
+        return None
+    before = (previous.get("intent") or {}).get("before") or {}
+    if before.get("restoring"):
+        return before["restoring"], before.get("kept")
+    return None
+
+
+def _exists(admin, name):
+    return bool(name) and bool(pg.query(admin, "SELECT 1 AS found FROM pg_database WHERE datname = %s", (name,)))
+
+
 def restore(params, store, target, release, label=None, backup_id=None, source=None, environment=None,
-            create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False):
+            create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False, recorder=None):
     """Replace ``target`` with a backup of ``source`` (by default ``target`` itself) of
-    ``release``; see the module doc."""
+    ``release``; see the module doc. With a ledger ``recorder``, a step already done with the
+    same inputs is not done again, and an interrupted one (killed) is resumed under the
+    names it started with: if its swap happened, it only finishes; otherwise its partial
+    copy is dropped and the restore runs again."""
     if not release:
         raise Refused("restore", "database %s" % target, "no release id given",
                       fix="Pass the release id whose pre-deploy backup is to be restored")
@@ -286,7 +306,8 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                           "it does not exist on %s:%s" % (params.get("login_host"), params.get("login_port")),
                           fix="Check the database name, or set create=true to create it from backup %s"
                           % manifest["id"])
-        steps = plan(target, manifest, now, bool(found), bool(pgbouncer and pgbouncer.get("host")))
+        pinned = _interrupted(recorder)
+        steps = plan(target, manifest, now, bool(found), bool(pgbouncer and pgbouncer.get("host")), pinned)
         result = {"warnings": _elsewhere(manifest, params, target),
                   "changed": True, "backup_id": manifest["id"], "label": manifest["label"], "release": release,
                   "database": target, "restored_from": pgbackup.summarize_manifest(manifest),
@@ -294,48 +315,94 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                   "diff": {"before": {"database": target, "content": "current" if found else None},
                            "after": {"database": target, "content": "backup %s" % manifest["id"],
                                      "previous_kept_as": steps["kept"]}}}
+        inputs = {"database": target, "backup_id": manifest["id"], "release": release}
+        previous = recorder.previous() if recorder is not None else None
+        if previous and previous.get("status") == "done" and previous.get("fingerprint") == fingerprint(inputs):
+            result.update(changed=False, steps=[], diff=None, ledger=dict(recorder.summary(), decision="done"),
+                          previous_database=((previous.get("intent") or {}).get("before") or {}).get("kept"))
+            result.pop("diff")
+            return result
         if check_mode:
             return result
-        owner = found[0]["owner"] if found else None
+        if recorder is not None:
+            recorder.begin(inputs, objects=["postgres database %s" % target],
+                           undo={"module": "golive.core.pg_restore", "action": "swap back", "database": target,
+                                 "previous_database": steps["kept"]},
+                           before={"database": target, "restoring": steps["new"], "kept": steps["kept"],
+                                   "backup_id": manifest["id"]})
         try:
-            restore_into(admin_params, store, manifest, steps["new"], bindir=bindir, jobs=jobs, owner=owner)
-        except GoliveError:
-            drop_database(admin, steps["new"])
+            _restore_and_swap(admin, admin_params, store, manifest, target, found, steps, pinned, pgbouncer,
+                              bindir, jobs, deadline, result, applied)
+        except Exception as exc:
+            if recorder is not None:
+                recorder.finish("failed", changed=bool(applied), error=str(exc))
             raise
-        applied.extend(["create", "restore", "verify"])
-        if not found:
-            pg.query(admin, "ALTER DATABASE %s RENAME TO %s" % (pg.quote_ident(steps["new"]), pg.quote_ident(target)))
-            applied.append("swap")
-            result["undo"] = {"action": "drop", "database": target}
-            return result
-        bouncer = None
-        paused = False
-        try:
-            pg.query(admin, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS false" % pg.quote_ident(target))
-            applied.append("block")
-            if pgbouncer and pgbouncer.get("host"):
-                bouncer, bouncer_params = _bouncer(pgbouncer)
-                paused = True
-                _bouncer_command(bouncer, bouncer_params, "KILL", target)
-                applied.append("pgbouncer_kill")
-            applied.append("terminate")
-            _swap(admin, target, steps["new"], steps["kept"], deadline.child(60))
-            applied.append("swap")
-        except pg.psycopg2.Error as exc:
-            raise pg.classify(exc, admin_params, verb="swap databases on")
-        finally:
-            # Whichever name it has now, the old database accepts connections again.
-            still = target if "swap" not in applied else steps["kept"]
-            pg.query(admin, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS true" % pg.quote_ident(still))
-            applied.append("unblock")
-            if bouncer is not None:
-                if paused:
-                    _bouncer_command(bouncer, bouncer_params, "RESUME", target)
-                    applied.append("pgbouncer_resume")
-                bouncer.close()
-        result["undo"] = {"action": "swap back", "database": target, "previous_database": steps["kept"]}
+        if recorder is not None:
+            recorder.finish("done", changed=True, outputs={"previous_database": steps["kept"],
+                                                           "backup_id": manifest["id"], "applied": applied})
+            result["ledger"] = recorder.summary()
         return result
     except pg.psycopg2.Error as exc:
         raise pg.classify(exc, admin_params, verb="restore database %s on" % target)
     finally:
         admin.close()
+
+
+def _restore_and_swap(admin, admin_params, store, manifest, target, found, steps, pinned, pgbouncer, bindir, jobs,
+                      deadline, result, applied):
+    if pinned and found and _exists(admin, steps["kept"]):
+        # The interrupted attempt swapped already: the target is the restored database.
+        pg.query(admin, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS true" % pg.quote_ident(steps["kept"]))
+        if pgbouncer and pgbouncer.get("host"):
+            bouncer, bouncer_params = _bouncer(pgbouncer)
+            try:
+                _bouncer_command(bouncer, bouncer_params, "RESUME", target)
+            except GoliveError:
+                pass  # not paused: the interrupted attempt resumed it
+            finally:
+                bouncer.close()
+        applied.extend(["swap (by the interrupted attempt)", "unblock"])
+        result["resumed"] = True
+        result["undo"] = {"action": "swap back", "database": target, "previous_database": steps["kept"]}
+        return
+    if pinned and _exists(admin, steps["new"]):
+        drop_database(admin, steps["new"])  # the interrupted attempt's partial copy
+        result["resumed"] = True
+    owner = found[0]["owner"] if found else None
+    try:
+        restore_into(admin_params, store, manifest, steps["new"], bindir=bindir, jobs=jobs, owner=owner)
+    except GoliveError:
+        drop_database(admin, steps["new"])
+        raise
+    applied.extend(["create", "restore", "verify"])
+    if not found:
+        pg.query(admin, "ALTER DATABASE %s RENAME TO %s" % (pg.quote_ident(steps["new"]), pg.quote_ident(target)))
+        applied.append("swap")
+        result["undo"] = {"action": "drop", "database": target}
+        return
+    bouncer = None
+    paused = False
+    try:
+        pg.query(admin, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS false" % pg.quote_ident(target))
+        applied.append("block")
+        if pgbouncer and pgbouncer.get("host"):
+            bouncer, bouncer_params = _bouncer(pgbouncer)
+            paused = True
+            _bouncer_command(bouncer, bouncer_params, "KILL", target)
+            applied.append("pgbouncer_kill")
+        applied.append("terminate")
+        _swap(admin, target, steps["new"], steps["kept"], deadline.child(60))
+        applied.append("swap")
+    except pg.psycopg2.Error as exc:
+        raise pg.classify(exc, admin_params, verb="swap databases on")
+    finally:
+        # Whichever name it has now, the old database accepts connections again.
+        still = target if "swap" not in applied else steps["kept"]
+        pg.query(admin, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS true" % pg.quote_ident(still))
+        applied.append("unblock")
+        if bouncer is not None:
+            if paused:
+                _bouncer_command(bouncer, bouncer_params, "RESUME", target)
+                applied.append("pgbouncer_resume")
+            bouncer.close()
+    result["undo"] = {"action": "swap back", "database": target, "previous_database": steps["kept"]}
