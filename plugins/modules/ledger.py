@@ -238,6 +238,11 @@ exists:
   description: Whether the release has a record (V(read)).
   returned: read
   type: bool
+elsewhere:
+  description: Other environments that hold a record of this release (V(read), when this one has none).
+  returned: read, when the release has no record here
+  type: list
+  elements: str
 summary:
   description: Counts of the record's steps by status, its runs and its last update (V(read)).
   returned: read, when the record exists

@@ -250,6 +250,8 @@ def perform(ledger, operation, options, check_mode=False):
         record = ledger.read(missing_ok=bool(options.get("missing_ok")))
         result["record"] = record
         result["exists"] = record is not None
+        if record is None:
+            result["elsewhere"] = [e for e in ledger.store.environments_of(ledger.release) if e != ledger.environment]
         if record is not None:
             result["summary"] = rec.summary(record)
             result["undo_plan"] = rec.undo_plan(record)

@@ -121,6 +121,14 @@ class LedgerStore:
                 continue  # a chunk of that generation was replaced meanwhile: read the new head
         raise Timeout("read", "the ledger of release %s" % release, "it kept changing while being read")
 
+    def environments_of(self, release):
+        """The environments that hold a ledger of ``release`` (a release id given in the wrong
+        environment is named, not just missing)."""
+        if not _LABEL_VALUE.match(str(release or "")):
+            return []
+        heads = self.kube.list(self._path(), label_selector="%s=head,%s=%s" % (LABEL_KIND, LABEL_RELEASE, release))
+        return sorted(set((h["metadata"].get("labels") or {}).get(LABEL_ENVIRONMENT) for h in heads) - {None})
+
     def _decode(self, head):
         data = head.get("data") or {}
         name = head["metadata"]["name"]

@@ -1,0 +1,278 @@
+"""playbooks/rollback_emergency.yml -e release=<id> against the lab, after a real go-live of
+the next pager release (its migration V5, the rollout, the DNS cutover): the router serves
+the maintenance page first, then the previous version; the database has its rows of before
+the migration and the rows written since are kept in the database set aside; DNS answers
+the old site on both servers; the replica counts are as before. A rollback killed during
+the database restore completes when run again, restores once, and records no step twice.
+A wrong release id, a release without a ledger here, and a release whose go-live holds the
+run lock are refused, changing nothing."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import psycopg2
+import pytest
+
+from dns_helpers import answers
+from pager_helpers import CURRENT, kubectl, request, wait
+from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, read_ledger, run_playbook
+
+pytestmark = pytest.mark.xdist_group("pager")
+NEXT = "2026.11.3"
+PREVIOUS = "2026.11.2"
+
+
+def admin(lab, dbname=None):
+    pg = lab["postgres"]
+    conn = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                            dbname=dbname or pg["database"])
+    conn.autocommit = True
+    return conn
+
+
+def sql(lab, query, args=None, dbname=None):
+    conn = admin(lab, dbname)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def schema_before_next_release(lab):
+    """The database as the running release has it: without V5 (make demo or another test
+    may have applied it)."""
+    sql(lab, "ALTER TABLE incidents DROP COLUMN IF EXISTS acknowledged_at, DROP COLUMN IF EXISTS acknowledged_by")
+    sql(lab, "DELETE FROM golive_schema_history WHERE version = '5'")
+
+
+def kept_databases(lab):
+    return set(r[0] for r in sql(lab, "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                 (lab["postgres"]["database"] + "_before_%",), dbname="postgres"))
+
+
+def golive(release, environment):
+    overrides = {"phase5_golive_performance_objectives": [], "phase5_golive_traffic_count": 2}
+    return run_playbook("playbooks/golive.yml", "--tags", "phase2,phase4,phase5", "-e", "golive_release=%s" % release,
+                        "-e", "golive_app_version=%s" % NEXT, "-e", "golive_change_id=CHG-77",
+                        "-e", "golive_approved_by=carol", "-e", json.dumps(overrides),
+                        environment=environment, timeout=900)
+
+
+def rollback_cmd(release, environment, *extra):
+    return [str(BIN / "ansible-playbook"), "-i", "inventories/lab", "playbooks/rollback_emergency.yml",
+            "-e", "@%s" % lab_vars_file(), "-e", "golive_environment=%s" % environment, "-e", "release=%s" % release,
+            *extra]
+
+
+def rollback(release, environment, *extra):
+    return subprocess.run(rollback_cmd(release, environment, *extra), cwd=REPO, env=ansible_env(), capture_output=True,
+                          text=True, timeout=900, check=False)
+
+
+class Watcher(threading.Thread):
+    """What a user sees through the router while the rollback runs: the version answering."""
+
+    def __init__(self, app):
+        super().__init__(daemon=True)
+        self.app, self.seen, self.stop = app, [], threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                status, headers, _body, _cert = request(self.app, path="/version", site="new")
+                version = dict((k.lower(), v) for k, v in headers.items()).get("x-app-version")
+                answer = "maintenance" if version == "1" else version or str(status)
+            except OSError:
+                answer = "no answer"
+            if not self.seen or self.seen[-1] != answer:
+                self.seen.append(answer)
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def went_live(lab, pager, dns_at_old_site):
+    """A go-live of the next release (phases 2, 4 and 5) from the running one, with V5 to migrate."""
+    schema_before_next_release(lab)
+    kept_before = kept_databases(lab)
+    release, environment = "R9-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
+    yield {"release": release, "environment": environment, "kept_before": kept_before}
+    # Whatever happened, the pager's Ingress and Deployment carry no rollback state afterwards.
+    from ansible_collections.golive.core.plugins.module_utils.k8s import maintenance
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    try:
+        maintenance.switch(kube, [{"namespace": lab["app"]["namespace"], "name": "pager"}], state="disabled")
+    finally:
+        kube.close()
+    kubectl(lab, "annotate", "deployment", "pager", "golive.io/saved-replicas-")
+    for name in kept_databases(lab) - kept_before:
+        sql(lab, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name, dbname="postgres")
+    sql(lab, "DROP TABLE IF EXISTS rollback_filler")
+
+
+def go_live_and_write(lab, went_live, filler=False):
+    if filler:  # a database big enough that its restore takes a few seconds
+        sql(lab, "CREATE TABLE rollback_filler AS SELECT g AS id, repeat('x', 200) AS pad "
+                 "FROM generate_series(1, 200000) g")
+    incidents = sql(lab, "SELECT count(*) FROM incidents")[0][0]
+    live = golive(went_live["release"], went_live["environment"])
+    assert live.returncode == 0, live.stdout[-5000:] + live.stderr[-2000:]
+    new = lab["app"]["sites"]["new"]
+    assert answers(lab, "app") == {ns: [new] for ns in lab["dns"]["nameservers"]}
+    assert request(lab["app"], site="new")[1].get("X-App-Version") == NEXT
+    # Written after the go-live, through the new column: kept aside by the rollback, not lost.
+    tag = "written after the go-live of %s" % went_live["release"]
+    sql(lab, "INSERT INTO incidents (title, severity, reporter_id, acknowledged_at) "
+             "SELECT %s, 'sev3', min(id), now() FROM pager_users", (tag,))
+    return incidents, tag
+
+
+def kill_tree(pid):
+    """SIGKILL a process and every process under it, as a machine that dies would stop them
+    (a module runs in a process of its own; killing ansible-playbook alone lets it finish)."""
+    table = [line.split() for line in subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True,
+                                                     check=True).stdout.splitlines()]
+    children = {}
+    for child, parent in table:
+        children.setdefault(int(parent), []).append(int(child))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    for each in tree:
+        try:
+            os.kill(each, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def column_exists(lab, dbname=None):
+    return bool(sql(lab, "SELECT 1 FROM information_schema.columns WHERE table_name = 'incidents' "
+                         "AND column_name = 'acknowledged_at'", dbname=dbname))
+
+
+def assert_rolled_back(lab, went_live, incidents, tag):
+    old = lab["app"]["sites"]["old"]
+    assert not column_exists(lab), "the migration's column is gone"
+    assert sql(lab, "SELECT count(*) FROM incidents")[0][0] == incidents
+    assert sql(lab, "SELECT count(*) FROM incidents WHERE title = %s", (tag,))[0][0] == 0
+    kept = kept_databases(lab) - went_live["kept_before"]
+    assert len(kept) == 1, kept  # restored once
+    kept = kept.pop()
+    assert column_exists(lab, kept)
+    assert sql(lab, "SELECT count(*) FROM incidents WHERE title = %s", (tag,), dbname=kept)[0][0] == 1
+    assert answers(lab, "app") == answers(lab, "www") == {ns: [old] for ns in lab["dns"]["nameservers"]}
+    deployment = json.loads(kubectl(lab, "get", "deployment", "pager", "-o", "json").stdout)
+    assert deployment["spec"]["replicas"] == 2 and deployment["status"].get("readyReplicas") == 2
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == CURRENT
+    assert "golive.io/saved-replicas" not in (deployment["metadata"].get("annotations") or {})
+    ingress = json.loads(kubectl(lab, "get", "ingress", "pager", "-o", "json").stdout)
+    assert set(p["backend"]["service"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]) == {"pager"}
+    for site in ("old", "new"):
+        assert request(lab["app"], site=site)[1].get("X-App-Version") == PREVIOUS
+    record = read_ledger(lab, went_live["environment"], went_live["release"])
+    ids = [s["id"] for s in record["steps"]]
+    assert len(ids) == len(set(ids)), "no step is recorded twice"
+    rollback_steps = dict((s["id"], s) for s in record["steps"] if s["phase"] == "rollback")
+    assert sorted(rollback_steps) == sorted(["rollback/maintenance-on", "rollback/scale-down", "rollback/db-restore",
+                                             "rollback/redeploy", "rollback/scale-up-50", "rollback/scale-up-100",
+                                             "rollback/maintenance-off", "rollback/dns-revert"])
+    assert all(s["status"] == "done" for s in rollback_steps.values())
+    return record, rollback_steps
+
+
+def test_emergency_rollback_from_the_release_id_alone(lab, went_live):
+    incidents, tag = go_live_and_write(lab, went_live)
+    planned = rollback(went_live["release"], went_live["environment"], "--check")
+    assert planned.returncode == 0, planned.stdout[-5000:]
+    assert "pre-deploy-%s" % went_live["release"] in planned.stdout  # the backup it would restore
+    assert "registry.lab.example/pager:%s" % PREVIOUS in planned.stdout  # the version it would redeploy
+    assert request(lab["app"], site="new")[1].get("X-App-Version") == NEXT  # --check changed nothing
+    assert column_exists(lab)
+
+    watcher = Watcher(lab["app"])
+    watcher.start()
+    try:
+        done = rollback(went_live["release"], went_live["environment"])
+    finally:
+        watcher.stop.set()
+        watcher.join(timeout=5)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    # Observed as a user: the maintenance page first, then the previous version; never the next again.
+    seen = [s for s in watcher.seen if s in ("maintenance", NEXT, PREVIOUS)]
+    assert "maintenance" in seen and seen[-1] == PREVIOUS, watcher.seen
+    assert seen.index("maintenance") < seen.index(PREVIOUS), watcher.seen
+    assert NEXT not in seen[seen.index("maintenance"):], watcher.seen
+    assert_rolled_back(lab, went_live, incidents, tag)
+    for secret in (lab["postgres"]["admin_password"], lab["dns"]["tsig_secret"], lab["s3"]["secret_key"]):
+        if secret and secret != "testing":
+            assert secret not in done.stdout + done.stderr + planned.stdout
+
+    again = rollback(went_live["release"], went_live["environment"])
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert "changed=0" in again.stdout  # every step was done: nothing is done twice
+
+
+def test_a_rollback_killed_during_the_database_restore_completes_when_run_again(lab, went_live):
+    incidents, tag = go_live_and_write(lab, went_live, filler=True)
+    release, environment = went_live["release"], went_live["environment"]
+    first = subprocess.Popen(rollback_cmd(release, environment), cwd=REPO, env=ansible_env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait(lambda: sql(lab, "SELECT 1 FROM pg_database WHERE datname LIKE %s",
+                         (lab["postgres"]["database"] + "_restoring_%",), dbname="postgres"),
+             timeout=300, what="the rollback to be restoring the database")
+    finally:
+        kill_tree(first.pid)
+        first.wait(timeout=30)
+    time.sleep(1)  # nothing is left running that could still write
+    steps = dict((s["id"], s) for s in read_ledger(lab, environment, release)["steps"])
+    assert steps["rollback/db-restore"]["status"] == "started"
+
+    refused = rollback(release, environment)
+    assert refused.returncode != 0 and "break_lock=true" in refused.stdout + refused.stderr
+    resumed = rollback(release, environment, "-e", "golive_break_lock=true")
+    assert resumed.returncode == 0, resumed.stdout[-6000:] + resumed.stderr[-2000:]
+    record, rollback_steps = assert_rolled_back(lab, went_live, incidents, tag)
+    assert rollback_steps["rollback/db-restore"]["attempts"] == 2
+    assert rollback_steps["rollback/scale-down"]["attempts"] == 1  # done before the kill: not done again
+    assert not sql(lab, "SELECT 1 FROM pg_database WHERE datname LIKE %s",
+                   (lab["postgres"]["database"] + "_restoring_%",), dbname="postgres")
+    assert sql(lab, "SELECT count(*) FROM rollback_filler")[0][0] == 200000
+
+
+def test_a_rollback_is_refused_without_a_ledger_or_while_a_go_live_holds_the_lock(lab, pager):
+    environment = "itest-%s" % uuid.uuid4().hex[:6]
+    for release, expected in (("no-such-release", "has no ledger in environment %s" % environment),
+                              ("bad/id", "Give the release to roll back")):
+        proc = rollback(release, environment)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and expected in out, out[-3000:]
+        assert "Nothing was changed" in out and "Traceback" not in out
+
+    # A release whose ledger is in another environment is named there.
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    release = "R8-%s" % uuid.uuid4().hex[:6]
+    try:
+        ledger = Ledger(kube, environment, release)
+        run_id = ledger.open()["run_id"]  # a go-live running now, holding the lock
+        elsewhere = rollback(release, "itest-%s" % uuid.uuid4().hex[:6])
+        assert elsewhere.returncode != 0 and "it has one in %s, use" % environment in elsewhere.stdout
+        held = rollback(release, environment)
+        out = held.stdout + held.stderr
+        assert held.returncode != 0 and "run lock of environment %s" % environment in out, out[-3000:]
+        assert not [s for s in ledger.read()["steps"] if s["phase"] == "rollback"]
+        ledger.close(run_id)
+    finally:
+        kube.close()
+    assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS
