@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 
 from dns_helpers import answers
-from pager_helpers import CURRENT, kubectl, request, wait
+from pager_helpers import CURRENT, kubectl, next_release_schema, request, wait
 from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, read_ledger, run_playbook
 
 pytestmark = pytest.mark.xdist_group("pager")
@@ -276,3 +276,38 @@ def test_a_rollback_is_refused_without_a_ledger_or_while_a_go_live_holds_the_loc
     finally:
         kube.close()
     assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS
+
+
+def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_drafts_a_postmortem(lab, went_live,
+                                                                                                    tmp_path):
+    """A go-live of phase 4 only (the emergency test covers the database and DNS): without the
+    confirmation the assessment is written and nothing changes; with it, the rollback runs,
+    validation passes and a post-mortem draft holds the timeline from the ledger."""
+    release, environment = went_live["release"], went_live["environment"]
+    next_release_schema(lab)  # what its phase 2 would have done: the next version needs V5
+    live = run_playbook("playbooks/golive.yml", "--tags", "phase4", "-e", "golive_release=%s" % release,
+                        "-e", "golive_app_version=%s" % NEXT, environment=environment)
+    assert live.returncode == 0, live.stdout[-4000:]
+    reports = {"golive_artifact_dir": str(tmp_path)}
+
+    def controlled(*extra):
+        return subprocess.run([str(BIN / "ansible-playbook"), "-i", "inventories/lab", "playbooks/rollback_controlled.yml",
+                               "-e", "@%s" % lab_vars_file(), "-e", "golive_environment=%s" % environment,
+                               "-e", "release=%s" % release, "-e", json.dumps(reports), *extra],
+                              cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=900, check=False)
+
+    asked = controlled()
+    assert asked.returncode != 0 and "-e rollback_confirm=%s" % release in asked.stdout, asked.stdout[-3000:]
+    impact = json.loads((tmp_path / ("impact-%s.json" % release)).read_text())
+    assert impact["changed_by_the_release"] == ["phase4/deploy"] and "server-errors" in impact["objectives"]
+    assert request(lab["app"])[1].get("X-App-Version") == NEXT  # nothing changed
+
+    done = controlled("-e", "rollback_confirm=%s" % release)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS
+    draft = (tmp_path / ("postmortem-%s.md" % release)).read_text()
+    assert "# Post-mortem (draft): release %s" % release in draft
+    for step in ("phase4/deploy", "rollback/maintenance-on", "rollback/scale-down", "rollback/redeploy",
+                 "rollback/maintenance-off"):
+        assert "| %s |" % step in draft
+    assert "rollback/db-restore" not in draft  # the release migrated nothing
