@@ -209,7 +209,7 @@ from ansible_collections.golive.core.plugins.module_utils.common import module a
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
 from ansible_collections.golive.core.plugins.module_utils.dns import cutover, providers, records, rfc2136
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
-from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 
@@ -253,16 +253,9 @@ def main():
         if p["shift"]:
             desired = records.shift(p["shift"]["pairs"], p["shift"]["percent"], provider.zone, p["shift"]["ttl"])
         kube = k8s.Kube(p, deadline=deadline) if p["ledger"] else None
-        try:
-            recorder = StepRecorder.from_option(kube, p["ledger"], "phase5", "dns-cutover", module.check_mode)
-            result = cutover.run(provider, p["state"], desired, p["undo"], p["overwrite"], p["lower_ttl"], p["verify"],
-                                 p["nameservers"], p["dns_port"], deadline, module.check_mode, recorder)
-        finally:
-            if kube is not None:
-                kube.close()
-        if not module._diff:
-            result.pop("diff")
-        return result
+        return with_recorder(module, "phase5", "dns-cutover", lambda recorder: cutover.run(
+            provider, p["state"], desired, p["undo"], p["overwrite"], p["lower_ttl"], p["verify"], p["nameservers"],
+            p["dns_port"], deadline, module.check_mode, recorder), kube)
 
     base.run(module, service)
 

@@ -122,7 +122,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.k8s import maintenance
-from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 
 
 def main():
@@ -146,16 +146,10 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=p["timeout"])
-        try:
-            step = "maintenance-on" if p["state"] == "enabled" else "maintenance-off"
-            recorder = StepRecorder.from_option(kube, p["ledger"], "rollback", step, module.check_mode)
-            result = maintenance.switch(kube, p["ingresses"], p["label_selector"], p["namespaces"], p["state"],
-                                        p["service"], p["port"], p["undo"], module.check_mode, recorder)
-        finally:
-            kube.close()
-        if not module._diff:
-            result.pop("diff")
-        return result
+        return with_recorder(module, "rollback", "maintenance-on" if p["state"] == "enabled" else "maintenance-off",
+                             lambda recorder: maintenance.switch(
+                                 kube, p["ingresses"], p["label_selector"], p["namespaces"], p["state"], p["service"],
+                                 p["port"], p["undo"], module.check_mode, recorder), kube)
 
     base.run(module, service)
 

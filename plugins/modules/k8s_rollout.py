@@ -131,7 +131,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.k8s import rollout
-from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 
 
 def main():
@@ -155,16 +155,10 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=p["timeout"])
-        try:
-            recorder = StepRecorder.from_option(kube, p["ledger"], "rollout", "deploy", module.check_mode)
-            result = rollout.roll(kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["images"],
-                                  p["template"], p["state"], p["undo"], p["revision"], p["change_cause"], p["wait"],
-                                  p["timeout"], module.check_mode, recorder)
-        finally:
-            kube.close()
-        if not module._diff:
-            result.pop("diff")
-        return result
+        return with_recorder(module, "rollout", "deploy", lambda recorder: rollout.roll(
+            kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["images"], p["template"],
+            p["state"], p["undo"], p["revision"], p["change_cause"], p["wait"], p["timeout"], module.check_mode,
+            recorder), kube)
 
     base.run(module, service)
 

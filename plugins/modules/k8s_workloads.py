@@ -109,7 +109,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.k8s import rollout, workloads
-from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 
 
 def main():
@@ -131,17 +131,10 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=p["timeout"])
-        try:
-            step = "scale-down" if p["state"] == "scaled" else "scale-up"
-            recorder = StepRecorder.from_option(kube, p["ledger"], "rollback", step, module.check_mode)
-            result = workloads.scale(kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"],
-                                     p["state"], p["replicas"], p["percent"], p["undo"], p["wait"],
-                                     module.check_mode, recorder)
-        finally:
-            kube.close()
-        if not module._diff:
-            result.pop("diff")
-        return result
+        return with_recorder(module, "rollback", "scale-down" if p["state"] == "scaled" else "scale-up",
+                             lambda recorder: workloads.scale(
+                                 kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["state"],
+                                 p["replicas"], p["percent"], p["undo"], p["wait"], module.check_mode, recorder), kube)
 
     base.run(module, service)
 

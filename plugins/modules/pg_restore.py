@@ -169,7 +169,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
-from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder, context_spec
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import restore
@@ -201,16 +201,11 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=max(60, p["timeout"])) if p["ledger"] else None
-        try:
-            recorder = StepRecorder.from_option(kube, p["ledger"], "rollback", "db-restore", module.check_mode)
-            return restore.restore(
-                p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"],
-                backup_id=p["backup_id"], source=p["source_database"], environment=p["environment"],
-                create=p["create"], pgbouncer=p["pgbouncer"], bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"],
-                check_mode=module.check_mode, recorder=recorder)
-        finally:
-            if kube is not None:
-                kube.close()
+        return with_recorder(module, "rollback", "db-restore", lambda recorder: restore.restore(
+            p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
+            source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"],
+            bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"], check_mode=module.check_mode,
+            recorder=recorder), kube)
 
     base.run(module, service)
 

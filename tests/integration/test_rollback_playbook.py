@@ -76,6 +76,31 @@ def rollback(release, environment, *extra):
                           text=True, timeout=900, check=False)
 
 
+class Sink:
+    """A webhook receiver on loopback that keeps the JSON bodies it was sent."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/hook" % self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Watcher(threading.Thread):
     """What a user sees through the router while the rollback runs: the version answering."""
 
@@ -288,7 +313,8 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
     live = run_playbook("playbooks/golive.yml", "--tags", "phase4", "-e", "golive_release=%s" % release,
                         "-e", "golive_app_version=%s" % NEXT, environment=environment)
     assert live.returncode == 0, live.stdout[-4000:]
-    reports = {"golive_artifact_dir": str(tmp_path)}
+    sink = Sink()
+    reports = {"golive_artifact_dir": str(tmp_path), "rollback_emergency_webhook_url": sink.url}
 
     def controlled(*extra):
         return subprocess.run([str(BIN / "ansible-playbook"), "-i", "inventories/lab", "playbooks/rollback_controlled.yml",
@@ -311,3 +337,6 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
                  "rollback/maintenance-off"):
         assert "| %s |" % step in draft
     assert "rollback/db-restore" not in draft  # the release migrated nothing
+    sink.close()
+    assert [(m["event"], m["release"]) for m in sink.received] == [
+        ("rollback-assessed", release), ("rollback-assessed", release), ("rollback-finished", release)]

@@ -205,6 +205,20 @@ class StepRecorder:
                 "copy": self.ledger.copy}
 
 
+def with_recorder(module, phase, step, act, kube=None):
+    """``act(recorder)`` with the step recorder of the module's ``ledger`` option (None
+    without it); ``kube`` is closed afterwards, and the diff dropped unless asked for."""
+    try:
+        recorder = StepRecorder.from_option(kube, module.params.get("ledger"), phase, step, module.check_mode)
+        result = act(recorder)
+    finally:
+        if kube is not None:
+            kube.close()
+    if not module._diff:
+        result.pop("diff", None)
+    return result
+
+
 def perform(ledger, operation, options, check_mode=False):
     """One operation of the ``ledger`` module; ``options`` holds that operation's fields.
 
