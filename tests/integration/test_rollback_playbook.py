@@ -326,6 +326,7 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
     assert asked.returncode != 0 and "-e rollback_confirm=%s" % release in asked.stdout, asked.stdout[-3000:]
     impact = json.loads((tmp_path / ("impact-%s.json" % release)).read_text())
     assert impact["changed_by_the_release"] == ["phase4/deploy"] and "server-errors" in impact["objectives"]
+    assert impact["services"]["svc.pager.pager"] == "pass" and impact["troubled"] == []
     assert request(lab["app"])[1].get("X-App-Version") == NEXT  # nothing changed
 
     done = controlled("-e", "rollback_confirm=%s" % release)

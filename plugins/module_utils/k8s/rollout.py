@@ -78,6 +78,33 @@ def parallel(func, items, workers=MAX_WORKERS):
         return list(pool.map(call, items))
 
 
+def unready_pod(pod):
+    """``None`` for a ready (or terminating) Pod; else its phase, the reasons its containers
+    wait, and their restarts."""
+    if pod["metadata"].get("deletionTimestamp"):
+        return None
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    if statuses and all(s.get("ready") for s in statuses):
+        return None
+    waiting = ["%s: %s%s" % (s["name"], s["state"]["waiting"].get("reason"),
+                             (" (%s)" % s["state"]["waiting"]["message"]) if s["state"]["waiting"].get("message") else "")
+               for s in statuses if (s.get("state") or {}).get("waiting")]
+    return {"pod": pod["metadata"]["name"], "phase": (pod.get("status") or {}).get("phase"), "waiting": waiting,
+            "restarts": sum(int(s.get("restartCount") or 0) for s in statuses)}
+
+
+def warning_events(kube, namespace, names, limit=10):
+    """The newest distinct Warning Events of the named objects in ``namespace`` (one LIST)."""
+    events = []
+    for event in kube.list(resource_path("v1", "events", namespace), field_selector="type=Warning"):
+        involved = (event.get("involvedObject") or {}).get("name")
+        if involved in names:
+            text = "%s %s: %s" % (involved, event.get("reason"), event.get("message"))
+            if text not in events:
+                events.append(text)
+    return events[-limit:]
+
+
 # -- pure planning ------------------------------------------------------------------------
 
 def merge(base, patch):
@@ -339,31 +366,14 @@ class Rollout:
         wanted = comparable(obj["spec"]["template"])
         report = []
         for pod in pods:
-            if pod["metadata"].get("deletionTimestamp"):
+            state = unready_pod(pod)
+            if state is None:
                 continue
-            new = images_of(pod) == images_of(wanted) if "spec" in pod else False
-            statuses = (pod.get("status") or {}).get("containerStatuses") or []
-            ready = all(s.get("ready") for s in statuses) and bool(statuses)
-            if ready:
-                continue
-            waiting = ["%s: %s%s" % (s["name"], s["state"]["waiting"].get("reason"),
-                                     (" (%s)" % s["state"]["waiting"]["message"])
-                                     if s["state"]["waiting"].get("message") else "")
-                       for s in statuses if (s.get("state") or {}).get("waiting")]
-            report.append({"pod": pod["metadata"]["name"], "new_template": new,
-                           "phase": (pod.get("status") or {}).get("phase"), "waiting": waiting,
-                           "restarts": sum(int(s.get("restartCount") or 0) for s in statuses)})
+            state["new_template"] = images_of(pod) == images_of(wanted) if "spec" in pod else False
+            report.append(state)
         report = sorted(report, key=lambda p: (not p["new_template"], p["pod"]))[:max_pods]
-        events = []
         names = set(p["pod"] for p in report) | {obj["metadata"]["name"]}
-        for event in self.kube.list(resource_path("v1", "events", namespace),
-                                    field_selector="type=Warning"):
-            involved = (event.get("involvedObject") or {}).get("name")
-            if involved in names:
-                text = "%s %s: %s" % (involved, event.get("reason"), event.get("message"))
-                if text not in events:
-                    events.append(text)
-        return {"pods": report, "events": events[-10:]}
+        return {"pods": report, "events": warning_events(self.kube, namespace, names)}
 
     def recorded_template(self, obj, recorded, warnings):
         """The template a recorded undo returns ``obj`` to, with masked values filled in."""

@@ -20,6 +20,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.checks import m
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, describe_exception
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import unready_pod, warning_events
 
 CHECKLIST = "Validate service discovery"
 
@@ -59,6 +60,12 @@ def gather(kube, item):
         observed["pods"] = kube.list(resource_path("v1", "pods", namespace),
                                      label_selector=",".join("%s=%s" % kv for kv in sorted(selector.items())))
     observed["endpoints"] = kube.get(resource_path("v1", "endpoints", namespace, name), missing_ok=True)
+    # Why Pods are not ready: their state, and their Warning Events (one LIST, only then).
+    observed["unready"] = [unready_pod(p) or {"pod": p["metadata"]["name"], "phase": (p.get("status") or {}).get("phase"),
+                                              "waiting": [], "restarts": 0}
+                           for p in observed["pods"] if not pod_ready(p) and not p["metadata"].get("deletionTimestamp")]
+    if observed["unready"]:
+        observed["events"] = warning_events(kube, namespace, set(p["pod"] for p in observed["unready"]))
     return observed
 
 
@@ -90,6 +97,9 @@ def evaluate(item, observed, answers, checklist=CHECKLIST):
         ready = sorted((p.get("status") or {}).get("podIP") for p in observed["pods"] if pod_ready(p))
         evidence["pods"] = len(observed["pods"])
         evidence["ready_pods"] = len(ready)
+        if observed.get("unready"):
+            evidence["unready_pods"] = observed["unready"][:5]
+            evidence["events"] = observed.get("events") or []
         listed = sorted(a.get("ip") for s in (observed.get("endpoints") or {}).get("subsets") or []
                         for a in s.get("addresses") or [])
         evidence["endpoints"] = listed

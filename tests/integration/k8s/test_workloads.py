@@ -122,3 +122,31 @@ def test_bad_input_is_refused_before_anything_changes(k8s_lab, shop):
     finally:
         kube.close()
     assert counts(k8s_lab, shop)["web"] == (3, None, 3)
+
+
+def test_service_discovery_names_the_pods_not_ready_and_their_warning_events(k8s_lab):
+    """What the controlled rollback's assessment shows of a service in trouble."""
+    from ansible_collections.golive.core.plugins.module_utils.k8s import services
+
+    from .conftest import wait_until
+    tag = uuid.uuid4().hex[:6]
+    namespace = "sd-%s" % tag
+    kube = client(k8s_lab)
+    try:
+        kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}})
+        body = _workload("Deployment", "web", tag)
+        body["spec"]["template"]["metadata"]["annotations"] = {"lab.golive.io/ready": "false"}
+        kube.request("POST", "/apis/apps/v1/namespaces/%s/deployments" % namespace, body=body)
+        kube.request("POST", "/api/v1/namespaces/%s/services" % namespace, body={
+            "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+
+        def troubled():
+            check = services.run(kube, [{"namespace": namespace, "name": "web", "probe": "none"}])["checks"][0]
+            return check if check["evidence"].get("events") else None
+
+        check = wait_until(troubled, timeout=30, message="Warning Events of the unready Pods")
+        assert check["status"] == "fail" and len(check["evidence"]["unready_pods"]) == 2
+        assert all(p["pod"].startswith("web-") for p in check["evidence"]["unready_pods"])
+        assert any("Readiness probe failed" in e for e in check["evidence"]["events"]), check["evidence"]["events"]
+    finally:
+        kube.close()
