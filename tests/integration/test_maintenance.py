@@ -97,3 +97,26 @@ def test_k8s_workloads_through_ansible_check_mode_scale_and_restore(lab, tmp_pat
     finally:
         kube.request("DELETE", "/api/v1/namespaces/%s" % namespace)
         kube.close()
+
+
+def test_maintenance_off_takes_the_spec_from_the_ledger_when_the_annotation_is_gone(lab):
+    from ansible_collections.golive.core.plugins.module_utils.k8s import maintenance
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger, StepRecorder
+    before = ingress(lab)
+    target = [{"namespace": lab["app"]["namespace"], "name": "pager"}]
+    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    ledger = Ledger(kube, "itest-%s" % uuid.uuid4().hex[:6], "R-%s" % uuid.uuid4().hex[:6])
+    run_id = ledger.open()["run_id"]
+    try:
+        maintenance.switch(kube, target, recorder=StepRecorder(ledger, run_id, "rollback", "maintenance-on"))
+        path = "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/pager" % lab["app"]["namespace"]
+        kube.request("PATCH", path, body={"metadata": {"annotations": {maintenance.SAVED: None}}},
+                     content_type="application/merge-patch+json")
+        maintenance.switch(kube, target, state="disabled",
+                           recorder=StepRecorder(ledger, run_id, "rollback", "maintenance-off"))
+        assert ingress(lab)["spec"] == before["spec"]
+    finally:
+        maintenance.switch(kube, target, state="disabled", undo={"ingresses": [dict(target[0], spec=before["spec"])]})
+        ledger.close(run_id)
+        kube.close()

@@ -149,7 +149,7 @@ def switch(kube, ingresses=None, label_selector=None, namespaces=None, state="en
     engine = Maintenance(kube)
     objects = engine.select(ingresses, label_selector, namespaces)
     if state == "disabled" and undo is None and recorder is not None:
-        undo = _ledger_undo(recorder)
+        undo = recorder.recorded_undo("golive.core.k8s_maintenance")
     recorded = dict(("Ingress %s/%s" % (i["namespace"], i["name"]), i["spec"]) for i in (undo or {}).get("ingresses") or [])
     if state == "enabled":
         engine.check_service([o["metadata"]["namespace"] for o in objects], service)
@@ -187,11 +187,3 @@ def switch(kube, ingresses=None, label_selector=None, namespaces=None, state="en
     if recorder is not None:
         result["ledger"] = recorder.summary()
     return result
-
-
-def _ledger_undo(recorder):
-    for entry in (recorder.record() or {}).get("steps") or []:
-        undo = (entry.get("intent") or {}).get("undo") or {}
-        if undo.get("module") == "golive.core.k8s_maintenance":
-            return undo
-    return None

@@ -109,7 +109,7 @@ def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None
     engine = Rollout(kube)
     objects = engine.select(workloads, label_selector, namespaces, kinds)
     if state == "restored" and undo is None and recorder is not None:
-        undo = _ledger_undo(recorder)
+        undo = recorder.recorded_undo("golive.core.k8s_workloads", "restored")
     steps = plan(objects, state, replicas, percent, _recorded(undo))
     changed = [s for s in steps if s["changed"]]
     undo_data = undo_of(steps) if state == "scaled" else (undo or undo_of(steps))
@@ -182,13 +182,3 @@ def _apply(kube, engine, steps, replan):
 
     answers = parallel(one, steps)
     return dict((step["ref"], getattr(err, "cause", None) or str(err)) for step, answer, err in answers if err is not None)
-
-
-def _ledger_undo(recorder):
-    """The undo of the release's scale-down (the step this recorder writes, or its scale-down twin)."""
-    existing = recorder.record() or {}
-    for entry in existing.get("steps") or []:
-        undo = (entry.get("intent") or {}).get("undo") or {}
-        if undo.get("module") == "golive.core.k8s_workloads" and undo.get("state") == "restored":
-            return undo
-    return None

@@ -185,6 +185,15 @@ class StepRecorder:
         """The step as the record holds it (None when never started)."""
         return rec.find_step(self.record(), rec.step_id(self.phase, self.step)) if self.record() else None
 
+    def recorded_undo(self, module, state=None):
+        """The first undo in the release's record written by ``module`` (with that ``state``):
+        what a later step needs when the objects have lost their annotations."""
+        for entry in (self.record() or {}).get("steps") or []:
+            undo = (entry.get("intent") or {}).get("undo") or {}
+            if undo.get("module") == module and (state is None or undo.get("state") == state):
+                return undo
+        return None
+
     def begin(self, inputs, objects=None, undo=None, before=None):
         self.started = time.monotonic()
         answer = self.ledger.begin(self.run_id, self.phase, self.step, inputs, objects, undo, before, always=True,
