@@ -11,6 +11,7 @@ from lab.services.moto import Moto
 from lab.services.postgres import Postgres
 from lab.services.prometheus import Prometheus
 from lab.services.redis import Redis
+from lab.services.sinks import Sinks
 
 SERVICES = [
     Postgres(),
@@ -20,4 +21,5 @@ SERVICES = [
     K8s(),
     App(),
     Prometheus(),
+    Sinks(),
 ]
