@@ -44,11 +44,15 @@ def secret_values(module):
     for name, spec in module.argument_spec.items():
         if spec.get("no_log") and isinstance(module.params.get(name), str):
             values.append(module.params[name])
-        if spec.get("type") == "dict" and spec.get("options") and isinstance(module.params.get(name), dict):
+        value = module.params.get(name)
+        items = [value] if isinstance(value, dict) else value if isinstance(value, list) else []
+        for item in items if spec.get("options") else []:
             for sub, sub_spec in spec["options"].items():
-                val = module.params[name].get(sub)
+                val = item.get(sub) if isinstance(item, dict) else None
                 if sub_spec.get("no_log") and isinstance(val, str):
                     values.append(val)
+                elif sub_spec.get("no_log") and isinstance(val, dict):
+                    values.extend(v for v in val.values() if isinstance(v, str))
     return values
 
 
