@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 PYTEST_WORKERS ?= 2
-# The release id the demo go-live runs under (re-running it resumes that release).
-DEMO_RELEASE ?= 2026.11.3
+# The demo goes live with the next image of the demo application under a release id of
+# its own each time (a release that was rolled back is not gone live again under its id).
+DEMO_APP_VERSION ?= 2026.11.3
+DEMO_RELEASE ?= $(DEMO_APP_VERSION)-demo.$(shell date -u +%Y%m%d%H%M%S)
 # The approval phase 5 requires (an AWX workflow passes these from its approval step).
 DEMO_CHANGE ?= CHG-DEMO-1
 DEMO_APPROVER ?= demo-approver
@@ -16,7 +18,7 @@ DEMO_APPROVER ?= demo-approver
 .PHONY: help bootstrap test unit integration sanity lint changelog-lint demo lab-up lab-down lab-status lock build clean
 
 help:
-	@echo "make demo    start the lab, validate it, and run the go-live phases built so far on it"
+	@echo "make demo    start the lab; go live with the next release, break it, roll it back; write the report"
 	@echo "make test    unit + integration tests (real servers), ansible-test sanity, ansible-lint"
 	@echo "make lab-up | lab-down | lab-status   manage the local lab"
 	@echo "make build   build the collection tarball into build/"
@@ -64,11 +66,11 @@ lab-status: bootstrap
 demo: bootstrap
 	$(PY) -m lab up
 	@echo
-	$(PY) -m lab status
+	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/demo.yml --diff -e golive_release=$(DEMO_RELEASE) \
+	  -e golive_app_version=$(DEMO_APP_VERSION) -e golive_change_id=$(DEMO_CHANGE) -e golive_approved_by=$(DEMO_APPROVER)
 	@echo
-	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/validate.yml
-	$(VENV)/bin/ansible-playbook -i inventories/lab playbooks/golive.yml -e golive_release=$(DEMO_RELEASE) \
-	  -e golive_change_id=$(DEMO_CHANGE) -e golive_approved_by=$(DEMO_APPROVER)
+	@echo "The evidence report: $(ROOT)/artifacts/reports/latest/report.html (also report.md, junit.xml, report.json)"
+	@echo "Notifications the lab's sinks received: curl -s $$($(PY) -m lab env --json | $(PY) -c 'import json,sys; print(json.load(sys.stdin)["notify"]["sink_url"])')/messages"
 
 build: bootstrap
 	@mkdir -p build

@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the status as JSON")
     env = sub.add_parser("env", parents=[common], help="print the endpoints as shell exports")
     env.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    sw = sub.add_parser("switch", parents=[common], help="set the pager's lab switches, e.g. LAB_ERROR_RATIO=0.5")
+    sw.add_argument("switches", nargs="+", metavar="NAME=VALUE")
+    obs = sub.add_parser("observe", parents=[common],
+                         help="what DNS answers, which version serves, the schema and rows")
+    obs.add_argument("--json", action="store_true", help="print it as JSON")
     return parser
 
 
@@ -66,6 +71,16 @@ def main(argv: list[str] | None = None) -> int:
                 for name, item in status.items():
                     print(_status_line(name, item))
             return 0 if all(s["running"] for s in status.values()) else 3
+        if args.command in ("switch", "observe"):
+            from lab import demo
+            endpoints = lab.endpoints()
+            if args.command == "switch":
+                values = dict(item.split("=", 1) for item in args.switches)
+                print("switched %s on %s" % (values, ", ".join(demo.switch(endpoints, lab.state_dir, values))))
+                return 0
+            observed = demo.observe(endpoints)
+            print(json.dumps(observed, sort_keys=True) if args.json else demo.describe(observed))
+            return 0
         if args.command == "env":
             endpoints = lab.endpoints()
             lab.write_outputs(endpoints)

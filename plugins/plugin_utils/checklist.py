@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The checklist mapping of ``docs/checklist.md``, read as data (controller side, pure).
+
+Every table row under a ``## <checklist>`` / ``### <section>`` heading is one item of a seed
+checklist: ``| Item | How | Evidence / reason |``. The ``How`` cell starts with
+``automated``, ``planned`` or ``manual``; the check ids and ledger steps it names in
+backticks are what the report matches a run's checks against. ``<name>`` in an id stands for
+any one or more characters (``http.<name>``, ``slo.<objective>``, ``rollback/scale-up-<percent>``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+HOWS = ("automated", "planned", "manual")
+# Check-id families the modules emit, and the ledger's phase/step ids.
+CHECK_ID = re.compile(r"^(approval|connectivity|dns|http|k8s|pg|prom|redis|slo|svc|tls)\.[a-z0-9_.<>*:-]+$")
+STEP_ID = re.compile(r"^(phase[1-5]|rollback|notify)/[a-z0-9<>-]+$")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _cells(line):
+    return [c.strip() for c in line.strip().strip("|").split(" | ")]
+
+
+def _plain(text):
+    """A cell without Markdown emphasis and code marks."""
+    return re.sub(r"[*`]", "", text).strip()
+
+
+def pattern(token):
+    """The regex a documented id stands for (``http.<name>`` matches ``http.health``)."""
+    parts = re.split(r"(<[^>]+>|\*)", token)
+    return re.compile("^%s$" % "".join(".+" if p.startswith("<") or p == "*" else re.escape(p) for p in parts if p))
+
+
+def ids_of(how):
+    """The check ids and ledger steps a ``How`` cell names (as written, with placeholders)."""
+    found = []
+    for token in _CODE.findall(how):
+        token = token.strip()
+        if (CHECK_ID.match(token) or STEP_ID.match(token)) and token not in found:
+            found.append(token)
+    return found
+
+
+def parse(text):
+    """The rows of the mapping, in document order.
+
+    Each row: ``{key, checklist, section, subsection, item, how, detail, reason, partial, ids}``
+    where ``how`` is one of ``HOWS`` and ``key`` is unique (``<n>`` in document order).
+    """
+    rows = []
+    checklist = section = subsection = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            checklist, section, subsection = line[3:].strip(), None, None
+        elif line.startswith("### "):
+            section, subsection = line[4:].strip(), None
+        elif line.startswith("#### "):
+            subsection = line[5:].strip()
+        elif line.startswith("| ") and section and checklist and checklist.endswith("Checklist"):
+            cells = _cells(line)
+            if len(cells) != 3 or cells[0] in ("Item", "---") or set(cells[0]) <= set("-: "):
+                continue
+            how = cells[1].split(" ", 1)[0].strip()
+            if how not in HOWS:
+                raise ValueError("checklist row %r: the How cell must start with %s" % (cells[0], ", ".join(HOWS)))
+            rows.append({
+                "key": "r%d" % (len(rows) + 1), "checklist": checklist, "section": section, "subsection": subsection,
+                "item": _plain(cells[0]), "how": how, "detail": _plain(cells[1][len(how):].lstrip(" —-")),
+                "reason": _plain(cells[2]), "partial": cells[2].startswith("Partial"), "ids": ids_of(cells[1]),
+            })
+    return rows
+
+
+def matcher(rows):
+    """``match(record)``: the keys of the rows a check record (or ledger step) gives evidence for.
+
+    A record matches a row that names its id (placeholders allowed) or whose item its
+    ``checklist`` field quotes.
+    """
+    by_item = {}
+    patterns = []
+    for row in rows:
+        by_item.setdefault(row["item"].lower(), []).append(row["key"])
+        for token in row["ids"]:
+            patterns.append((pattern(token), row["key"]))
+
+    def match(record):
+        keys = [key for regex, key in patterns if regex.match(record["id"])]
+        quoted = (record.get("checklist") or "").strip().lower()
+        for key in by_item.get(quoted, []):
+            if key not in keys:
+                keys.append(key)
+        return keys
+
+    return match
