@@ -340,4 +340,5 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
     assert "rollback/db-restore" not in draft  # the release migrated nothing
     sink.close()
     assert [(m["event"], m["release"]) for m in sink.received] == [
-        ("rollback-assessed", release), ("rollback-assessed", release), ("rollback-finished", release)]
+        ("rollback-assessed", release), ("rollback-assessed", release), ("rollback-started", release),
+        ("rollback-finished", release)]
