@@ -203,8 +203,8 @@ def svg_timeline(segments, width=1000):
                        % (x, y + 5, w, lane_h - 10, colour, html.escape(step["name"]), step["status"],
                           step["end"] - step["start"]))
         end_x = label_w + (segment["end"] - start) * scale
-        out.append('<text x="%.1f" y="%d" font-size="11" fill="#424242">%.1fs</text>' % (end_x + 4, y + 19,
-                                                                                        segment["duration"]))
+        out.append('<text x="%.1f" y="%d" font-size="11" fill="#424242">%.1fs</text>'
+                   % (end_x + 4, y + 19, segment["duration"]))
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
@@ -231,8 +231,8 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f5f5f5;padding:6px;ma
 
 
 def _badge(status):
-    return '<span class="status" style="background:%s">%s</span>' % (COLOURS.get(status, "#757575"),
-                                                                       html.escape(status))
+    colour = COLOURS.get(status, "#757575")
+    return '<span class="status" style="background:%s">%s</span>' % (colour, html.escape(status))
 
 
 def _e(value):
@@ -245,8 +245,8 @@ def render_html(report):
     parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
              "<title>golive report %s: %s</title><style>%s</style></head><body>" % (_e(r["release"]), _e(r["verdict"]),
                                                                                     CSS)]
-    parts.append('<header class="banner %s" id="banner"><h1>Release %s: %s</h1>' % (verdict_class, _e(r["release"]),
-                                                                                      _e(r["verdict"].upper())))
+    parts.append('<header class="banner %s" id="banner"><h1>Release %s: %s</h1>'
+                 % (verdict_class, _e(r["release"]), _e(r["verdict"].upper())))
     parts.append("<p>%s · environment %s · %s → %s (%ss) · by %s</p>" % (
         _e(r["playbook"]), _e(r["environment"]), _e(r["started"]), _e(r["finished"]), _e(r["duration"]),
         _e(r["operator"])))
@@ -259,8 +259,8 @@ def render_html(report):
             parts.append("<li>%s <code>%s</code> %s <span class=\"muted\">(%s, %s)</span></li>" % (
                 _badge("fail"), _e(check["id"]), _e(check.get("title")), _e(check["phase"]), _e(check["task"])))
         for task in r["failed_tasks"]:
-            parts.append("<li>%s task <b>%s</b> (%s): %s</li>" % (_badge("failed"), _e(task["task"]), _e(task["phase"]),
-                                                                   _e(task["msg"])))
+            parts.append("<li>%s task <b>%s</b> (%s): %s</li>"
+                         % (_badge("failed"), _e(task["task"]), _e(task["phase"]), _e(task["msg"])))
         parts.append("</ul></section>")
     parts.append('<section id="approval"><h2>Approval</h2>')
     if r["approval"]:
@@ -304,8 +304,8 @@ def render_html(report):
     if not r["changes"]:
         parts.append('<p class="muted">Nothing changed.</p>')
     for change in r["changes"]:
-        parts.append("<h3>%s <span class=\"muted\">(%s, %s)</span></h3>" % (_e(change["task"]), _e(change["phase"]),
-                                                                           _e(change["at"])))
+        parts.append("<h3>%s <span class=\"muted\">(%s, %s)</span></h3>"
+                     % (_e(change["task"]), _e(change["phase"]), _e(change["at"])))
         for diff in change["diff"]:
             parts.append("<table><tr><th>before</th><th>after</th></tr><tr><td><pre>%s</pre></td><td><pre>%s</pre>"
                          "</td></tr></table>" % (_e(diff.get("before")), _e(diff.get("after"))))
@@ -322,7 +322,9 @@ def render_html(report):
 # -- Markdown -----------------------------------------------------------------
 
 def _md(value):
-    return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
+    """A table cell or line: no pipes, no newlines, no raw HTML."""
+    text = ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_markdown(report):
@@ -343,11 +345,11 @@ def render_markdown(report):
     for row in r["checklist"]:
         cell = "; ".join("%s `%s`: %s" % (e["status"], e["id"], e["evidence"]) for e in row["evidence"]) \
             or row["reason"]
-        lines.append("| %s | %s | %s · %s | %s |" % (row["status"], _md(row["item"]), _md(row["checklist"]),
-                                                      _md(row["section"]), _md(cell)))
+        lines.append("| %s | %s | %s · %s | %s |"
+                     % (row["status"], _md(row["item"]), _md(row["checklist"]), _md(row["section"]), _md(cell)))
     lines += ["", "## What changed", ""]
     for change in r["changes"]:
-        lines.append("- %s (%s, %s)" % (change["task"], change["phase"], change["at"]))
+        lines.append("- %s (%s, %s)" % (_md(change["task"]), change["phase"], change["at"]))
     if not r["changes"]:
         lines.append("Nothing changed.")
     return "\n".join(lines) + "\n"

@@ -66,8 +66,8 @@ def post(channel, payload, deadline):
 
     def once():
         try:
-            status, answer, _, _, _ = transport.send("POST", channel["url"], headers, body, context=context,
-                                                     timeout=max(1.0, min(10.0, deadline.remaining())))
+            status, answer = transport.send("POST", channel["url"], headers, body, context=context,
+                                                     timeout=max(1.0, min(10.0, deadline.remaining())))[:2]
         except ConnectionFailed as exc:
             raise ConnectionFailed("reach", what, exc.cause, retryable=exc.retryable)
         if 200 <= status < 300:
@@ -82,7 +82,7 @@ def post(channel, payload, deadline):
     def retryable(exc):
         return getattr(exc, "retry_after", True) if getattr(exc, "retryable", False) else False
 
-    _, attempts = retry(once, deadline, is_retryable=retryable, what="deliver to %s" % what, initial=0.5, maximum=4.0)
+    attempts = retry(once, deadline, is_retryable=retryable, what="deliver to %s" % what, initial=0.5, maximum=4.0)[1]
     return attempts
 
 
@@ -145,7 +145,7 @@ def mail(channel, subject, text, deadline):
     def retryable(exc):
         return getattr(exc, "retryable", False)
 
-    _, attempts = retry(once, deadline, is_retryable=retryable, what="send %s" % what, initial=0.5, maximum=4.0)
+    attempts = retry(once, deadline, is_retryable=retryable, what="send %s" % what, initial=0.5, maximum=4.0)[1]
     return attempts
 
 

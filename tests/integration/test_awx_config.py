@@ -1,0 +1,161 @@
+"""The AWX configuration as code and the execution environment: the playbook passes the
+syntax check and ansible-lint, the surveys and credential types have the shapes AWX's API
+accepts, and `ansible-builder create` produces a build context from the collection's own
+requirements.txt and bindep.txt. (No AWX server runs here; these check what can be checked
+without one.)"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from playbook_helpers import BIN, REPO, ansible_env
+
+VARS = yaml.safe_load((REPO / "awx" / "vars" / "golive.yml").read_text())
+SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
+FIELD_TYPES = {"string", "boolean"}
+
+
+def validate_survey(survey):
+    """The checks AWX makes when a survey spec is saved (awx/api/views: survey validation)."""
+    errors = []
+    for key in ("name", "description", "spec"):
+        if key not in survey:
+            errors.append("'%s' missing from the survey spec" % key)
+    spec = survey.get("spec")
+    if not isinstance(spec, list) or not spec:
+        return errors + ["'spec' must be a non-empty list"]
+    seen = set()
+    for n, item in enumerate(spec):
+        where = "question %d" % (n + 1)
+        for key in ("type", "question_name", "variable", "required"):
+            if key not in item:
+                errors.append("%s: '%s' missing" % (where, key))
+        if item.get("type") not in SURVEY_TYPES:
+            errors.append("%s: type %r is not one of %s" % (where, item.get("type"), sorted(SURVEY_TYPES)))
+        if not isinstance(item.get("required"), bool):
+            errors.append("%s: 'required' must be a boolean" % where)
+        variable = item.get("variable", "")
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", variable):
+            errors.append("%s: variable %r is not a valid name" % (where, variable))
+        if variable in seen:
+            errors.append("%s: variable %r is asked twice" % (where, variable))
+        seen.add(variable)
+        if item.get("type") in ("multiplechoice", "multiselect"):
+            choices = item.get("choices")
+            choices = choices.split("\n") if isinstance(choices, str) else choices
+            if not isinstance(choices, list) or not choices:
+                errors.append("%s: choices are required" % where)
+            elif item.get("default") not in (None, "") and item["default"] not in choices:
+                errors.append("%s: default %r is not a choice" % (where, item["default"]))
+        if item.get("type") in ("text", "textarea", "password"):
+            low, high = item.get("min", 0), item.get("max", 1024)
+            if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high):
+                errors.append("%s: min and max must be integers, min <= max" % where)
+            default = item.get("default")
+            if default not in (None, "") and not (low <= len(default) <= high):
+                errors.append("%s: the default is not between min and max characters" % where)
+    return errors
+
+
+def surveys():
+    for template in VARS["golive_awx_job_templates"]:
+        if template["questions"]:
+            yield template["name"], {"name": template["name"], "description": "",
+                                     "spec": [VARS["golive_awx_questions"][q] for q in template["questions"]]}
+    yield "workflow", {"name": "workflow", "description": "", "spec": [
+        VARS["golive_awx_questions"][q] for q in ("release", "change", "approver", "break_lock")]}
+
+
+def test_every_survey_has_the_shape_awx_accepts():
+    checked = dict(surveys())
+    assert len(checked) == 8
+    for name, survey in checked.items():
+        assert validate_survey(survey) == [], name
+    assert validate_survey({"name": "x", "description": "", "spec": [{"type": "choice"}]}) != []
+
+
+def env_read_by_modules():
+    text = "\n".join(p.read_text() for p in (REPO / "plugins").rglob("*.py"))
+    return set(name for group in re.findall(r"env_fallback, \[([^\]]+)\]", text)
+               for name in re.findall(r'"([A-Z0-9_]+)"', group))
+
+
+def test_credential_types_inject_what_the_modules_read():
+    env_names = env_read_by_modules()
+    assert {"K8S_AUTH_KUBECONFIG", "PGPASSWORD", "REDIS_PASSWORD", "GOLIVE_TSIG_SECRET"} <= env_names
+    docs = (REPO / "docs" / "awx.md").read_text()
+    for ctype in VARS["golive_awx_credential_types"]:
+        fields = ctype["inputs"]["fields"]
+        ids = [f["id"] for f in fields]
+        assert len(ids) == len(set(ids)), ctype["name"]
+        for field in fields:
+            assert field["type"] in FIELD_TYPES and field["label"], field
+        assert set(ctype["inputs"].get("required", [])) <= set(ids)
+        injectors = ctype["injectors"]
+        assert set(injectors) <= {"env", "file", "extra_vars"}, ctype["name"]
+        files = [k.split(".", 1)[1] for k in injectors.get("file", {})]
+        for key in injectors.get("file", {}):
+            assert key.startswith("template.")
+        for kind in ("env", "file", "extra_vars"):
+            for name, template in injectors.get(kind, {}).items():
+                for ref in re.findall(r"{{\s*([A-Za-z0-9_.]+)\s*}}", template):
+                    if ref.startswith("tower.filename."):
+                        assert ref.split(".", 2)[2] in files, (ctype["name"], ref)
+                    else:
+                        assert ref in ids, (ctype["name"], ref)
+                if kind == "env":
+                    assert name in env_names, "%s injects %s, which no module reads" % (ctype["name"], name)
+                if kind == "extra_vars":
+                    assert name in docs, "%s is not documented in docs/awx.md" % name
+        # No secret in a plain-text field.
+        for field in fields:
+            if re.search(r"password|secret|token|kubeconfig|url", field["id"]):
+                assert field.get("secret") is True, (ctype["name"], field["id"])
+
+
+def test_the_workflow_has_an_approval_before_every_phase_after_the_first():
+    proc = subprocess.run([str(BIN / "ansible"), "localhost", "-m", "ansible.builtin.debug", "-a",
+                           "msg={{ lookup('ansible.builtin.template', 'awx/templates/workflow_nodes.yml.j2') }}",
+                           "-e", "@awx/vars/golive.yml", "-e", "golive_awx_organization=Default"],
+                          cwd=REPO, env=ansible_env(), capture_output=True, text=True, check=True)
+    text = proc.stdout.split("=>", 1)[1]
+    nodes = yaml.safe_load(yaml.safe_load(text)["msg"])
+    by_id = dict((n["identifier"], n) for n in nodes)
+    templates = set(t["name"] for t in VARS["golive_awx_job_templates"])
+    for phase in ("phase2", "phase3", "phase4", "phase5"):
+        approval = by_id["approve-" + phase]
+        assert approval["unified_job_template"]["type"] == "workflow_approval"
+        assert approval["related"]["success_nodes"] == [{"identifier": phase}]
+    for node in nodes:
+        if node["unified_job_template"]["type"] == "job_template":
+            assert node["unified_job_template"]["name"] in templates
+        for link in ("success_nodes", "failure_nodes"):
+            for target in (node.get("related") or {}).get(link, []):
+                assert target["identifier"] in by_id
+    assert by_id["phase5"]["related"]["failure_nodes"] == [{"identifier": "approve-rollback"}]
+
+
+def test_the_awx_playbook_passes_the_syntax_check_and_lint():
+    syntax = subprocess.run([str(BIN / "ansible-playbook"), "--syntax-check", "awx/configure.yml"], cwd=REPO,
+                            env=ansible_env(), capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr
+    lint = subprocess.run([str(BIN / "ansible-lint"), "--offline", "-q", "awx/"], cwd=REPO, env=ansible_env(),
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_ansible_builder_create_produces_the_build_context(tmp_path):
+    proc = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", "execution-environment.yml", "--context",
+                           str(tmp_path), "--output-filename", "Containerfile"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    containerfile = (tmp_path / "Containerfile").read_text()
+    build = tmp_path / "_build"
+    assert (build / "requirements.txt").read_text() == (REPO / "requirements.txt").read_text()
+    assert (build / "bindep.txt").read_text() == (REPO / "bindep.txt").read_text()
+    assert (build / "golive" / "plugins" / "modules" / "notify.py").is_file()
+    assert (build / "golive" / "plugins" / "callback" / "report.py").is_file()
+    assert "ansible-galaxy collection install /tmp/golive-dist/" in containerfile
+    assert "ansible-core==2.19.14" in containerfile and sys.version_info >= (3, 11)

@@ -1,0 +1,165 @@
+"""The checklist mapping read as data, and the report built from a run (pure logic)."""
+
+import json
+import pathlib
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.golive.core.plugins.plugin_utils import checklist as cl
+from ansible_collections.golive.core.plugins.plugin_utils import report as rp
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+DOC = (ROOT / "docs" / "checklist.md").read_text()
+
+
+def summary_counts():
+    """The ``all rows`` lines of the page's own summary table."""
+    found = {}
+    for name, key in (("Go-Live Preparation", "Go-Live Preparation Checklist"),
+                      ("UltraMarket", "UltraMarket Production Go-Live Checklist")):
+        line = next(l for l in DOC.splitlines() if l.startswith("| **%s, all rows**" % name))
+        automated, planned, manual, rows, _partial = [int(c) for c in re.findall(r"\| (\d+) ", line + " ")]
+        found[key] = {"automated": automated, "planned": planned, "manual": manual, "rows": rows}
+    return found
+
+
+def test_every_row_of_both_checklists_is_read_with_its_how():
+    rows = cl.parse(DOC)
+    for checklist, expected in summary_counts().items():
+        mine = [r for r in rows if r["checklist"] == checklist]
+        assert len(mine) == expected["rows"]
+        for how in cl.HOWS:
+            assert sum(1 for r in mine if r["how"] == how) == expected[how], (checklist, how)
+    manual = next(r for r in rows if r["item"] == "All tests passing (unit, integration, e2e)")
+    assert manual["how"] == "manual" and "CI pipeline" in manual["reason"]
+
+
+def _code():
+    return "\n".join(p.read_text(errors="replace") for d in ("plugins", "roles", "inventories", "playbooks")
+                     for p in (ROOT / d).rglob("*") if p.is_file() and p.suffix in (".py", ".yml", ".yaml", ".j2"))
+
+
+def test_every_id_an_automated_row_names_is_emitted_by_the_code():
+    """The mapping and the code agree: a documented id is written by a module (literally or
+    as ``<family>.%s`` of a declared name), or a role records that ledger step."""
+    code = _code()
+    missing = []
+    for row in cl.parse(DOC):
+        if row["how"] != "automated":
+            continue
+        for token in row["ids"]:
+            literal = re.split(r"[<*]", token)[0].rstrip(".-")
+            if "/" in literal:
+                step = literal.split("/", 1)[1]
+                if not step or step in code:
+                    continue
+            elif literal in code:
+                continue
+            else:
+                family, _, rest = literal.partition(".")
+                if ('"%s.%%s"' % family in code or '"%s.' % family in code) and (not rest or rest in code):
+                    continue
+            missing.append((row["item"], token))
+    assert missing == []
+
+
+@pytest.mark.parametrize("token,check_id,matches", [
+    ("http.<name>", "http.health", True),
+    ("http.<name>", "https.health", False),
+    ("k8s.*", "k8s.version", True),
+    ("slo.error-ratio", "slo.error-ratio", True),
+    ("slo.error-ratio", "slo.error-ratio2", False),
+    ("rollback/scale-up-<percent>", "rollback/scale-up-50", True),
+])
+def test_documented_ids_match_emitted_ids(token, check_id, matches):
+    assert bool(cl.pattern(token).match(check_id)) is matches
+
+
+ROWS = """
+## A Checklist
+
+### Section
+
+| Item | How | Evidence / reason |
+| --- | --- | --- |
+| Error rate low | automated — `golive.core.slo_gate`: `slo.<objective>` (phase5) | Partial: the ratio. |
+| Backup restores | automated — `golive.core.pg_backup_verify`: `pg.backup_restore`; planned: `pg.pitr` | A restore. |
+| Contacts | manual | People keep them. |
+| Dashboards | planned — `prom.dashboards` | Later. |
+| Quoted by a check | automated — a module | Matched by its checklist field. |
+"""
+
+
+def task(name, phase, start, status="ok", checks=(), **extra):
+    return dict({"name": name, "role": None, "phase": phase, "host": "lab", "started": start, "ended": start + 2,
+                 "status": status, "checks": list(checks)}, **extra)
+
+
+def check(check_id, status, checklist=None, **evidence):
+    return {"id": check_id, "title": "T " + check_id, "status": status, "evidence": evidence, "checklist": checklist}
+
+
+def run(*tasks, **extra):
+    return dict({"tasks": list(tasks), "vars": {"release": "2026.11.3", "change_id": "CHG-1", "approved_by": "ann"},
+                 "started": 1000.0, "finished": 1100.0, "playbook": "playbooks/golive.yml", "operator": "me@here"},
+                **extra)
+
+
+def test_failures_come_first_and_every_row_keeps_its_place_or_reason():
+    rows = cl.parse(ROWS)
+    assert rows[1]["ids"] == ["pg.backup_restore"]  # the planned id is not the row's yet
+    report = rp.build(run(
+        task("Backup", "phase2", 1000, checks=[check("pg.backup_restore", "pass", rows=3)]),
+        task("Gate", "phase5", 1010, checks=[check("slo.error-ratio", "pass")]),
+        task("Watch", "Incident", 1020, checks=[check("slo.error-ratio", "fail", ratio=0.5),
+                                                check("x.other", "pass", "Quoted by a check")]),
+    ), rows)
+    table = [(r["item"], r["status"]) for r in report["checklist"]]
+    assert table == [("Error rate low", "fail"), ("Backup restores", "pass"), ("Quoted by a check", "pass"),
+                     ("Dashboards", "planned"), ("Contacts", "manual")]
+    first = report["checklist"][0]["evidence"]
+    assert [(e["status"], e["phase"]) for e in first] == [("fail", "Incident"), ("pass", "phase5")]
+    assert report["checklist"][-1]["reason"] == "People keep them."
+    assert report["verdict"] == "attention" and report["counts"]["fail"] == 1
+    assert report["unmapped_checks"] == []
+
+
+def test_automated_rows_without_evidence_are_not_run_and_unknown_checks_are_listed():
+    report = rp.build(run(task("Other", "phase1", 1000, checks=[check("k8s.version", "pass")])), cl.parse(ROWS))
+    assert dict((r["item"], r["status"]) for r in report["checklist"])["Error rate low"] == "not run"
+    assert [c["id"] for c in report["unmapped_checks"]] == ["k8s.version"]
+    assert report["verdict"] == "passed"
+
+
+@pytest.mark.parametrize("tasks,extra,verdict", [
+    ([task("A", "phase1", 1000, status="failed")], {"failed_hosts": ["lab"]}, "failed"),
+    ([task("A", "phase1", 1000, status="failed"), task("B", "phase1", 1003)], {}, "passed"),  # rescued
+    ([task("Scale", "rollback", 1000, status="changed")], {}, "rolled back"),
+])
+def test_the_verdict(tasks, extra, verdict):
+    assert rp.build(run(*tasks, **extra), cl.parse(ROWS))["verdict"] == verdict
+
+
+def test_timeline_groups_consecutive_tasks_of_a_phase():
+    segments = rp.timeline([task("a", "phase1", 1000), task("b", "phase1", 1003, status="changed"),
+                            task("c", "phase2", 1006), task("d", "phase1", 1009, status="failed")])
+    assert [(s["phase"], len(s["steps"]), s["status"], s["duration"]) for s in segments] == [
+        ("phase1", 2, "changed", 5.0), ("phase2", 1, "ok", 2.0), ("phase1", 1, "failed", 2.0)]
+    svg = rp.svg_timeline(segments)
+    assert svg.count('class="phase"') == 3 and "phase1 · Day -7 infrastructure" in svg
+
+
+def test_renderings_escape_what_they_show_and_junit_has_one_case_per_check():
+    evil = check("http.<script>", "fail", note="<img src=x onerror=alert(1)>")
+    evil["id"] = "slo.x"
+    report = rp.build(run(task("<b>bold</b>", "phase4", 1000, checks=[evil, check("tls.www", "warn")],
+                               status="changed", diff=[{"before": "<old>", "after": "<new>"}])), cl.parse(ROWS))
+    page = rp.render_html(report)
+    assert "<img src=x" not in page and "&lt;b&gt;bold" in page and "&lt;new&gt;" in page
+    suites = ET.fromstring(rp.render_junit(report))
+    cases = suites.findall("./testsuite/testcase")
+    assert len(cases) == 2 and cases[0].find("failure") is not None
+    assert json.loads(json.dumps(report))["changes"][0]["diff"] == [{"before": "<old>", "after": "<new>"}]
+    assert "| fail | Error rate low |" in rp.render_markdown(report)
