@@ -66,8 +66,8 @@ def post(channel, payload, deadline):
 
     def once():
         try:
-            status, answer = transport.send("POST", channel["url"], headers, body, context=context,
-                                                     timeout=max(1.0, min(10.0, deadline.remaining())))[:2]
+            timeout = max(1.0, min(10.0, deadline.remaining()))
+            status, answer = transport.send("POST", channel["url"], headers, body, context=context, timeout=timeout)[:2]
         except ConnectionFailed as exc:
             raise ConnectionFailed("reach", what, exc.cause, retryable=exc.retryable)
         if 200 <= status < 300:
