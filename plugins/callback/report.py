@@ -174,12 +174,16 @@ class CallbackModule(CallbackBase):
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         name = re.sub(r"[^A-Za-z0-9._-]", "_", "%s-%s" % (report["release"] or "run", stamp))
         root = os.path.abspath(self.get_option("directory"))
-        folder = os.path.join(root, name)
-        suffix = 1
-        while os.path.exists(folder):
-            suffix += 1
-            folder = os.path.join(root, "%s.%d" % (name, suffix))
-        os.makedirs(folder, mode=0o750)
+        if not os.path.isdir(root):
+            os.makedirs(root, mode=0o750, exist_ok=True)
+        folder, suffix = os.path.join(root, name), 1
+        while True:  # two runs finishing in the same second each get a folder
+            try:
+                os.mkdir(folder, 0o750)
+                break
+            except FileExistsError:
+                suffix += 1
+                folder = os.path.join(root, "%s.%d" % (name, suffix))
         files = {"report.html": rp.render_html(report), "report.md": rp.render_markdown(report),
                  "junit.xml": rp.render_junit(report),
                  "report.json": json.dumps(report, indent=1, sort_keys=True, default=str) + "\n"}
@@ -187,7 +191,7 @@ class CallbackModule(CallbackBase):
             with open(os.path.join(folder, filename), "w", encoding="utf-8") as handle:
                 handle.write(text)
         latest = os.path.join(root, "latest")
-        tmp = latest + ".tmp"
+        tmp = "%s.%d.tmp" % (latest, os.getpid())
         if os.path.lexists(tmp):
             os.unlink(tmp)
         os.symlink(os.path.basename(folder), tmp)

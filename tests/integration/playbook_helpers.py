@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,9 @@ def ansible_env(extra=None):
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
+        # Every run writes its evidence report (the callback is on in ansible.cfg): keep the
+        # tests' reports out of the checkout's artifacts/.
+        "GOLIVE_REPORT_DIR": env.get("GOLIVE_REPORT_DIR") or os.path.join(tempfile.gettempdir(), "golive-test-reports"),
     })
     env.update(extra or {})
     return env

@@ -102,3 +102,9 @@ def test_a_channel_without_what_it_needs_is_refused_before_sending(lab, tmp_path
     assert proc.returncode != 0
     assert "Failed to notify channel mail: a email channel needs sender, to" in proc.stdout
     assert received(lab, release) == ([], [])
+    # What a rollback does: a broken channel declaration is a warning, never a stop.
+    proc, out = run(tmp_path, {"name": "Incomplete, warn only", "golive.core.notify": dict(args, fail_on_error=False)})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert out[0]["changed"] is False and [u["channel"] for u in out[0]["undelivered"]] == ["hook", "mail"]
+    assert "[WARNING]: Failed to notify channel mail" in proc.stdout + proc.stderr
+    assert received(lab, release) == ([], [])

@@ -187,8 +187,16 @@ def send(params, check_mode=False, recorder=None):
     """
     event = dict((k, params.get(k)) for k in ("event", "release", "status", "summary", "details", "link"))
     channels = params["channels"]
-    validate(channels)
     names = [c["name"] for c in channels]
+    try:
+        validate(channels)
+    except InvalidInput as exc:
+        if params["fail_on_error"]:
+            raise
+        # A notification must not stop what it reports on (a rollback): warn, send nothing.
+        return {"event": event["event"], "release": event["release"], "channels": names, "changed": False,
+                "delivered": [], "undelivered": [{"channel": n, "error": exc.message} for n in names],
+                "warnings": [exc.message]}
     inputs = {"event": event["event"], "status": event["status"], "summary": event["summary"], "channels": names}
     result = {"event": event["event"], "release": event["release"], "channels": names}
     if recorder is not None:
