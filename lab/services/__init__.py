@@ -10,8 +10,10 @@ from lab.services.k8s import K8s
 from lab.services.moto import Moto
 from lab.services.postgres import Postgres
 from lab.services.prometheus import Prometheus
+from lab.services.rabbitmq import RabbitMQ
 from lab.services.redis import Redis
 from lab.services.sinks import Sinks
+from lab.services.standins import Standins
 
 SERVICES = [
     Postgres(),
@@ -22,4 +24,6 @@ SERVICES = [
     App(),
     Prometheus(),
     Sinks(),
+    RabbitMQ(),
+    Standins(),
 ]

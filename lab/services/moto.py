@@ -15,6 +15,7 @@ ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
 REGION = "us-east-1"
 BUCKET = "golive-backups"
+UPLOADS = "golive-uploads"
 ZONE = "lab.example."
 RECORDS = [
     ("www.lab.example.", "A", "127.0.0.2"),  # the router's "old site", as in BIND
@@ -69,7 +70,7 @@ class Moto(Service):
         common = {"endpoint_url": url, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
                   "region": REGION}
         return {
-            "s3": {**common, "bucket": BUCKET},
+            "s3": {**common, "bucket": BUCKET, "uploads_bucket": UPLOADS},
             "route53": {**common, "zone": ZONE, "zone_id": data["zone_id"]},
         }
 
@@ -79,6 +80,18 @@ class Moto(Service):
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         if BUCKET not in existing:
             s3.create_bucket(Bucket=BUCKET)
+        abort = {"Rules": [{"ID": "abort-incomplete-uploads", "Status": "Enabled", "Filter": {"Prefix": ""},
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]}
+        s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=abort)
+        # The application's file storage, as production declares it.
+        if UPLOADS not in existing:
+            s3.create_bucket(Bucket=UPLOADS)
+            s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_encryption(Bucket=UPLOADS, ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+            s3.put_public_access_block(Bucket=UPLOADS, PublicAccessBlockConfiguration=dict(
+                (k, True) for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")))
+            s3.put_bucket_lifecycle_configuration(Bucket=UPLOADS, LifecycleConfiguration=abort)
         r53 = client("route53", url)
         zones = r53.list_hosted_zones_by_name(DNSName=ZONE).get("HostedZones", [])
         zone = next((z for z in zones if z["Name"] == ZONE), None)

@@ -55,6 +55,7 @@ import re
 import socket
 import time
 
+from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.golive.core.plugins.plugin_utils import checklist as cl
@@ -118,7 +119,7 @@ class CallbackModule(CallbackBase):
         task = result._task
         role = task._role.get_name(include_role_fqcn=False) if task._role else None
         data = result._result or {}
-        entry = {"name": task.get_name(), "role": role, "phase": rp.phase_of(role, self.play),
+        entry = {"name": task.get_name(), "role": role, "phase": rp.phase_of(role, self.play, task.tags),
                  "host": result._host.get_name(), "started": self.started.get(task._uuid, time.time()),
                  "ended": time.time(), "status": status, "checks": []}
         if data.get("_ansible_no_log") or task.no_log:
@@ -164,7 +165,10 @@ class CallbackModule(CallbackBase):
         except (OSError, ValueError) as exc:
             self._display.warning("golive.core.report: the report was not written: %s" % exc)
             return
-        self._display.display("golive.core.report: %s" % os.path.join(folder, "report.html"))
+        # Where the report is, for people; a machine-readable stdout (json, jsonl) stays clean.
+        stdout_callback = str(C.config.get_config_value("DEFAULT_STDOUT_CALLBACK") or "")
+        self._display.display("golive.core.report: %s" % os.path.join(folder, "report.html"),
+                              stderr="json" in stdout_callback)
 
     def write(self):
         path = self.get_option("checklist") or DEFAULT_CHECKLIST

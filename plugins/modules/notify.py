@@ -39,7 +39,7 @@ attributes:
     details: Builds the message and names the channels it would go to; sends nothing.
   diff_mode:
     support: full
-    details: The text of the message as the after state.
+    details: The text of the message as the after state (nothing is changed; C(changed) stays false).
 options:
   event:
     description: What happened, for example V(golive-started) or V(rollback-failed).
@@ -156,6 +156,10 @@ channels:
   returned: always
   type: list
   elements: str
+sent:
+  description: Whether the message reached at least one channel. Telling people is not a change to a managed system, so C(changed) stays false, as for the ledger.
+  returned: always
+  type: bool
 delivered:
   description: The channels reached, each with C(channel), C(type) and C(attempts).
   returned: always

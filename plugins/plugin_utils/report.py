@@ -41,8 +41,13 @@ LABEL_CHARS = 34
 DIFF_CHARS = 4000
 
 
-def phase_of(role, play):
-    """``phase1`` for role ``phase1_infrastructure``; the rollback roles; else the play's name."""
+def phase_of(role, play, tags=()):
+    """``phase1`` for role ``phase1_infrastructure`` or a task tagged ``phase1``; the rollback
+    roles; else the play's name."""
+    if not (role and re.match(r"^(phase[1-5]_|rollback_)", role)):
+        for tag in tags or ():
+            if re.match(r"^phase[1-5]$", str(tag)):
+                return str(tag)
     if role:
         found = re.match(r"^(phase[1-5])_", role)
         if found:

@@ -7,7 +7,6 @@ without one.)"""
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 

@@ -101,7 +101,7 @@ def test_the_demo_goes_live_breaks_and_is_rolled_back_as_a_user_sees_it(lab, dem
     for site in ("old", "new"):
         assert request(lab["app"], site=site)[1].get("X-App-Version") == PREVIOUS
     assert not column_exists(lab), "the release's migration was undone by the restore"
-    assert "golive.core.report: %s" % demo["reports"] in out
+    assert "golive.core.report: %s" % demo["reports"] in out  # where the report is, for people
 
 
 def test_the_rendered_report_shows_every_phase_and_the_incident_first(demo, tmp_path):

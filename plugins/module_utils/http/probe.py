@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import math
 import re
@@ -92,10 +93,18 @@ def body_sample(data, secrets):
     return text if len(text) <= BODY_SAMPLE else text[:BODY_SAMPLE] + "...(truncated)"
 
 
-def judge(spec, status, data):
+def judge(spec, status, data, headers=None):
     """``(ok, reason, document)`` for one answer against a request's expectations."""
     if status not in spec["status"]:
         return False, "status %d, expected %s" % (status, " or ".join(str(s) for s in spec["status"])), None
+    for name, pattern in sorted((spec.get("header_regex") or {}).items()):
+        value = (headers or {}).get(name.lower())
+        if value is None:
+            return False, "no %s header" % name, None
+        if not re.search(pattern, value):
+            return False, "header %s is %r, which does not match %r" % (name, value, pattern), None
+    if spec.get("sha256") and hashlib.sha256(data).hexdigest() != spec["sha256"].lower():
+        return False, "the body's sha256 is %s, expected %s" % (hashlib.sha256(data).hexdigest(), spec["sha256"]), None
     document = None
     if spec.get("assertions") or spec.get("save"):
         try:
@@ -227,7 +236,7 @@ def send_once(request, resolver, context, deadline, request_timeout):
                                                                  timeout)
     except GoliveError as exc:
         return {"ok": False, "reason": exc.cause}
-    ok, reason, document = judge(spec, status, data)
+    ok, reason, document = judge(spec, status, data, headers_in)
     return {"ok": ok, "reason": reason, "status": status, "ms": elapsed * 1000.0, "data": data, "document": document}
 
 

@@ -194,7 +194,7 @@ def send(params, check_mode=False, recorder=None):
         if params["fail_on_error"]:
             raise
         # A notification must not stop what it reports on (a rollback): warn, send nothing.
-        return {"event": event["event"], "release": event["release"], "channels": names, "changed": False,
+        return {"event": event["event"], "release": event["release"], "channels": names, "changed": False, "sent": False,
                 "delivered": [], "undelivered": [{"channel": n, "error": exc.message} for n in names],
                 "warnings": [exc.message]}
     inputs = {"event": event["event"], "status": event["status"], "summary": event["summary"], "channels": names}
@@ -203,7 +203,7 @@ def send(params, check_mode=False, recorder=None):
         from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
         previous = recorder.previous()
         if previous and rec.decide(previous, rec.fingerprint(inputs)) == rec.SKIP:
-            result.update(changed=False, delivered=[], undelivered=[], ledger=recorder.summary(),
+            result.update(changed=False, sent=False, delivered=[], undelivered=[], ledger=recorder.summary(),
                           skipped_reason="already sent for release %s (ledger step %s)"
                           % (event["release"], rec.step_id(recorder.phase, recorder.step)))
             return result
@@ -215,7 +215,9 @@ def send(params, check_mode=False, recorder=None):
                         outputs={"delivered": delivered, "undelivered": undelivered},
                         error="; ".join(u["error"] for u in undelivered) or None)
         result["ledger"] = recorder.summary()
-    result.update(changed=bool(delivered) or check_mode, delivered=delivered, undelivered=undelivered, text=text,
+    # Telling people is not a change to a system the go-live manages (like writing the ledger):
+    # a re-run that sends its announcements again still reports changed=false; ``sent`` says.
+    result.update(changed=False, sent=bool(delivered), delivered=delivered, undelivered=undelivered, text=text,
                   diff={"before": "", "after": text})
     if check_mode:
         result["would_send_to"] = names

@@ -163,3 +163,13 @@ def test_renderings_escape_what_they_show_and_junit_has_one_case_per_check():
     assert len(cases) == 2 and cases[0].find("failure") is not None
     assert json.loads(json.dumps(report))["changes"][0]["diff"] == [{"before": "<old>", "after": "<new>"}]
     assert "| fail | Error rate low |" in rp.render_markdown(report)
+
+
+@pytest.mark.parametrize("role,play,tags,phase", [
+    ("phase2_database", "Go-live", ["phase2", "always"], "phase2"),
+    ("readiness_integrations", "Go-live", ["phase1", "infrastructure"], "phase1"),
+    ("rollback_emergency", "Roll back", [], "rollback"),
+    (None, "Incident after the go-live", ["always"], "Incident after the go-live"),
+])
+def test_the_phase_of_a_task(role, play, tags, phase):
+    assert rp.phase_of(role, play, tags) == phase

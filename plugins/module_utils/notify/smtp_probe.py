@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An outgoing mail server as the application uses it: reachable, STARTTLS offered and
+negotiated, AUTH accepted, and (optionally) a test message accepted for delivery."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import smtplib
+import socket
+import ssl
+import time
+import uuid
+from email.message import EmailMessage
+
+from ansible_collections.golive.core.plugins.module_utils.common.checks import check, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    describe_exception,
+)
+from ansible_collections.golive.core.plugins.module_utils.http import transport
+
+CHECKLIST = "Email Service - SMTP/SendGrid configured for notifications"
+
+
+def probe(params, check_mode=False, clock=time.monotonic):
+    """What the server did, step by step: ``{banner, extensions, starttls, tls, auth, sent}``."""
+    host, port, security = params["host"], params["port"], params["security"]
+    where = "%s:%s" % (host, port)
+    seen = {"server": where}
+    started = clock()
+    try:
+        context = transport.tls_context(params.get("ca_file"), params.get("validate_certs", True)) \
+            if security != "none" else None
+        if security == "ssl":
+            client = smtplib.SMTP_SSL(host, port, timeout=params["timeout"], context=context)
+        else:
+            client = smtplib.SMTP(host, port, timeout=params["timeout"])
+    except (socket.error, smtplib.SMTPException) as exc:
+        raise ConnectionFailed("reach", "the SMTP server %s" % where, describe_exception(exc),
+                               fix="check the host, the port and the network")
+    try:
+        code, banner = client.ehlo()
+        seen["ehlo"] = code
+        seen["extensions"] = sorted(client.esmtp_features)
+        seen["starttls_offered"] = client.has_extn("starttls")
+        if security == "starttls" and seen["starttls_offered"]:
+            client.starttls(context=context)
+            client.ehlo()
+            seen["tls"] = client.sock.version()
+            seen["extensions_after_tls"] = sorted(client.esmtp_features)
+        elif security == "ssl":
+            seen["tls"] = client.sock.version()
+        seen["auth_offered"] = client.has_extn("auth")
+        if params.get("username") and (security != "starttls" or seen.get("tls")):
+            try:
+                client.login(params["username"], params.get("password") or "")
+                seen["auth"] = "accepted"
+            except smtplib.SMTPAuthenticationError as exc:
+                raise AuthenticationFailed("log in to", "the SMTP server %s" % where,
+                                           "user %s was refused (%s)" % (params["username"], exc.smtp_code),
+                                           fix="check the username and password", retryable=False)
+        if params.get("send_to") and not check_mode:
+            msg = EmailMessage()
+            token = uuid.uuid4().hex
+            msg["Subject"] = "%s %s" % (params["subject"], token)
+            msg["From"] = params["sender"]
+            msg["To"] = ", ".join(params["send_to"])
+            msg.set_content("A test message of the go-live checks (%s).\n" % token)
+            refused = client.send_message(msg)
+            seen["sent"] = {"subject": msg["Subject"], "to": params["send_to"], "refused": sorted(refused)}
+    except ssl.SSLError as exc:
+        raise ConnectionFailed("verify", "TLS of the SMTP server %s" % where, describe_exception(exc), retryable=False)
+    except smtplib.SMTPResponseException as exc:
+        raise ConnectionFailed("talk to", "the SMTP server %s" % where, "SMTP %s" % exc.smtp_code, retryable=False)
+    except (socket.error, smtplib.SMTPException) as exc:
+        raise ConnectionFailed("talk to", "the SMTP server %s" % where, describe_exception(exc))
+    finally:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, socket.error):
+            client.close()
+    seen["ms"] = round((clock() - started) * 1000, 1)
+    return seen
+
+
+def evaluate(seen, params, checklist=CHECKLIST):
+    out = [check("smtp.connect", "The SMTP server answers EHLO", seen.get("ehlo") == 250,
+                 {"server": seen["server"], "extensions": seen.get("extensions"), "ms": seen.get("ms")}, checklist)]
+    if params["security"] == "starttls":
+        out.append(check("smtp.starttls", "STARTTLS is offered and negotiated", bool(seen.get("tls")),
+                         {"offered": seen.get("starttls_offered"), "tls": seen.get("tls")}, checklist))
+    if params.get("username"):
+        out.append(check("smtp.auth", "AUTH accepts the application's login", seen.get("auth") == "accepted",
+                         {"offered": seen.get("auth_offered"), "user": params["username"], "auth": seen.get("auth")},
+                         checklist))
+    if params.get("send_to"):
+        sent = seen.get("sent")
+        if sent is None:
+            out.append(make_check("smtp.delivery", "A test message is accepted for delivery", "skip",
+                                  {"reason": "check mode sends nothing"}, checklist))
+        else:
+            out.append(check("smtp.delivery", "A test message is accepted for delivery", not sent["refused"], sent,
+                             checklist))
+    return out
+
+
+def run(params, check_mode=False):
+    seen = probe(params, check_mode)
+    return {"changed": False, "checks": evaluate(seen, params, params.get("checklist") or CHECKLIST)}
