@@ -19,7 +19,9 @@ description:
     C(min_hits) hits, its p95 under C(max_ms) (100 ms by default, the checklist's target)."
 options:
   _input:
-    description: "The cluster: C(url), C(min_status), C(indices) (C(name), C(min_docs)), C(queries) (C(name), C(index), C(q), C(min_hits), C(max_ms), C(count))."
+    description:
+      - "The cluster: C(url), C(min_status), C(headers), C(indices) (C(name), C(min_docs)),"
+      - "C(queries) (C(name), C(index), C(q), C(min_hits), C(max_ms), C(count))."
     type: dict
     required: true
 """

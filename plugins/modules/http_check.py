@@ -74,7 +74,9 @@ options:
         description: A regular expression the body must match.
         type: str
       header_regex:
-        description: Response headers that must be present, name to a regular expression their value must match (for example a CDN's C(Cache-Control) and C(Age)).
+        description:
+          - Response headers that must be present, name to a regular expression their value must match
+            (for example a CDN's C(Cache-Control) and C(Age)).
         type: dict
       sha256:
         description: The SHA-256 (hex) the body must have, for example a static asset's as built.
@@ -221,7 +223,8 @@ def main():
         name=dict(type="str", required=True), url=dict(type="str", required=True),
         method=dict(type="str", default="GET"), headers=dict(type="dict"), body=dict(type="raw"),
         status=dict(type="list", elements="int", default=[200]), assertions=dict(type="list", elements="str"),
-        body_regex=dict(type="str"), header_regex=dict(type="dict"), sha256=dict(type="str"), save=dict(type="dict"), count=dict(type="int"), concurrency=dict(type="int"),
+        body_regex=dict(type="str"), header_regex=dict(type="dict"), sha256=dict(type="str"), save=dict(type="dict"),
+        count=dict(type="int"), concurrency=dict(type="int"),
         max_error_ratio=dict(type="float"), max_p95_ms=dict(type="float"), checklist=dict(type="str"),
     )
     spec = dict(

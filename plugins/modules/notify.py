@@ -157,7 +157,9 @@ channels:
   type: list
   elements: str
 sent:
-  description: Whether the message reached at least one channel. Telling people is not a change to a managed system, so C(changed) stays false, as for the ledger.
+  description:
+    - Whether the message reached at least one channel.
+    - Telling people is not a change to a managed system, so C(changed) stays false, as for the ledger.
   returned: always
   type: bool
 delivered:

@@ -47,8 +47,8 @@ class Api:
 
     def call(self, method, path, body=None, missing_ok=False):
         data = json.dumps(body).encode("utf-8") if body is not None else None
-        status, _, raw, _, _ = transport.send(method, self.url + path, self.headers, data, context=self.context,
-                                              timeout=self.timeout)
+        answer = transport.send(method, self.url + path, self.headers, data, context=self.context, timeout=self.timeout)
+        status, raw = answer[0], answer[2]
         what = "the RabbitMQ management API at %s" % self.url
         if status == 401:
             raise AuthenticationFailed("authenticate to", what, "user %s was refused (401)" % self.username,
