@@ -182,11 +182,41 @@ def test_email_through_smtp_and_a_refused_login(lab, tmp_path):
     assert wrong not in proc.stdout + proc.stderr
 
 
-def standins(lab, path, body=None):
-    request = urllib.request.Request(lab["standins"]["url"] + path, method="POST", data=json.dumps(body or {}).encode(),
+def standins(url, path, body=None):
+    request = urllib.request.Request(url + path, method="POST", data=json.dumps(body or {}).encode(),
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read())
+
+
+@pytest.fixture
+def private_standins(lab, tmp_path):
+    """A stand-ins process of this test's own (same code, its own port and state), and the
+    lab's endpoints pointing at it: breaking it cannot meet another test's go-live."""
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token_file = tmp_path / "sandbox-token"
+    token_file.write_text(lab["standins"]["sandbox_token"] + "\n")
+    proc = subprocess.Popen([sys.executable, "-m", "lab.standins", "--port", str(port), "--token-file", str(token_file)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "http://127.0.0.1:%d" % port
+
+    def up():
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
+    wait_for(up, timeout=15)
+    mine = dict(lab["standins"], url=url, search_url=url + "/search", cdn_url=url + "/cdn",
+                sandbox_url=url + "/sandbox", flags_url=url + "/flags", status_url=url + "/status/api/v2/status.json")
+    yield dict(lab, standins=mine)
+    proc.terminate()
+    proc.wait(10)
 
 
 BREAKS = [
@@ -219,8 +249,7 @@ def integrations_play(tmp_path, *extra, tasks_from="main"):
     return proc, json.loads(out.read_text())
 
 
-@pytest.mark.xdist_group("pager")  # breaking the stand-ins must not meet a go-live test running phase 4 or 5
-def test_the_role_passes_on_the_lab_and_names_what_each_break_breaks(lab, tmp_path):
+def test_the_role_passes_on_the_lab_and_names_what_each_break_breaks(lab, private_standins, tmp_path):
     secrets = [lab["rabbitmq"]["password"], lab["standins"]["sandbox_token"], lab["notify"]["smtp_password"],
                lab["s3"]["secret_key"]]
     proc, _ = integrations_play(tmp_path, "-vvv")
@@ -231,16 +260,20 @@ def test_the_role_passes_on_the_lab_and_names_what_each_break_breaks(lab, tmp_pa
         assert '"id": "%s"' % check_id in proc.stdout, check_id
     for secret in secrets:
         assert secret not in proc.stdout + proc.stderr
+    # The breaks happen in this test's own stand-ins, which the role is pointed at.
+    url = private_standins["standins"]["url"]
+    pointed = json.dumps({"golive_lab": private_standins})
     for why, change, entry, check_id in BREAKS:
-        standins(lab, "/_lab/break", change)
+        standins(url, "/_lab/break", change)
         try:
-            proc, kept = integrations_play(tmp_path, tasks_from=entry)
+            proc, kept = integrations_play(tmp_path, "-e", pointed, tasks_from=entry)
         finally:
-            standins(lab, "/_lab/reset")
+            standins(url, "/_lab/reset")
         assert proc.returncode != 0, why
         failed = [c for c in kept["failed"]["checks"] if c["status"] == "fail"]
         assert [c["id"] for c in failed] == [check_id], (why, failed)
         assert failed[0]["evidence"]["failures"][0]["reason"], why
+        assert url in failed[0]["evidence"]["url"] or url in json.dumps(failed[0]["evidence"]), why
         assert lab["standins"]["sandbox_token"] not in proc.stdout + proc.stderr
 
 

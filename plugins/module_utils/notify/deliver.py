@@ -31,7 +31,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline, retry
 from ansible_collections.golive.core.plugins.module_utils.http import transport
-from ansible_collections.golive.core.plugins.module_utils.notify import message
+from ansible_collections.golive.core.plugins.module_utils.notify import message, smtp_probe
 
 NEEDS = {"webhook": ("url",), "slack": ("url",), "email": ("host", "sender", "to")}
 
@@ -87,21 +87,13 @@ def post(channel, payload, deadline):
 
 
 def _smtp(channel, timeout):
-    host, port, security = channel["host"], channel["port"], channel["security"]
-    context = None
-    if security != "none":
-        context = transport.tls_context(channel.get("ca_file"), channel.get("validate_certs", True))
-    if security == "ssl":
-        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-    else:
-        client = smtplib.SMTP(host, port, timeout=timeout)
-    client.ehlo()
-    if security == "starttls":
-        if not client.has_extn("starttls"):
-            client.close()
-            raise Refused("use", "STARTTLS on %s:%s" % (host, port), "the server does not offer it", retryable=False)
-        client.starttls(context=context)
-        client.ehlo()
+    """A session with the channel's server, STARTTLS required when asked for."""
+    client, seen = smtp_probe.open_session(channel["host"], channel["port"], channel["security"], timeout,
+                                           channel.get("ca_file"), channel.get("validate_certs", True))
+    if channel["security"] == "starttls" and not seen.get("tls"):
+        client.close()
+        raise Refused("use", "STARTTLS on %s:%s" % (channel["host"], channel["port"]), "the server does not offer it",
+                      retryable=False)
     return client
 
 
@@ -122,10 +114,7 @@ def mail(channel, subject, text, deadline):
                     client.login(channel["username"], channel.get("password") or "")
                 client.send_message(msg)
             finally:
-                try:
-                    client.quit()
-                except (smtplib.SMTPException, OSError):
-                    client.close()
+                smtp_probe.close(client)
         except smtplib.SMTPAuthenticationError as exc:
             raise AuthenticationFailed("send", what, "the server refused the login of %s (%s)"
                                        % (channel.get("username"), exc.smtp_code),

@@ -26,27 +26,20 @@ from ansible_collections.golive.core.plugins.module_utils.http import transport
 CHECKLIST = "Email Service - SMTP/SendGrid configured for notifications"
 
 
-def probe(params, check_mode=False, clock=time.monotonic):
-    """What the server did, step by step: ``{banner, extensions, starttls, tls, auth, sent}``."""
-    host, port, security = params["host"], params["port"], params["security"]
-    where = "%s:%s" % (host, port)
-    seen = {"server": where}
-    started = clock()
+def open_session(host, port, security, timeout, ca_file=None, validate_certs=True):
+    """Connect, EHLO, and upgrade with STARTTLS when asked for and offered: ``(client, seen)``.
+
+    Network and protocol errors propagate (``socket.error``, ``smtplib.SMTPException``,
+    ``ssl.SSLError``); STARTTLS not offered is only recorded (``seen["tls"]`` stays unset).
+    """
+    context = transport.tls_context(ca_file, validate_certs) if security != "none" else None
+    if security == "ssl":
+        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
     try:
-        context = transport.tls_context(params.get("ca_file"), params.get("validate_certs", True)) \
-            if security != "none" else None
-        if security == "ssl":
-            client = smtplib.SMTP_SSL(host, port, timeout=params["timeout"], context=context)
-        else:
-            client = smtplib.SMTP(host, port, timeout=params["timeout"])
-    except (socket.error, smtplib.SMTPException) as exc:
-        raise ConnectionFailed("reach", "the SMTP server %s" % where, describe_exception(exc),
-                               fix="check the host, the port and the network")
-    try:
-        code, banner = client.ehlo()
-        seen["ehlo"] = code
-        seen["extensions"] = sorted(client.esmtp_features)
-        seen["starttls_offered"] = client.has_extn("starttls")
+        code = client.ehlo()[0]
+        seen = {"ehlo": code, "extensions": sorted(client.esmtp_features), "starttls_offered": client.has_extn("starttls")}
         if security == "starttls" and seen["starttls_offered"]:
             client.starttls(context=context)
             client.ehlo()
@@ -54,6 +47,30 @@ def probe(params, check_mode=False, clock=time.monotonic):
             seen["extensions_after_tls"] = sorted(client.esmtp_features)
         elif security == "ssl":
             seen["tls"] = client.sock.version()
+    except BaseException:
+        client.close()
+        raise
+    return client, seen
+
+
+def close(client):
+    try:
+        client.quit()
+    except (smtplib.SMTPException, socket.error):
+        client.close()
+
+
+def probe(params, check_mode=False, clock=time.monotonic):
+    """What the server did, step by step: EHLO, STARTTLS, AUTH, the test message."""
+    security = params["security"]
+    where = "%s:%s" % (params["host"], params["port"])
+    seen = {"server": where}
+    started = clock()
+    client = None
+    try:
+        client, opened = open_session(params["host"], params["port"], security, params["timeout"],
+                                      params.get("ca_file"), params.get("validate_certs", True))
+        seen.update(opened)
         seen["auth_offered"] = client.has_extn("auth")
         if params.get("username") and (security != "starttls" or seen.get("tls")):
             try:
@@ -77,12 +94,11 @@ def probe(params, check_mode=False, clock=time.monotonic):
     except smtplib.SMTPResponseException as exc:
         raise ConnectionFailed("talk to", "the SMTP server %s" % where, "SMTP %s" % exc.smtp_code, retryable=False)
     except (socket.error, smtplib.SMTPException) as exc:
-        raise ConnectionFailed("talk to", "the SMTP server %s" % where, describe_exception(exc))
+        raise ConnectionFailed("reach" if client is None else "talk to", "the SMTP server %s" % where,
+                               describe_exception(exc), fix="check the host, the port and the network")
     finally:
-        try:
-            client.quit()
-        except (smtplib.SMTPException, socket.error):
-            client.close()
+        if client is not None:
+            close(client)
     seen["ms"] = round((clock() - started) * 1000, 1)
     return seen
 
