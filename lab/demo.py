@@ -16,9 +16,11 @@ from lab.router import client
 HOST = "www.lab.example"
 
 
-def pods(state_dir: Path, deployment: str = "pager") -> list:
+def pods(state_dir: Path, deployment: str = "pager", terminating: bool = False) -> list:
+    """The Pod runtime's processes of a Deployment's Pods (with those deleted but still in
+    their grace period when ``terminating``)."""
     rows = json.loads((state_dir / "k8s" / "pods.json").read_text())
-    return [r for r in rows if r["pod"].startswith(deployment + "-") and not r["terminating"]]
+    return [r for r in rows if r["pod"].startswith(deployment + "-") and (terminating or not r["terminating"])]
 
 
 def switch(endpoints: dict, state_dir: Path, switches: dict) -> list:
@@ -26,7 +28,8 @@ def switch(endpoints: dict, state_dir: Path, switches: dict) -> list:
     done = []
     for proc in pods(state_dir):
         address, port = proc["address"].rsplit(":", 1)
-        status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches", switches,
+        status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches",
+                                            dict((k, str(v)) for k, v in switches.items()),
                                             {"X-Lab-Admin": endpoints["app"]["admin_token"]}, scheme="http")
         if status != 200:
             raise RuntimeError(f"pod {proc['pod']} refused the switches: HTTP {status} {body[:200]!r}")

@@ -3,13 +3,13 @@ the router, kubectl, the runtime's processes, and the ``pager`` fixture that put
 Deployment back at the running release with two replicas afterwards. Tests using it
 belong to the xdist group "pager", so they change the shared Deployment one at a time."""
 
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from lab import demo
 from lab.app import catalog
 from lab.core import REPO_ROOT
 from lab.router import client
@@ -37,21 +37,14 @@ def kubectl(lab, *args, check=True, timeout=120):
 
 
 def pod_processes(lab_instance, deployment="pager", terminating=False):
-    """The runtime's processes of a Deployment's Pods (with those deleted but still in
-    their grace period when ``terminating``)."""
-    rows = json.loads((lab_instance.state_dir / "k8s" / "pods.json").read_text())
-    return [r for r in rows if r["pod"].startswith(deployment + "-") and (terminating or not r["terminating"])]
+    """The runtime's processes of a Deployment's Pods (``lab.demo.pods``)."""
+    return demo.pods(lab_instance.state_dir, deployment, terminating)
 
 
 def switch(lab, lab_instance, **switches):
     """Set the application's lab switches (for example ``LAB_ERROR_RATIO=0.05``) on every
-    running pager Pod, straight to each Pod's address."""
-    for proc in pod_processes(lab_instance):
-        address, port = proc["address"].rsplit(":", 1)
-        status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches",
-                                            dict((k, str(v)) for k, v in switches.items()),
-                                            {"X-Lab-Admin": lab["app"]["admin_token"]}, scheme="http")
-        assert status == 200, body
+    running pager Pod, as ``python -m lab switch`` does."""
+    assert demo.switch(lab, lab_instance.state_dir, switches), "no running pager Pod"
 
 
 def reset_pager(lab, lab_instance):

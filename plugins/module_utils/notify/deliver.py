@@ -142,9 +142,9 @@ def notify(event, channels, timeout, check_mode=False, now=None):
     """Send ``event`` to every channel; return ``(delivered, undelivered, text)``.
 
     ``delivered`` lists ``{channel, type, attempts}``; ``undelivered`` lists
-    ``{channel, type, error}``. One deadline covers every channel, in order.
+    ``{channel, type, error}``. One deadline covers every channel, in order. The channels
+    are validated by the caller (``send``).
     """
-    validate(channels)
     sent_at = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
     subject, text = message.email_text(event, sent_at)
     delivered, undelivered = [], []
