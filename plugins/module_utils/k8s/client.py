@@ -13,7 +13,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
+import importlib.util
 import json
+import os
+import sys
+import threading
+import traceback
+import types
 
 from ansible.module_utils.basic import env_fallback
 from urllib.parse import quote
@@ -30,15 +37,87 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import as_deadline, retry
 
+USER_AGENT = "golive.core"
+_STUBS = ("kubernetes", "kubernetes.client")
+_COMPLETING = threading.RLock()
+# What the import machinery asks a package for: never a reason to load the rest of it.
+_MACHINERY = frozenset(("__path__", "__spec__", "__loader__", "__file__", "__package__", "__cached__",
+                        "__builtins__", "_golive_partial_done"))
+
+
+class _PartialPackage(types.ModuleType):
+    """A package of the official client whose ``__init__`` runs only when a name it
+    defines is asked for (``kubernetes.client.CoreV1Api``); until then its submodules
+    import without it. Anyone in the process who wants the whole package still gets it."""
+
+    def __getattr__(self, name):
+        if name in _MACHINERY:
+            raise AttributeError(name)
+        _complete(self)
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError("module %r has no attribute %r" % (self.__name__, name))
+
+
+def _complete(package):
+    """Run a partial package's own ``__init__`` (once)."""
+    with _COMPLETING:
+        if not package.__dict__.get("_golive_partial_done"):
+            package.__dict__["_golive_partial_done"] = True
+            with open(package.__file__, "rb") as handle:
+                exec(compile(handle.read(), package.__file__, "exec"), package.__dict__)  # noqa: S102
+
+
+def _api_client(*args, **kwargs):
+    """What ``kubernetes.client.ApiClient`` is until the whole package is loaded: the
+    kubeconfig loader names it, and only its ``new_client_from_config`` calls it."""
+    package = sys.modules["kubernetes.client"]
+    if isinstance(package, _PartialPackage):
+        _complete(package)
+    return package.__dict__["ApiClient"](*args, **kwargs)
+
+
+def _import_official_client():
+    """The official client's configuration, kubeconfig and in-cluster loading (with its
+    authentication: tokens, client certificates, exec plugins, OIDC) and its REST
+    transport, without importing its ~1,000 generated models and API classes, which
+    answers kept as JSON never use and which are two thirds of a module's start-up.
+    ``GOLIVE_K8S_IMPORT=full`` imports the whole package instead."""
+    if "kubernetes" in sys.modules or os.environ.get("GOLIVE_K8S_IMPORT") == "full":
+        importlib.import_module("kubernetes.client")
+    else:
+        try:
+            parent = None
+            for name in _STUBS:
+                spec = importlib.util.find_spec(name)
+                if spec is None or not spec.submodule_search_locations:
+                    raise ImportError("No module named %r" % name)
+                package = _PartialPackage(name)
+                package.__spec__, package.__loader__, package.__file__ = spec, spec.loader, spec.origin
+                package.__path__, package.__package__ = list(spec.submodule_search_locations), name
+                sys.modules[name] = package
+                if parent is not None:
+                    setattr(parent, name.rsplit(".", 1)[1], package)
+                parent = package
+            configuration = importlib.import_module("kubernetes.client.configuration")
+            package.__dict__.setdefault("Configuration", configuration.Configuration)
+            package.__dict__.setdefault("ApiClient", _api_client)
+        except Exception:
+            for name in _STUBS:
+                if isinstance(sys.modules.get(name), _PartialPackage):
+                    del sys.modules[name]
+            raise
+    return (importlib.import_module("kubernetes.client.configuration"), importlib.import_module("kubernetes.client.rest"),
+            importlib.import_module("kubernetes.client.exceptions"), importlib.import_module("kubernetes.config"))
+
+
 try:
-    import kubernetes
-    import kubernetes.client
-    import kubernetes.config
+    configuration_module, rest, api_exceptions, kube_config = _import_official_client()
     import urllib3
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the module entry point
-    import traceback
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
@@ -61,17 +140,17 @@ def argument_spec():
 
 
 def _configuration(params):
-    config = kubernetes.client.Configuration()
+    config = configuration_module.Configuration()
     try:
         if params.get("host") and params.get("api_key"):
             config.host = params["host"]
             config.api_key = {"authorization": "Bearer " + params["api_key"]}
         elif params.get("kubeconfig") or not _in_cluster():
-            kubernetes.config.load_kube_config(config_file=params.get("kubeconfig"), context=params.get("context"),
+            kube_config.load_kube_config(config_file=params.get("kubeconfig"), context=params.get("context"),
                                                client_configuration=config, persist_config=False)
         else:
-            kubernetes.config.load_incluster_config(client_configuration=config)
-    except (kubernetes.config.ConfigException, OSError, ValueError, TypeError) as exc:
+            kube_config.load_incluster_config(client_configuration=config)
+    except (kube_config.ConfigException, OSError, ValueError, TypeError) as exc:
         raise InvalidInput("load", "the Kubernetes client configuration", describe_exception(exc),
                            fix="Set kubeconfig (K8S_AUTH_KUBECONFIG) or host and api_key")
     if params.get("host"):
@@ -104,8 +183,9 @@ class Kube:
         self.params = dict(params)
         self.deadline = as_deadline(deadline)
         self.timeout = float(params.get("request_timeout") or 30)
-        self.api = kubernetes.client.ApiClient(_configuration(params))
-        self.host = self.api.configuration.host
+        self.config = _configuration(params)
+        self.transport = rest.RESTClientObject(self.config)
+        self.host = self.config.host
         self.requests = 0
         self.max_attempts = 6
 
@@ -116,16 +196,19 @@ class Kube:
 
         def once():
             self.requests += 1
-            headers = {"Accept": "application/json"}
-            if body is not None:
-                headers["Content-Type"] = content_type or "application/json"
+            headers = {"Accept": "application/json", "User-Agent": USER_AGENT,
+                       "Content-Type": content_type or "application/json"}
+            # The token as the official client would send it (refreshed by its exec,
+            # OIDC or cloud provider hook when one is configured).
+            bearer = self.config.auth_settings().get("BearerToken")
+            if bearer and bearer.get("value"):
+                headers[bearer["key"]] = bearer["value"]
             try:
-                response = self.api.call_api(
-                    path, method, query_params=list((query or {}).items()), header_params=headers,
-                    body=body, auth_settings=["BearerToken"], _preload_content=False,
-                    _return_http_data_only=True,
+                response = self.transport.request(
+                    method, self.host + path, query_params=list((query or {}).items()), headers=headers,
+                    body=body, _preload_content=False,
                     _request_timeout=min(self.timeout, max(self.deadline.remaining(), 1.0)))
-            except kubernetes.client.exceptions.ApiException as exc:
+            except api_exceptions.ApiException as exc:
                 raise self._classify(exc, what)
             except urllib3.exceptions.HTTPError as exc:
                 raise ConnectionFailed("reach", "the Kubernetes API at %s" % self.host, describe_exception(exc),
@@ -186,7 +269,7 @@ class Kube:
 
     def close(self):
         try:
-            self.api.close()
+            self.transport.pool_manager.clear()
         except Exception:  # noqa: BLE001 - closing is best effort
             pass
 
