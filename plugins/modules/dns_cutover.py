@@ -20,9 +20,10 @@ description:
     sets, all within O(timeout). One check per record set says what each server answered.
   - Returns, and with O(ledger) writes before changing anything, the previous sets in
     RV(undo). O(state=reverted) puts them back exactly (deleting sets that did not exist),
-    from O(undo) or from the release ledger's C(phase5/dns-cutover) step, and refuses,
-    naming the difference, when the live sets are no longer what the cutover left
-    (someone else changed them) unless O(overwrite=true).
+    from O(undo) or from the release ledger's C(phase5/dns-cutover) step. Every set nobody
+    changed since the release's last DNS step is reverted; a set someone else changed is left
+    as it is and named, and the task then fails, unless O(overwrite=true) (put it back too) or
+    O(keep_changed=true) (keep it, and succeed with a warning).
   - O(lower_ttl) first lowers the TTL of the sets about to change and waits out their old TTL,
     so resolvers follow the cutover quickly.
   - Idempotent; a refused update (bad TSIG key, wrong zone, denied) fails and changes nothing.
@@ -120,6 +121,12 @@ options:
       - Change the records even though someone changed them after the cutover.
     type: bool
     default: false
+  keep_changed:
+    description:
+      - With O(state=reverted), keep the sets someone changed after the cutover as they are now,
+        revert the others, and succeed with a warning naming the kept ones.
+    type: bool
+    default: false
   lower_ttl:
     description:
       - Lower the TTL of the sets about to change to this many seconds first, and wait out their old TTL.
@@ -183,6 +190,12 @@ undo:
   description: The sets before and after, what O(state=reverted) needs.
   returned: always
   type: dict
+left_alone:
+  description: With O(state=reverted), the sets someone changed after the cutover and the revert left as they
+    are (C(key), what they are C(now), what the release C(left)).
+  returned: with O(state=reverted) when verifying
+  type: list
+  elements: dict
 verified:
   description: What every authoritative server answered.
   returned: when O(verify) and not in check mode
@@ -224,7 +237,8 @@ def main():
             percent=dict(type="int", required=True), ttl=dict(type="int", default=60),
             pairs=dict(type="list", elements="dict", required=True))),
         state=dict(type="str", default="present", choices=["present", "reverted"]),
-        undo=dict(type="dict"), overwrite=dict(type="bool", default=False), lower_ttl=dict(type="int"),
+        undo=dict(type="dict"), overwrite=dict(type="bool", default=False), keep_changed=dict(type="bool", default=False),
+        lower_ttl=dict(type="int"),
         verify=dict(type="bool", default=True), nameservers=dict(type="dict"), hosted_zone_id=dict(type="str"),
         timeout=dict(type="float", default=300.0),
         ledger=dict(type="dict", options=context_spec()),
@@ -255,7 +269,7 @@ def main():
         kube = k8s.Kube(p, deadline=deadline) if p["ledger"] else None
         return with_recorder(module, "phase5", "dns-cutover", lambda recorder: cutover.run(
             provider, p["state"], desired, p["undo"], p["overwrite"], p["lower_ttl"], p["verify"], p["nameservers"],
-            p["dns_port"], deadline, module.check_mode, recorder), kube)
+            p["dns_port"], deadline, module.check_mode, recorder, keep_changed=p["keep_changed"]), kube)
 
     base.run(module, service)
 

@@ -16,10 +16,18 @@ description:
     ConfigMaps of namespace O(namespace), chunked past the object size limit and written
     with resourceVersion preconditions, so two writers never lose each other's steps. A
     copy is written to O(artifact_dir) when set.
-  - V(open) takes the environment's run lock (a C(coordination.k8s.io) Lease) for a new run
-    and returns its RV(run_id). A lock held by another run is refused, naming the holder
-    (user@host, pid, AWX job id) and since when; a lock left by a killed run is taken over
-    only with O(break_lock=true), which the ledger records.
+  - V(open) reads the release's record and takes the environment's run lock (a
+    C(coordination.k8s.io) Lease) for a new run, in one call, and returns its RV(run_id), the
+    release's RV(undo_plan) and, with O(plan), the plan of a rollback. The release id and the
+    environment are checked first, and O(require_record) and the plan's refusals are answered
+    before the lock is touched.
+  - A lock held by a live run is never taken. It is refused, naming the holder (user@host,
+    pid, AWX job id), since when, when it was last renewed and whether its process runs on
+    this host. A holder whose process is gone from this host (killed, or the host restarted)
+    is taken over without asking, and its run is marked C(interrupted) in its ledger.
+    O(break_lock=true) takes the lock of a holder on another host once its lease expired.
+    O(force_break_lock) takes it from the run it names, whatever that run's state. Every
+    take-over is recorded as an event naming the old run.
   - V(begin) writes a step's intent (objects, planned undo) before the step acts and answers
     RV(done) when the step already finished with the same O(inputs), so a re-run after an
     interruption skips finished steps and repeats an interrupted one. V(finish) writes the
@@ -129,14 +137,50 @@ options:
     type: dict
   break_lock:
     description:
-      - With V(open), take the run lock even though another run holds it (after that run was
-        killed). Recorded in the ledger with the holder it replaced.
+      - With V(open), take the run lock of a run on another host whose lease expired (nobody
+        renewed it for O(lease_seconds)). Never takes the lock of a run whose process runs on
+        this host, nor a lease that is still fresh. Recorded in the ledger with the holder it
+        replaced.
     type: bool
     default: false
+  force_break_lock:
+    description:
+      - With V(open), the run id of the holder to take the lock from whatever its state, for
+        a run on a host that is down before its lease expired. The refusal names the run id
+        to give. Dangerous against a run that is still alive: both would act.
+    type: str
+  require_record:
+    description:
+      - With V(open), refuse a release that has no record in this environment (naming the
+        environments that have one) before taking the lock. Rollbacks need it.
+    type: bool
+    default: false
+  plan:
+    description:
+      - With V(open), plan a rollback from the record (pure, table-tested) and return it as
+        RV(plan): every step in order, whether it runs and why not, and what it needs from the
+        record. A plan that cannot start is refused before the lock is taken.
+    type: str
+    choices: [emergency-rollback]
+  plan_options:
+    description:
+      - Settings of O(plan).
+    type: dict
+    suboptions:
+      restore_steps:
+        description: Percentages of the saved replica counts to bring back, in order.
+        type: list
+        elements: int
+        default: [50, 100]
+      skip_database:
+        description: Keep the database as it is (no restore).
+        type: bool
+        default: false
   lease_seconds:
     description:
-      - The Lease's duration; every write by the holder renews it. An expired lease is still
-        refused without O(break_lock); its expiry is shown, never acted on.
+      - The Lease's duration. Every write by the holder renews it, and a step that acts for
+        long renews it every third of it. A lease older than this is expired (see
+        O(break_lock)).
     type: int
     default: 900
   job_id:
@@ -197,8 +241,19 @@ holder:
   returned: open
   type: dict
 broke_lock_of:
-  description: The holder whose lock was broken, when O(break_lock) took it over.
+  description: The holder whose lock this run took (taken over, broken or force-broken).
   returned: open
+  type: dict
+took_lock:
+  description: How this run took another run's lock, V(take-over), V(break) or V(force), with the holder and why.
+  returned: open, when it took one
+  type: dict
+plan:
+  description:
+    - The rollback's plan (O(plan)). C(steps) lists every step in order with C(run) and C(why)
+      it does not run; C(run) maps step ids to booleans; C(database), C(redeploy), C(dns) and
+      C(previous_version) hold what the steps need from the record.
+  returned: open, with O(plan) and a record
   type: dict
 resumed:
   description: Whether the release already had a record (an earlier run).
@@ -227,7 +282,7 @@ record:
   type: dict
 undo_plan:
   description: Steps that may have changed the world, newest first, with their undo.
-  returned: read
+  returned: open, read
   type: list
   elements: dict
 lock_holder:
@@ -264,7 +319,8 @@ from ansible_collections.golive.core.plugins.module_utils.k8s import client as k
 from ansible_collections.golive.core.plugins.module_utils.ledger import run as ledger_run
 
 OPERATION_FIELDS = ("run_id", "phase", "step", "inputs", "objects", "undo", "before", "after", "outputs", "changed",
-                    "error", "duration", "status", "always", "event", "details", "break_lock", "job_id", "missing_ok")
+                    "error", "duration", "status", "always", "event", "details", "break_lock", "force_break_lock",
+                    "require_record", "plan", "plan_options", "job_id", "missing_ok")
 
 
 def main():
@@ -278,7 +334,11 @@ def main():
         before=dict(type="raw"), after=dict(type="raw"), outputs=dict(type="raw"), changed=dict(type="bool"),
         error=dict(type="str"), duration=dict(type="float"), status=dict(type="str"),
         always=dict(type="bool", default=False), event=dict(type="str"), details=dict(type="dict"),
-        break_lock=dict(type="bool", default=False), lease_seconds=dict(type="int", default=900),
+        break_lock=dict(type="bool", default=False), force_break_lock=dict(type="str"),
+        require_record=dict(type="bool", default=False), plan=dict(type="str", choices=["emergency-rollback"]),
+        plan_options=dict(type="dict", options=dict(restore_steps=dict(type="list", elements="int", default=[50, 100]),
+                                                     skip_database=dict(type="bool", default=False))),
+        lease_seconds=dict(type="int", default=900),
         job_id=dict(type="str", fallback=(env_fallback, ["JOB_ID"])), missing_ok=dict(type="bool", default=False),
         artifact_dir=ledger_run.artifact_dir_spec(),
         timeout=dict(type="float", default=60.0),

@@ -18,7 +18,7 @@ import uuid
 import psycopg2
 import pytest
 
-from dns_helpers import answers
+from dns_helpers import answers, by_hand
 from pager_helpers import CURRENT, kubectl, next_release_schema, request, wait
 from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, read_ledger, run_playbook
 
@@ -159,9 +159,10 @@ def go_live_and_write(lab, went_live, filler=False):
     return incidents, tag
 
 
-def kill_tree(pid):
+def kill_tree(pid, sig=signal.SIGKILL):
     """SIGKILL a process and every process under it, as a machine that dies would stop them
-    (a module runs in a process of its own; killing ansible-playbook alone lets it finish)."""
+    (a module runs in a process of its own; killing ansible-playbook alone lets it finish).
+    SIGSTOP freezes them where they are: alive, but going nowhere."""
     table = [line.split() for line in subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True,
                                                      check=True).stdout.splitlines()]
     children = {}
@@ -174,7 +175,7 @@ def kill_tree(pid):
         todo.extend(children.get(current, []))
     for each in tree:
         try:
-            os.kill(each, signal.SIGKILL)
+            os.kill(each, sig)
         except ProcessLookupError:
             pass
 
@@ -246,7 +247,12 @@ def test_emergency_rollback_from_the_release_id_alone(lab, went_live):
     assert "changed=0" in again.stdout  # every step was done: nothing is done twice
 
 
-def test_a_rollback_killed_during_the_database_restore_completes_when_run_again(lab, went_live):
+def test_a_live_rollback_keeps_its_lock_and_a_killed_one_is_continued_by_the_same_command(lab, went_live):
+    """A second rollback with -e golive_break_lock=true while the first restores the
+    database (held there with SIGSTOP) is refused, naming the first; the first is killed
+    (-9, the whole process tree); then someone changes the app record by hand; the same command, with no flag,
+    takes the dead run's lock over, finishes the restore once, reverts www and leaves app,
+    naming it and the -e that puts it back; with that -e, the rollback finishes."""
     incidents, tag = go_live_and_write(lab, went_live, filler=True)
     release, environment = went_live["release"], went_live["environment"]
     first = subprocess.Popen(rollback_cmd(release, environment), cwd=REPO, env=ansible_env(),
@@ -255,20 +261,40 @@ def test_a_rollback_killed_during_the_database_restore_completes_when_run_again(
         wait(lambda: sql(lab, "SELECT 1 FROM pg_database WHERE datname LIKE %s",
                          (lab["postgres"]["database"] + "_restoring_%",), dbname="postgres"),
              timeout=300, what="the rollback to be restoring the database")
+        kill_tree(first.pid, signal.SIGSTOP)  # held mid-restore, alive, while a second rollback tries
+        second = rollback(release, environment, "-e", "golive_break_lock=true")
+        out = second.stdout + second.stderr
+        assert second.returncode != 0 and "pid %d" % first.pid in out and "is running on this host" in out, out[-3000:]
+        assert "break_lock never takes the lock of a run whose process is running" in out
+        assert first.poll() is None
     finally:
         kill_tree(first.pid)
         first.wait(timeout=30)
     time.sleep(1)  # nothing is left running that could still write
     steps = dict((s["id"], s) for s in read_ledger(lab, environment, release)["steps"])
     assert steps["rollback/db-restore"]["status"] == "started"
+    assert [r["status"] for r in read_ledger(lab, environment, release)["runs"]][-1] == "running"
 
-    refused = rollback(release, environment)
-    assert refused.returncode != 0 and "break_lock=true" in refused.stdout + refused.stderr
-    resumed = rollback(release, environment, "-e", "golive_break_lock=true")
-    assert resumed.returncode == 0, resumed.stdout[-6000:] + resumed.stderr[-2000:]
+    by_hand(lab, "app", "127.0.0.9")  # someone moves app while the rollback is down
+    resumed = rollback(release, environment)
+    out = resumed.stdout + resumed.stderr
+    assert resumed.returncode != 0, out[-5000:]
+    assert "Took over the run lock of environment %s" % environment in out and "no longer exists" in out
+    assert "left app.lab.example. A, which someone changed after the cutover" in out, out[-5000:]
+    assert "-e rollback_emergency_dns_overwrite=true" in out and "-e rollback_emergency_dns_keep_changed=true" in out
+    old = lab["app"]["sites"]["old"]
+    wait(lambda: answers(lab, "www") == {ns: [old] for ns in lab["dns"]["nameservers"]}, what="www reverted")
+    assert answers(lab, "app") == {ns: ["127.0.0.9"] for ns in lab["dns"]["nameservers"]}  # left as it was
+    record = read_ledger(lab, environment, release)
+    assert record["runs"][-2]["status"] == "interrupted"  # the killed run, marked by the one that took over
+    assert [e["event"] for e in record["events"]].count("lock-taken-over") == 1
+
+    finished = rollback(release, environment, "-e", "rollback_emergency_dns_overwrite=true")
+    assert finished.returncode == 0, finished.stdout[-6000:] + finished.stderr[-2000:]
     record, rollback_steps = assert_rolled_back(lab, went_live, incidents, tag)
     assert rollback_steps["rollback/db-restore"]["attempts"] == 2
     assert rollback_steps["rollback/scale-down"]["attempts"] == 1  # done before the kill: not done again
+    assert rollback_steps["rollback/dns-revert"]["attempts"] == 2
     assert not sql(lab, "SELECT 1 FROM pg_database WHERE datname LIKE %s",
                    (lab["postgres"]["database"] + "_restoring_%",), dbname="postgres")
     assert sql(lab, "SELECT count(*) FROM rollback_filler")[0][0] == 200000
@@ -301,6 +327,65 @@ def test_a_rollback_is_refused_without_a_ledger_or_while_a_go_live_holds_the_loc
     finally:
         kube.close()
     assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS
+
+
+class VersionAnswer:
+    """A loopback HTTP server that answers /version with a version of our choosing: what a
+    validation sees when a version other than the ledger's answers."""
+
+    def __init__(self, version):
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"app": "pager", "version": version}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/version" % self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_rollback_fails_its_validation_when_another_version_answers(lab, went_live):
+    """The ledger says the release replaced 2026.11.2: a validation answered by 2026.11.3
+    fails, naming both, though every step ran; the same validation answered by 2026.11.2
+    passes."""
+    release, environment = went_live["release"], went_live["environment"]
+    next_release_schema(lab)
+    live = run_playbook("playbooks/golive.yml", "--tags", "phase4", "-e", "golive_release=%s" % release,
+                        "-e", "golive_app_version=%s" % NEXT, environment=environment)
+    assert live.returncode == 0, live.stdout[-4000:]
+    wrong, right = VersionAnswer(NEXT), VersionAnswer(PREVIOUS)
+    try:
+        def validated_by(answer):
+            overrides = {"rollback_emergency_validation_requests": [{"name": "version", "url": answer.url}],
+                         "rollback_emergency_validation_options": {}}
+            return rollback(release, environment, "-e", json.dumps(overrides))
+
+        failed = validated_by(wrong)
+        out = failed.stdout + failed.stderr
+        assert failed.returncode != 0, out[-4000:]
+        assert "rollback/validate - Validate that the previous version answers" in out
+        assert "version == '%s'" % PREVIOUS in out and '"version": "%s"' % NEXT in out.replace('\\"', '"'), out[-4000:]
+        assert "-e rollback_emergency_expected_version=<version>" in out
+        assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS  # the steps themselves ran
+        passed = validated_by(right)
+        assert passed.returncode == 0, passed.stdout[-4000:]
+        assert "changed=0" in passed.stdout  # every step was done: only the validation ran again
+    finally:
+        wrong.close()
+        right.close()
 
 
 def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_drafts_a_postmortem(lab, went_live,

@@ -131,11 +131,30 @@ def _text(sets):
     return "".join("%s %s\n" % (k, records.describe(v)) for k, v in sorted(sets.items()))
 
 
+def revert_drift(live, before, left):
+    """The records a revert must not touch without being told (pure): those not back at
+    ``before`` whose live set is no longer what the release ``left`` (someone changed
+    them since). ``[{key, now, left, text}]``."""
+    drifted = []
+    for key in sorted(before):
+        if records.same(live.get(key), before[key]) or key not in left:
+            continue
+        if not records.same(live.get(key), left[key]):
+            drifted.append({"key": key, "now": live.get(key), "left": left[key],
+                            "text": "%s is %s, the release left %s" % (key, records.describe(live.get(key)),
+                                                                        records.describe(left[key]))})
+    return drifted
+
+
 def run(provider, state="present", desired=None, undo=None, overwrite=False, lower_ttl=None, verify_answers=True,
-        nameservers=None, dns_port=53, deadline=None, check_mode=False, recorder=None):
+        nameservers=None, dns_port=53, deadline=None, check_mode=False, recorder=None, keep_changed=False):
     """Cut over to ``desired`` sets (or revert to ``undo``); return the module result."""
     warnings = []
+    if overwrite and keep_changed:
+        raise InvalidInput("revert", "DNS records", "overwrite and keep_changed contradict each other",
+                           fix="Give one of them: overwrite puts changed records back, keep_changed keeps them")
     previous = recorder.previous() if recorder is not None else None
+    left_alone = []
     if state == "reverted":
         if undo is None and recorder is not None:
             undo = _recorded_undo(recorder)
@@ -146,15 +165,16 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
         live = dict((k, provider.read(*records.parse_key(k))) for k in keys)
         # What the release left last (a later step of a gradual shift), else what this undo's cutover left.
         left = dict(undo["after"], **(_last_left(recorder) or {}))
-        pending = dict((k, left.get(k)) for k in keys if not records.same(live[k], undo["before"][k]))
-        problems = records.drift(live, pending)
-        if problems and not overwrite:
-            raise PreconditionFailed("revert", "DNS records in %s" % provider.describe(),
-                                     "someone changed them after the cutover: %s" % "; ".join(problems),
-                                     fix="Look at who changed them; re-run with overwrite=true to put the "
-                                         "recorded records back anyway")
-        if problems:
-            warnings.append("Overwriting records changed after the cutover: %s" % "; ".join(problems))
+        drifted = revert_drift(live, undo["before"], left)
+        if drifted and overwrite:
+            warnings.append("Overwriting records changed after the cutover: %s" % "; ".join(d["text"] for d in drifted))
+        elif drifted:
+            # Every record nobody changed is reverted; the changed ones are left and named.
+            left_alone = drifted
+            keys = [k for k in keys if k not in set(d["key"] for d in drifted)]
+            if keep_changed:
+                warnings.append("Kept as they are now (changed after the cutover, keep_changed): %s"
+                                % "; ".join(d["text"] for d in drifted))
         targets = [{"key": k, "after": undo["before"][k]} for k in keys]
     else:
         if not desired:
@@ -211,6 +231,19 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
                               "%s still answer%s otherwise: %s" % (
                                   ", ".join(s["server"] for s in late), "s" if len(late) == 1 else "",
                                   "; ".join("%s %s" % (s["server"], s["answers"]) for s in late)), result=result)
+        result["left_alone"] = [dict((k, d[k]) for k in ("key", "now", "left")) for d in left_alone]
+        if left_alone and not keep_changed and check_mode:
+            warnings.append("A real run would leave, and fail naming them: %s" % "; ".join(d["text"] for d in left_alone))
+        elif left_alone and not keep_changed:
+            reverted = [k for k in after if k not in set(d["key"] for d in left_alone)]
+            raise PreconditionFailed(
+                "revert", "every DNS record in %s" % provider.describe(),
+                "%sleft %s, which someone changed after the cutover (%s)" % (
+                    "reverted %s; " % ", ".join(reverted) if reverted else "", ", ".join(d["key"] for d in left_alone),
+                    "; ".join(d["text"] for d in left_alone)),
+                fix="Look at who changed them. To put the recorded records back too, re-run with overwrite=true "
+                    "(rollback: -e rollback_emergency_dns_overwrite=true); to keep them as they are now, with "
+                    "keep_changed=true (-e rollback_emergency_dns_keep_changed=true)", result=result)
     except Exception as exc:
         if began:
             recorder.finish("failed", changed=result["changed"], after=after, undo=undo_data, error=str(exc))

@@ -29,6 +29,7 @@ from ansible_collections.golive.core.plugins.module_utils.http import transport
 try:
     import jmespath
     import jmespath.exceptions
+    import jmespath.visitor
     JMESPATH_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the module entry point
     import traceback
@@ -117,10 +118,36 @@ def judge(spec, status, data, headers=None):
         except jmespath.exceptions.JMESPathError as exc:
             raise InvalidInput("evaluate", "JMESPath assertion %r" % expression, str(exc))
         if not value:
-            return False, "assertion %r is %s" % (expression, json.dumps(value)), document
+            return False, "assertion %r is %s%s" % (expression, json.dumps(value), _compared(expression, document)), \
+                document
     if spec.get("body_regex") and not re.search(spec["body_regex"], data.decode("utf-8", "replace")):
         return False, "the body does not match %r" % spec["body_regex"], document
     return True, None, document
+
+
+def _compared(expression, document):
+    """For a comparison (``version == '2026.11.2'``), what its left side is in the answer:
+    ``" (version is \"2026.11.3\")"``; else ``""``."""
+    try:
+        parsed = jmespath.compile(expression).parsed
+        if parsed.get("type") != "comparator":
+            return ""
+        left = parsed["children"][0]
+        value = jmespath.visitor.TreeInterpreter().visit(left, document)
+    except (jmespath.exceptions.JMESPathError, KeyError, IndexError, TypeError, AttributeError):
+        return ""
+    text = expression.rsplit(_COMPARATORS[parsed["value"]], 1)[0].strip()
+    if _SECRET_FIELD.search(text):
+        return ""  # what a secret-looking field holds is never shown
+    try:
+        if jmespath.compile(text).parsed != left:
+            text = "its left side"
+    except jmespath.exceptions.JMESPathError:
+        text = "its left side"
+    return " (%s is %s)" % (text, json.dumps(value)[:200])
+
+
+_COMPARATORS = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
 def check_id(name):

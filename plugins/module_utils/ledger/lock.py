@@ -3,10 +3,21 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The run lock: one ``coordination.k8s.io`` Lease per environment.
 
-The holder is a run (its id, user@host, pid, AWX job id, release). Every write the
-run makes to its ledger first checks that it still holds the lock and renews it, so a
-run whose lock was broken stops writing at its next step. A lease left by a killed run
-is never taken over by time alone: only ``break_lock``, which the ledger records.
+The holder is a run (its id, user@host, the pid and start time of its ansible-playbook
+process, the host's boot id, AWX job id, release). Every write the run makes to its
+ledger first checks that it still holds the lock and renews it, and a step that acts for
+long renews it from a heartbeat, so a run whose lock was broken stops writing at its
+next step, and a live run's lease does not expire.
+
+A lock is never taken from a live run:
+- a holder whose process is gone from this host (the pid no longer exists, or is another
+  process now, or the host restarted) is taken over by the next run, which records it and
+  marks the old run interrupted;
+- ``break_lock`` takes a lock whose holder ran elsewhere only after its lease expired
+  (nobody renewed it for ``leaseDurationSeconds``), and never one whose process runs on
+  this host or whose lease is fresh;
+- ``force_break_lock`` names the holder's run id and takes the lock whatever the holder's
+  state: for a host that is down but whose lease has not expired yet.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,9 +29,10 @@ import getpass
 import json
 import os
 import socket
+import threading
 
 from ansible_collections.golive.core.plugins.module_utils.common.clock import UTC, format_time, parse_time
-from ansible_collections.golive.core.plugins.module_utils.common.errors import Conflict, Refused, Timeout
+from ansible_collections.golive.core.plugins.module_utils.common.errors import Conflict, GoliveError, Refused, Timeout
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
 from ansible_collections.golive.core.plugins.module_utils.ledger.store import (
     LABEL_ENVIRONMENT,
@@ -66,18 +78,39 @@ def controller_pid():
     return found or os.getppid()
 
 
+def process_start(pid):
+    """The start time of process ``pid`` (clock ticks since boot), or None when unknown.
+
+    With the pid it tells a process from a later one that was given the same pid."""
+    try:
+        with open("/proc/%d/stat" % int(pid)) as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
+def boot_id():
+    """This host's boot id (changes when it restarts), or None when unknown."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
 def make_holder(run_id, release, job_id=None, user=None, host=None, pid=None):
     try:
         default_user = getpass.getuser()
     except (KeyError, OSError):
         default_user = str(os.getuid())
+    pid = pid or controller_pid()
     return {"run_id": run_id, "release": release, "user": user or default_user,
-            "host": host or socket.gethostname(), "pid": pid or controller_pid(),
-            "job_id": str(job_id) if job_id else None}
+            "host": host or socket.gethostname(), "pid": pid, "pid_start": process_start(pid),
+            "boot_id": boot_id(), "job_id": str(job_id) if job_id else None}
 
 
 def describe(holder):
-    """``alice@ops-1 (pid 4242, AWX job 17), release R2``."""
+    """``alice@ops-1 (pid 4242, AWX job 17), release R2, run <id>``."""
     holder = holder or {}
     extra = ["pid %s" % holder.get("pid")]
     if holder.get("job_id"):
@@ -96,17 +129,82 @@ def _holder_of(lease):
         return {"run_id": lease["spec"]["holderIdentity"]}
 
 
-def _pid_gone(holder):
-    """True when the holder ran on this host and its process no longer exists."""
-    if holder.get("host") != socket.gethostname():
-        return False
+# How the holder of a lock is doing, as seen from here.
+GONE = "gone"          # its process no longer exists on this host: safe to take over
+ALIVE = "alive"        # its process runs on this host
+ELSEWHERE = "elsewhere"  # it ran on another host: only its lease tells
+
+
+def process_state(holder, hostname=None, this_boot=None, exists=None, started=None):
+    """``(GONE|ALIVE|ELSEWHERE, why)`` for a holder, from this host's point of view.
+
+    ``exists(pid)`` and ``started(pid)`` probe the process table (injected in tests).
+    """
+    hostname = hostname or socket.gethostname()
+    if holder.get("host") != hostname:
+        return ELSEWHERE, "it runs on host %s, not this one" % holder.get("host")
+    if holder.get("boot_id") and this_boot and holder["boot_id"] != this_boot:
+        return GONE, "this host restarted since it started"
+    exists = exists or _pid_exists
+    started = started or process_start
     try:
-        os.kill(int(holder.get("pid")), 0)
+        pid = int(holder.get("pid"))
+    except (TypeError, ValueError):
+        return ELSEWHERE, "it names no process"
+    if not exists(pid):
+        return GONE, "its process (pid %d) no longer exists on this host" % pid
+    if holder.get("pid_start") is not None and started(pid) not in (None, holder["pid_start"]):
+        return GONE, "its process (pid %d) is gone; that pid is another process now" % pid
+    return ALIVE, "its process (pid %d) is running on this host" % pid
+
+
+def _pid_exists(pid):
+    try:
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except (OSError, TypeError, ValueError):
         return False
-    return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def lease_age(lease, now):
+    """``(seconds since the last renewal or None, lease duration in seconds)``."""
+    spec = lease.get("spec") or {}
+    renewed = parse_time(spec.get("renewTime"))
+    age = (now - renewed).total_seconds() if renewed else None
+    return age, int(spec.get("leaseDurationSeconds") or 0)
+
+
+# What ``decide_takeover`` answers.
+TAKE = "take"
+TAKE_OVER = "take-over"    # the holder is gone: taken without being asked, recorded as interrupted
+BREAK = "break"            # break_lock, the holder's lease expired
+FORCE = "force"            # force_break_lock named the holder's run
+REFUSE = "refuse"
+
+
+def decide_takeover(current, own_run_id, state, age, duration, break_lock=False, force=None):
+    """Whether a run may take the lock held by ``current`` (pure): ``(decision, why)``.
+
+    ``state`` is ``process_state(current)[0]``; ``age`` the seconds since the holder last
+    renewed its lease (None when unknown) and ``duration`` the lease's length.
+    """
+    if not current or current.get("run_id") == own_run_id:
+        return TAKE, None
+    if force:
+        if force == current.get("run_id"):
+            return FORCE, "force_break_lock named run %s" % force
+        return REFUSE, "force_break_lock names run %s, but the lock is held by run %s" % (force, current.get("run_id"))
+    if state == GONE:
+        return TAKE_OVER, None
+    if not break_lock:
+        return REFUSE, None
+    if state == ALIVE:
+        return REFUSE, "break_lock never takes the lock of a run whose process is running"
+    if age is None or age <= duration:
+        return REFUSE, "break_lock takes the lock of a run on another host only once its lease expired"
+    return BREAK, None
 
 
 class RunLock:
@@ -145,26 +243,50 @@ class RunLock:
                 annotations[ANN_LAST_HOLDER] = last
         return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
 
-    def refusal(self, lease, holder, now):
+    @property
+    def renew_every(self):
+        """How often a run renews its lease while a step acts: a third of its length."""
+        return max(1.0, self.lease_seconds / 3.0)
+
+    def assess(self, lease, holder, now):
+        """What is known of a holder: its process state, the lease's age and expiry."""
+        state, why = process_state(holder, this_boot=boot_id())
+        age, duration = lease_age(lease, now)
+        return {"state": state, "why": why, "age": age, "duration": duration or self.lease_seconds,
+                "expired": age is not None and age > (duration or self.lease_seconds)}
+
+    def refusal(self, lease, holder, now, reason=None):
+        """The refusal naming the holder, its age and what to type."""
         since = ((lease.get("metadata") or {}).get("annotations") or {}).get("golive.io/since") or "?"
-        renewed = parse_time((lease.get("spec") or {}).get("renewTime"))
-        age = int((now - renewed).total_seconds()) if renewed else None
+        seen = self.assess(lease, holder, now)
         cause = "it is held by %s since %s" % (describe(holder), since)
-        if age is not None:
-            cause += ", last renewed %ds ago" % age
-            if age > int((lease.get("spec") or {}).get("leaseDurationSeconds") or self.lease_seconds):
-                cause += " (expired)"
-        if _pid_gone(holder):
-            cause += "; that process no longer exists on this host"
+        if seen["age"] is not None:
+            cause += ", last renewed %ds ago" % int(seen["age"])
+            cause += " (lease expired)" if seen["expired"] else " (lease expires in %ds)" % int(
+                seen["duration"] - seen["age"])
+        cause += "; %s" % seen["why"]
+        if reason:
+            cause += "; %s" % reason
+        if seen["state"] == ALIVE:
+            fix = ("That run is alive: wait for it to finish, or stop it (kill %s on %s) and run the same command "
+                   "again; the lock of a run whose process is gone is taken over by itself"
+                   % (holder.get("pid"), holder.get("host")))
+        elif seen["expired"]:
+            fix = ("If that run is dead, run the same command again with -e golive_break_lock=true (module option "
+                   "break_lock); breaking it is recorded in the ledger")
+        else:
+            fix = ("Wait for that run to finish; its lease expires if nobody renews it, and -e golive_break_lock=true "
+                   "takes it then. Only if you are sure that run is dead now (its host is down), run the same command "
+                   "with -e golive_force_break_lock=%s (module option force_break_lock)" % holder.get("run_id"))
         return Refused("take", "the run lock of environment %s (Lease %s/%s)" % (self.environment, self.namespace,
-                                                                                 self.name), cause,
-                       fix="Wait for that run to finish. If it was killed, re-run with break_lock=true "
-                           "(golive_break_lock=true); breaking it is recorded in the ledger")
+                                                                                 self.name), cause, fix=fix)
 
-    def acquire(self, holder, break_lock=False):
-        """Take the lock for ``holder``; return the holder whose lock was broken, or None.
+    def acquire(self, holder, break_lock=False, force=None):
+        """Take the lock for ``holder``.
 
-        Refuses (``Refused``) when another run holds it and ``break_lock`` is false.
+        Returns None, or ``{"holder": <previous holder>, "how": take-over|break|force,
+        "why": ...}`` when it took the lock from another run (``decide_takeover``).
+        Raises ``Refused`` naming the holder when it may not.
         """
         for attempt in range(5):
             now = self.clock()
@@ -177,15 +299,19 @@ class RunLock:
                 except Conflict:
                     continue
             current = _holder_of(lease)
-            broken = None
+            taken = None
             if current and current.get("run_id") != holder["run_id"]:
-                if not break_lock:
-                    raise self.refusal(lease, current, now)
-                broken = current
+                seen = self.assess(lease, current, now)
+                decision, reason = decide_takeover(current, holder["run_id"], seen["state"], seen["age"],
+                                                   seen["duration"], break_lock=break_lock, force=force)
+                if decision == REFUSE:
+                    raise self.refusal(lease, current, now, reason)
+                taken = {"holder": current, "how": decision, "why": reason or seen["why"],
+                         "renewed_ago": None if seen["age"] is None else int(seen["age"])}
             try:
                 self.kube.request("PUT", self._path(self.name), body=self._lease(holder, now, lease),
                                   what="take Lease %s" % self.name)
-                return broken
+                return taken
             except Conflict:
                 continue
         raise Timeout("take", "the run lock of environment %s" % self.environment,
@@ -201,11 +327,12 @@ class RunLock:
         lease = self.read()
         current = _holder_of(lease) if lease else None
         if not current or current.get("run_id") != run_id:
-            cause = "this run (%s) no longer holds it" % run_id
+            cause = "run %s does not hold it" % run_id
             if current:
                 cause += "; it is held by %s" % describe(current)
             raise Refused("write", "the ledger of environment %s" % self.environment, cause,
-                          fix="Another run broke or took the lock: stop and look at its ledger before re-running")
+                          fix="Open a run first (ledger operation open) and write with its run_id; if this run "
+                              "held the lock before, another run took it: look at that run before re-running")
         if not renew:
             return lease
         lease = dict(lease, spec=dict(lease["spec"], renewTime=micro_time(self.clock())))
@@ -233,3 +360,41 @@ class RunLock:
             except Conflict:
                 continue
         return False
+
+
+class Heartbeat:
+    """Renews a run's lease every ``every`` seconds while one long step acts (a database
+    restore, a rollout's wait), so a live run's lease never expires under it.
+
+    It stops at the first refusal (the lock was taken: the step's next ledger write
+    fails and says so) and keeps trying through transient errors."""
+
+    def __init__(self, lock, run_id, every=None):
+        self.lock = lock
+        self.run_id = run_id
+        self.every = float(every or lock.renew_every)
+        self.renewals = 0
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._loop, name="golive-lease-heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self):
+        while not self._stop.wait(self.every):
+            try:
+                self.lock.check_held(self.run_id)
+                self.renewals += 1
+            except Refused as exc:
+                self.error = exc
+                return
+            except GoliveError as exc:  # the API was unreachable this time: try again next beat
+                self.error = exc
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

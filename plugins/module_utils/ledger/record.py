@@ -94,16 +94,38 @@ def decide(step, inputs_digest):
 
 # -- edits (each returns a new record; the input is never changed) ---------------------
 
-def open_run(record, run, now, broke=None):
-    """Add a run (``{id, holder, ...}``); ``broke`` is the holder whose lock it broke."""
+# How a run took the lock from another one (``lock.decide_takeover``) -> its event.
+TAKEOVER_EVENTS = {"take-over": "lock-taken-over", "break": "lock-broken", "force": "lock-force-broken"}
+INTERRUPTED = "interrupted"
+
+
+def open_run(record, run, now, took=None):
+    """Add a run (``{id, holder, ...}``); ``took`` says whose lock it took and how
+    (``{holder, how, why}``), recorded as an event naming the old run."""
     record = copy.deepcopy(record)
     if find_run(record, run["id"]) is None:
         entry = dict(run, started=now, status="running")
-        if broke:
-            entry["broke_lock_of"] = broke
-            record["events"].append({"at": now, "run": run["id"], "event": "lock-broken", "holder": broke})
+        if took:
+            entry["broke_lock_of"] = took["holder"]
+            record["events"].append({"at": now, "run": run["id"], "event": TAKEOVER_EVENTS.get(took.get("how"),
+                                                                                                "lock-broken"),
+                                     "holder": took["holder"], "old_run": took["holder"].get("run_id"),
+                                     "why": took.get("why")})
         record["runs"].append(entry)
     record["updated"] = now
+    return record
+
+
+def interrupt_run(record, run_id, by, how, now):
+    """Mark a run that lost its lock to run ``by`` as interrupted (a run that had ended
+    keeps its status)."""
+    record = copy.deepcopy(record)
+    run = find_run(record, run_id)
+    if run is not None and run.get("status") == "running":
+        run["status"] = INTERRUPTED
+        run["finished"] = now
+        run["interrupted_by"] = {"run": by, "how": how, "at": now}
+        record["updated"] = now
     return record
 
 

@@ -22,10 +22,18 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.golive.core.plugins.module_utils.common.clock import format_time, utcnow
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound
 from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
-from ansible_collections.golive.core.plugins.module_utils.ledger.lock import RunLock, describe, make_holder
+from ansible_collections.golive.core.plugins.module_utils.ledger import rollback
+from ansible_collections.golive.core.plugins.module_utils.ledger.lock import (
+    ALIVE,
+    Heartbeat,
+    RunLock,
+    describe,
+    make_holder,
+)
 from ansible_collections.golive.core.plugins.module_utils.ledger.store import (
     DEFAULT_NAMESPACE,
     LedgerStore,
+    head_name,
     write_copy,
 )
 
@@ -54,6 +62,8 @@ class Ledger:
                  lease_seconds=900, now=None):
         if not release or not environment:
             raise InvalidInput("open", "the ledger", "both a release id and an environment are required")
+        # Both name objects in the cluster: a bad one is refused before anything is read or locked.
+        head_name(environment, release)
         self.kube = kube
         self.environment = environment
         self.release = release
@@ -83,28 +93,73 @@ class Ledger:
         return record
 
     # -- operations ----------------------------------------------------------------------
-    def open(self, job_id=None, break_lock=False, check_mode=False, holder=None):
-        """Take the environment's run lock and start a run of this release."""
-        run_id = CHECK_RUN_ID if check_mode else "%s-%s" % (time.strftime("%Y%m%dT%H%M%S"), uuid.uuid4().hex[:8])
-        holder = holder or make_holder(run_id, self.release, job_id)
+    def _require(self, existing):
+        if existing is None:
+            elsewhere = [e for e in self.store.environments_of(self.release) if e != self.environment]
+            if elsewhere:
+                hint = "it has one in %s, use that environment's inventory (or -e golive_environment=%s)" % (
+                    ", ".join(elsewhere), elsewhere[0])
+            else:
+                hint = "check the release id (the one its go-live ran with) and the inventory"
+            raise NotFound("open", "the ledger of release %s" % self.release,
+                           "release %s has no ledger in environment %s; %s" % (self.release, self.environment, hint),
+                           fix="Nothing was changed")
+
+    def open(self, job_id=None, break_lock=False, check_mode=False, holder=None, force=None, require_record=False,
+             plan=None):
+        """Read the release's record and take the environment's run lock, in one call.
+
+        ``require_record`` refuses a release without a record here, and ``plan`` (a pure
+        function of the record, see ``rollback.PLANS``) may refuse it: both before the
+        lock is touched. A lock whose holder is gone is taken over and its run marked
+        interrupted; see ``lock`` for when ``break_lock`` and ``force`` take one.
+        """
+        existing = self.read()
+        if require_record:
+            self._require(existing)
+        planned = plan(existing) if plan is not None else None
+        if holder is not None:
+            run_id = holder["run_id"]
+        else:
+            run_id = CHECK_RUN_ID if check_mode else "%s-%s" % (time.strftime("%Y%m%dT%H%M%S"), uuid.uuid4().hex[:8])
+            holder = make_holder(run_id, self.release, job_id)
+        answer = {"run_id": run_id, "holder": holder, "broke_lock_of": None, "took_lock": None, "plan": planned,
+                  "resumed": bool(existing), "steps_done": _done_ids(existing),
+                  "undo_plan": rec.undo_plan(existing) if existing else []}
         if check_mode:
             # A check run writes nothing, so it may run beside a real one; it says so.
+            lease = self.lock.read()
             current = self.lock.holder()
             warnings = []
             if current:
-                refusal = self.lock.refusal(self.lock.read(), current, self.lock.clock())
-                warnings.append("A real run would %s: %s" % (
-                    "break this lock" if break_lock else "be refused", refusal.cause))
-            existing = self.read()
-            return {"run_id": run_id, "holder": holder, "broke_lock_of": None, "lock_holder": current,
-                    "record": rec.summary(existing) if existing else None, "warnings": warnings,
-                    "resumed": bool(existing), "steps_done": _done_ids(existing)}
+                seen = self.lock.assess(lease, current, self.lock.clock())
+                if seen["state"] == ALIVE or not (break_lock or force):
+                    refusal = self.lock.refusal(lease, current, self.lock.clock())
+                    warnings.append("A real run would be refused: %s. %s" % (refusal.cause, refusal.fix))
+            answer.update(lock_holder=current, record=rec.summary(existing) if existing else None, warnings=warnings)
+            return answer
         self.store.ensure_namespace()
-        broken = self.lock.acquire(holder, break_lock=break_lock)
+        took = self.lock.acquire(holder, break_lock=break_lock, force=force)
         run = {"id": run_id, "holder": holder}
-        stored = self._edit(run_id, lambda r: rec.open_run(r, run, self.now(), broke=broken), create=True)
-        return {"run_id": run_id, "holder": holder, "broke_lock_of": broken, "record": rec.summary(stored),
-                "resumed": len(stored["runs"]) > 1, "steps_done": _done_ids(stored), "copy": self.copy}
+        stored = self._edit(run_id, lambda r: rec.open_run(r, run, self.now(), took=took), create=True)
+        if took and took["holder"].get("run_id"):
+            self._interrupt(run_id, took)
+        answer.update(broke_lock_of=took["holder"] if took else None, took_lock=took, record=rec.summary(stored),
+                      resumed=len(stored["runs"]) > 1, copy=self.copy)
+        return answer
+
+    def _interrupt(self, run_id, took):
+        """Mark the run whose lock was taken as interrupted, in its release's record."""
+        old = took["holder"]
+        release = old.get("release") or self.release
+        try:
+            head_name(self.environment, release)
+        except InvalidInput:
+            return
+        self.lock.check_held(run_id)
+        self.store.update(self.environment, release,
+                          lambda r: rec.interrupt_run(r, old["run_id"], run_id, took["how"], self.now()),
+                          self.kube.deadline)
 
     def begin(self, run_id, phase, step, inputs=None, objects=None, undo=None, before=None, always=False,
               check_mode=False, existing=None):
@@ -164,6 +219,7 @@ class StepRecorder:
         self.check_mode = check_mode
         self.started = None
         self.decision = None
+        self.heartbeat = None
         self._record = None
 
     @classmethod
@@ -200,9 +256,15 @@ class StepRecorder:
                                    check_mode=self.check_mode, existing=self.record() or None)
         self.decision = answer["decision"]
         self._record = None
+        if not self.check_mode and self.heartbeat is None:
+            # The step may act for longer than the lease: keep it renewed until it finishes.
+            self.heartbeat = Heartbeat(self.ledger.lock, self.run_id).start()
         return answer
 
     def finish(self, status, **outcome):
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+            self.heartbeat = None
         if self.started is not None:
             outcome.setdefault("duration", round(time.monotonic() - self.started, 3))
         self._record = None
@@ -243,13 +305,22 @@ def perform(ledger, operation, options, check_mode=False):
     result = {"changed": False, "release": ledger.release, "environment": ledger.environment,
               "recorded": not check_mode and operation != "read"}
     if operation == "open":
+        plan = None
+        if options.get("plan"):
+            planner = rollback.PLANS[options["plan"]]
+            plan_options = dict(options.get("plan_options") or {})
+            plan = lambda record: planner(record, **plan_options) if record else None  # noqa: E731
         answer = ledger.open(job_id=options.get("job_id"), break_lock=options.get("break_lock"),
-                             check_mode=check_mode)
+                             force=options.get("force_break_lock"), check_mode=check_mode,
+                             require_record=options.get("require_record"), plan=plan)
         result.update(answer)
-        result["changed"] = bool(answer.get("broke_lock_of"))
-        if answer.get("broke_lock_of"):
-            result["warnings"] = ["Broke the run lock of environment %s held by %s (recorded in the ledger)"
-                                  % (ledger.environment, describe(answer["broke_lock_of"]))]
+        result["changed"] = bool(answer.get("took_lock"))
+        took = answer.get("took_lock")
+        if took:
+            what = {"take-over": "Took over", "break": "Broke", "force": "Force-broke"}.get(took["how"], "Took")
+            result["warnings"] = (result.get("warnings") or []) + [
+                "%s the run lock of environment %s held by %s (%s); that run is marked interrupted in its ledger"
+                % (what, ledger.environment, describe(took["holder"]), took.get("why"))]
     elif operation == "begin":
         answer = ledger.begin(run_id, options["phase"], options["step"], options.get("inputs"),
                               options.get("objects"), options.get("undo"), options.get("before"),

@@ -53,7 +53,7 @@ def name_part(text, what):
     """``text`` as part of an object name: lower-case, ``_`` as ``-``; when that changes
     it (``R2`` and ``r2`` must not share a record), a digest of the exact text is added."""
     text = str(text or "")
-    if not text or not _LABEL_VALUE.match(text):
+    if not text or not _LABEL_VALUE.fullmatch(text):
         raise InvalidInput("use", "%s %r" % (what, text),
                            "it must be 1-63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit")
     part = text.lower().replace("_", "-")
@@ -64,7 +64,7 @@ def name_part(text, what):
 
 def head_name(environment, release):
     name = "golive-ledger.%s.%s" % (name_part(environment, "environment"), name_part(release, "release id"))
-    if len(name) > 253 or not _NAME_OK.match(name):
+    if len(name) > 253 or not _NAME_OK.fullmatch(name):
         raise InvalidInput("name", "the ledger of release %s" % release, "the name %r is not a valid object name" % name)
     return name
 
@@ -124,7 +124,7 @@ class LedgerStore:
     def environments_of(self, release):
         """The environments that hold a ledger of ``release`` (a release id given in the wrong
         environment is named, not just missing)."""
-        if not _LABEL_VALUE.match(str(release or "")):
+        if not _LABEL_VALUE.fullmatch(str(release or "")):
             return []
         heads = self.kube.list(self._path(), label_selector="%s=head,%s=%s" % (LABEL_KIND, LABEL_RELEASE, release))
         return sorted(set((h["metadata"].get("labels") or {}).get(LABEL_ENVIRONMENT) for h in heads) - {None})

@@ -59,21 +59,114 @@ def _digest(text):
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
-def test_a_second_run_is_refused_naming_the_holder_until_the_lock_is_broken(kube, names):
+def lease(kube, env):
+    return kube.get("/apis/coordination.k8s.io/v1/namespaces/golive-system/leases/golive-run.%s" % env,
+                    missing_ok=True)
+
+
+def test_a_live_run_keeps_its_lock_against_break_lock_and_loses_it_only_to_force_naming_it(kube, names):
     env, release = names
-    first = ledger(kube, env, release).open(job_id="41")
-    with pytest.raises(Refused) as refused:
-        ledger(kube, env, release).open()
-    text = str(refused.value)
-    assert "pid" in text and "AWX job 41" in text and first["run_id"] in text and "break_lock=true" in text
-    second = ledger(kube, env, release).open(break_lock=True)
-    assert second["broke_lock_of"]["run_id"] == first["run_id"] and second["resumed"] is True
+    first = ledger(kube, env, release).open(job_id="41")  # its holder is this test's parent: alive here
+    for kwargs in ({}, {"break_lock": True}, {"force": "some-other-run"}):
+        with pytest.raises(Refused) as refused:
+            ledger(kube, env, release).open(**kwargs)
+        text = str(refused.value)
+        assert "pid" in text and "AWX job 41" in text and first["run_id"] in text, text
+        assert "is running on this host" in text and "last renewed 0s ago" in text, text
+    assert "break_lock never takes the lock of a run whose process is running" in text or "force_break_lock" in text
+    second = ledger(kube, env, release).open(force=first["run_id"])
+    assert second["took_lock"]["how"] == "force" and second["broke_lock_of"]["run_id"] == first["run_id"]
     # The first run, still alive somewhere, can no longer write.
     with pytest.raises(Refused) as lost:
         ledger(kube, env, release).begin(first["run_id"], "phase4", "x", {})
     assert second["run_id"] in str(lost.value)
     record = ledger(kube, env, release).read()
-    assert record["events"][0]["event"] == "lock-broken" and record["runs"][1]["broke_lock_of"]["job_id"] == "41"
+    assert record["events"][0]["event"] == "lock-force-broken" and record["events"][0]["old_run"] == first["run_id"]
+    assert record["runs"][0]["status"] == "interrupted" and record["runs"][0]["interrupted_by"]["how"] == "force"
+    assert record["runs"][1]["broke_lock_of"]["job_id"] == "41"
+
+
+def test_the_lock_of_a_run_whose_process_is_gone_is_taken_over_without_asking(kube, names):
+    import subprocess
+    env, release = names
+    other_release = "R-old-" + uuid.uuid4().hex[:4]
+    dead = subprocess.Popen(["sleep", "60"])
+    holder = make_holder("run-killed", other_release, pid=dead.pid)
+    ledger(kube, env, other_release).open(holder=holder)  # a go-live of another release, then kill -9
+    dead.kill()
+    dead.wait()
+    taken = ledger(kube, env, release).open()
+    assert taken["took_lock"]["how"] == "take-over" and "no longer exists" in taken["took_lock"]["why"]
+    assert lease(kube, env)["spec"]["holderIdentity"] == taken["run_id"]
+    # Recorded in both ledgers: the new run names the old one, the old run is interrupted.
+    event = ledger(kube, env, release).read()["events"][0]
+    assert event["event"] == "lock-taken-over" and event["old_run"] == "run-killed"
+    old = ledger(kube, env, other_release).read()["runs"][0]
+    assert old["status"] == "interrupted" and old["interrupted_by"] == {"run": taken["run_id"], "how": "take-over",
+                                                                        "at": old["finished"]}
+
+
+def test_break_lock_takes_a_lock_held_elsewhere_only_once_its_lease_expired(kube, names):
+    import datetime
+    env, release = names
+    elsewhere = make_holder("run-elsewhere", release, host="awx-job-17-xyz", pid=7)
+    stale = ledger(kube, env, release, lease_seconds=60)
+    stale.lock.clock = lambda: datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=30)
+    stale.open(holder=elsewhere)  # renewed 30 s ago, a 60 s lease: not expired
+    with pytest.raises(Refused) as refused:
+        ledger(kube, env, release).open(break_lock=True)
+    text = str(refused.value)
+    assert "runs on host awx-job-17-xyz" in text and "lease expires in" in text
+    assert "-e golive_force_break_lock=run-elsewhere" in text
+    # Nobody renews it for long: now it has expired, and break_lock takes it.
+    current = lease(kube, env)
+    current["spec"]["renewTime"] = "2026-01-01T00:00:00.000000Z"
+    kube.request("PUT", "/apis/coordination.k8s.io/v1/namespaces/golive-system/leases/golive-run.%s" % env,
+                 body=current)
+    with pytest.raises(Refused) as expired:
+        ledger(kube, env, release).open()  # expired, but nobody asked to break it
+    assert "(lease expired)" in str(expired.value) and "-e golive_break_lock=true" in str(expired.value)
+    broken = ledger(kube, env, release).open(break_lock=True)
+    assert broken["took_lock"]["how"] == "break"
+    assert ledger(kube, env, release).read()["events"][0]["event"] == "lock-broken"
+
+
+def test_a_bad_release_id_or_a_missing_record_is_refused_before_the_lock_is_touched(kube, names):
+    from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound
+    env, release = names
+    for bad in ("2026/11.3", "../../../x", "x" * 300, "r\u00e9lease", "2026.11.3\n", "2026.11.3\nx"):
+        with pytest.raises(InvalidInput):
+            ledger(kube, env, bad).open()
+    with pytest.raises(NotFound) as missing:
+        ledger(kube, env, release).open(require_record=True)
+    assert "Nothing was changed" in str(missing.value)
+    assert lease(kube, env) is None
+    # A plan that refuses (a migration without a recorded backup) refuses before the lock too.
+    from ansible_collections.golive.core.plugins.module_utils.ledger import rollback
+    led = ledger(kube, env, release)
+    run_id = led.open()["run_id"]
+    led.begin(run_id, "phase2", "migrate", {}, undo={"database": "pager", "backup_id": None})
+    led.close(run_id)
+    with pytest.raises(Refused) as refused:
+        ledger(kube, env, release).open(require_record=True, plan=rollback.emergency)
+    assert "rollback_emergency_skip_database=true" in str(refused.value)
+    assert not lease(kube, env)["spec"].get("holderIdentity")
+
+
+def test_a_long_step_keeps_its_lease_renewed(kube, names):
+    import time
+    from ansible_collections.golive.core.plugins.module_utils.ledger.run import StepRecorder
+    env, release = names
+    led = ledger(kube, env, release, lease_seconds=3)  # renewed every second while the step acts
+    run_id = led.open()["run_id"]
+    recorder = StepRecorder(led, run_id, "rollback", "db-restore")
+    recorder.begin({"database": "pager"})
+    first = lease(kube, env)["spec"]["renewTime"]
+    time.sleep(2.5)
+    assert recorder.heartbeat.renewals >= 1 and lease(kube, env)["spec"]["renewTime"] > first
+    recorder.finish("done", changed=True)
+    assert recorder.heartbeat is None
+    led.close(run_id)
 
 
 def test_two_writers_racing_keep_both_steps(kube, names, k8s_lab):

@@ -38,7 +38,7 @@ def test_bodies_are_masked_and_truncated():
 @pytest.mark.parametrize("spec,status,body,ok,reason", [
     ({"status": [200]}, 503, b"", False, "status 503, expected 200"),
     ({"status": [200], "assertions": ["version == '2'"]}, 200, b'{"version": "2"}', True, None),
-    ({"status": [200], "assertions": ["version == '2'"]}, 200, b'{"version": "1"}', False, "is false"),
+    ({"status": [200], "assertions": ["version == '2'"]}, 200, b'{"version": "1"}', False, 'is false (version is "1")'),
     ({"status": [200], "assertions": ["a"]}, 200, b"<html>", False, "not JSON"),
     ({"status": [200], "body_regex": "ok$"}, 200, b"all ok", True, None),
     ({"status": [200], "body_regex": "^ok"}, 200, b"not ok", False, "does not match"),

@@ -72,14 +72,28 @@ def test_undo_plan_is_newest_first_and_filters_by_phase():
     assert [p["id"] for p in rec.undo_plan(r, "phase2")] == ["phase2/backup"]
 
 
-def test_runs_and_a_broken_lock_are_recorded():
+@pytest.mark.parametrize("how,event", [("take-over", "lock-taken-over"), ("break", "lock-broken"),
+                                       ("force", "lock-force-broken")])
+def test_runs_and_a_taken_lock_are_recorded_and_the_old_run_marked_interrupted(how, event):
     r = rec.open_run(fresh(), {"id": "run-1", "holder": {"user": "a"}}, T0)
-    r = rec.open_run(r, {"id": "run-2", "holder": {"user": "b"}}, T1, broke={"run_id": "run-1"})
+    took = {"holder": {"run_id": "run-1"}, "how": how, "why": "its process (pid 7) no longer exists on this host"}
+    r = rec.open_run(r, {"id": "run-2", "holder": {"user": "b"}}, T1, took=took)
     r = rec.open_run(r, {"id": "run-2", "holder": {"user": "b"}}, T1)  # once per run
+    r = rec.interrupt_run(r, "run-1", "run-2", how, T1)
     r = rec.close_run(r, "run-2", "finished", T2)
     assert [x["id"] for x in r["runs"]] == ["run-1", "run-2"]
     assert r["runs"][1]["broke_lock_of"] == {"run_id": "run-1"} and r["runs"][1]["status"] == "finished"
-    assert r["events"][0]["event"] == "lock-broken"
+    assert r["runs"][0]["status"] == rec.INTERRUPTED
+    assert r["runs"][0]["interrupted_by"] == {"run": "run-2", "how": how, "at": T1}
+    assert r["events"] == [{"at": T1, "run": "run-2", "event": event, "holder": {"run_id": "run-1"},
+                            "old_run": "run-1", "why": took["why"]}]
+
+
+def test_a_run_that_ended_is_not_marked_interrupted():
+    r = rec.open_run(fresh(), {"id": "run-1", "holder": {}}, T0)
+    r = rec.close_run(r, "run-1", "failed", T1)
+    assert rec.interrupt_run(r, "run-1", "run-2", "take-over", T2)["runs"][0]["status"] == "failed"
+    assert rec.interrupt_run(r, "no-such-run", "run-2", "take-over", T2) == r
 
 
 def test_finish_rejects_other_statuses():
@@ -106,7 +120,8 @@ def test_names_that_differ_only_in_case_do_not_share_a_record():
     assert name_part("a_b", "release") != name_part("a-b", "release")
 
 
-@pytest.mark.parametrize("bad", ["", "-x", "x/y", "a" * 64, "x y"])
+@pytest.mark.parametrize("bad", ["", "-x", "x/y", "a" * 64, "x y", "2026.11.3\n", "../../../x", "2026/11.3",
+                                 "r\u00e9lease", "a" * 300, "2026.11.3\nx"])
 def test_bad_names_are_refused(bad):
     with pytest.raises(InvalidInput):
         name_part(bad, "release id")
