@@ -25,6 +25,10 @@ description:
     evidence (already masked against their secret options), never task arguments or whole results,
     and nothing at all of a C(no_log) task beyond its status.
   - Before/after of changes appear when the run uses C(--diff).
+  - Every run that opened a run in a release's ledger also keeps its evidence with the release,
+    C(releases/<environment>/<release>/runs/<run id>.json) under O(directory) (the ledger names
+    that file in the run's entry), so C(playbooks/report.yml -e release=<id>) renders one report
+    of the release across all its runs (golive.core.release_report).
 requirements:
   - enable in C(callbacks_enabled) (the repository's C(ansible.cfg) does)
 options:
@@ -65,7 +69,6 @@ from ansible_collections.golive.core.plugins.plugin_utils import report as rp
 VARIABLES = {"release": ("golive_release", "release"), "environment": ("golive_environment",),
              "change_id": ("golive_change_id",), "approved_by": ("golive_approved_by",),
              "rollback_confirm": ("rollback_confirm",)}
-DEFAULT_CHECKLIST = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "checklist.md")
 
 
 def _diffs(value):
@@ -92,11 +95,14 @@ class CallbackModule(CallbackBase):
     def __init__(self, *args, **kwargs):
         super(CallbackModule, self).__init__(*args, **kwargs)
         self.run = {"tasks": [], "vars": {}, "started": time.time(), "finished": None, "playbook": None,
-                    "operator": "%s@%s" % (getpass.getuser(), socket.gethostname())}
+                    "operator": "%s@%s" % (getpass.getuser(), socket.gethostname()), "ledger_runs": []}
         if os.environ.get("JOB_ID"):  # AWX / Automation Controller
             self.run["operator"] += " (AWX job %s)" % os.environ["JOB_ID"]
         self.play = None
         self.started = {}
+        # Once a rollback's tasks ran, what follows in the run that belongs to no phase (the
+        # controlled rollback's validate.yml) verifies the rollback, not the go-live.
+        self.rolled_back = False
 
     def v2_playbook_on_start(self, playbook):
         self.run["playbook"] = os.path.relpath(playbook._file_name)
@@ -119,13 +125,24 @@ class CallbackModule(CallbackBase):
         task = result._task
         role = task._role.get_name(include_role_fqcn=False) if task._role else None
         data = result._result or {}
-        entry = {"name": task.get_name(), "role": role, "phase": rp.phase_of(role, self.play, task.tags),
+        phase = rp.phase_of(role, self.play, task.tags)
+        if phase in rp.ROLLBACK_PHASES:
+            self.rolled_back = True
+        elif self.rolled_back and not re.match(r"^phase[1-5]$", phase):
+            phase = "rollback-validation"
+        entry = {"name": task.get_name(), "role": role, "phase": phase,
                  "host": result._host.get_name(), "started": self.started.get(task._uuid, time.time()),
                  "ended": time.time(), "status": status, "checks": []}
         if data.get("_ansible_no_log") or task.no_log:
             self.run["tasks"].append(entry)
             return
         items = [data] + [r for r in data.get("results") or [] if isinstance(r, dict)]
+        opened = data.get("ledger_run")
+        if isinstance(opened, dict) and status in ("ok", "changed") and opened.get("run_id") != "check-mode":
+            # A run in a release's ledger starts here: what follows is its evidence.
+            self.run["ledger_runs"].append({"run_id": str(opened.get("run_id")), "release": opened.get("release"),
+                                            "environment": opened.get("environment"),
+                                            "evidence": opened.get("evidence"), "task_index": len(self.run["tasks"])})
         for item in items:
             for holder in (item.get("ledger"), item.get("record")):
                 if isinstance(holder, dict) and isinstance(holder.get("environment"), str):
@@ -171,9 +188,7 @@ class CallbackModule(CallbackBase):
                               stderr="json" in stdout_callback)
 
     def write(self):
-        path = self.get_option("checklist") or DEFAULT_CHECKLIST
-        with open(path, encoding="utf-8") as handle:
-            rows = cl.parse(handle.read())
+        rows = cl.load(self.get_option("checklist"))
         report = rp.build(self.run, rows)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         name = re.sub(r"[^A-Za-z0-9._-]", "_", "%s-%s" % (report["release"] or "run", stamp))
@@ -188,16 +203,31 @@ class CallbackModule(CallbackBase):
             except FileExistsError:
                 suffix += 1
                 folder = os.path.join(root, "%s.%d" % (name, suffix))
-        files = {"report.html": rp.render_html(report), "report.md": rp.render_markdown(report),
-                 "junit.xml": rp.render_junit(report),
-                 "report.json": json.dumps(report, indent=1, sort_keys=True, default=str) + "\n"}
-        for filename, text in files.items():
-            with open(os.path.join(folder, filename), "w", encoding="utf-8") as handle:
-                handle.write(text)
+        rp.write_files(folder, report)
         latest = os.path.join(root, "latest")
         tmp = "%s.%d.tmp" % (latest, os.getpid())
         if os.path.lexists(tmp):
             os.unlink(tmp)
         os.symlink(os.path.basename(folder), tmp)
         os.replace(tmp, latest)
+        self.keep_with_releases(root)
         return folder
+
+    def keep_with_releases(self, root):
+        """Each ledger run's share of the run (its tasks and their evidence, nothing else) in
+        the file its ledger entry names, for the release's report across runs."""
+        for n, run in enumerate(self.run["ledger_runs"]):
+            name = run.get("evidence")
+            if not isinstance(name, str) or not rp.EVIDENCE_PATH.match(name):
+                continue
+            end = self.run["ledger_runs"][n + 1]["task_index"] if n + 1 < len(self.run["ledger_runs"]) else None
+            first = 0 if n == 0 else run["task_index"]
+            share = dict(self.run, tasks=self.run["tasks"][first:end], ledger_run=run["run_id"],
+                         vars=dict(self.run["vars"], release=run["release"], environment=run["environment"]))
+            share.pop("ledger_runs", None)
+            path = os.path.join(root, name)
+            os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+            tmp = "%s.%d.tmp" % (path, os.getpid())
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(share, handle, sort_keys=True, default=str)
+            os.replace(tmp, path)

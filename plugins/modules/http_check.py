@@ -97,8 +97,8 @@ options:
         description: p95 latency above which the check fails, in milliseconds.
         type: float
       checklist:
-        description: The checklist item the check gives evidence for (default O(checklist)).
-        type: str
+        description: The checklist item (or a list of items) the check gives evidence for (default O(checklist)).
+        type: raw
   secrets:
     description:
       - Secret values, by name, that requests use as C(${name}) in their URL, headers or body (a
@@ -154,9 +154,10 @@ options:
     default: 120
   checklist:
     description:
-      - The checklist item the checks give evidence for, unless a request names its own.
-    type: str
-    default: API endpoints responding
+      - The checklist item the checks give evidence for, unless a request names its own; a list
+        when they give evidence for several items. Without it, a check quotes no item and the
+        report lists it under other checks.
+    type: raw
 """
 
 EXAMPLES = r"""
@@ -225,7 +226,7 @@ def main():
         status=dict(type="list", elements="int", default=[200]), assertions=dict(type="list", elements="str"),
         body_regex=dict(type="str"), header_regex=dict(type="dict"), sha256=dict(type="str"), save=dict(type="dict"),
         count=dict(type="int"), concurrency=dict(type="int"),
-        max_error_ratio=dict(type="float"), max_p95_ms=dict(type="float"), checklist=dict(type="str"),
+        max_error_ratio=dict(type="float"), max_p95_ms=dict(type="float"), checklist=dict(type="raw"),
     )
     spec = dict(
         requests=dict(type="list", elements="dict", required=True, options=request),
@@ -234,7 +235,7 @@ def main():
         resolve=dict(type="dict"), dns_server=dict(type="str"), dns_port=dict(type="int", default=53),
         ca_file=dict(type="path"), validate_certs=dict(type="bool", default=True),
         request_timeout=dict(type="float", default=10.0), timeout=dict(type="float", default=120.0),
-        checklist=dict(type="str", default="API endpoints responding"),
+        checklist=dict(type="raw"),
         secrets=dict(type="dict", no_log=True),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)

@@ -147,7 +147,7 @@ options:
     description:
       - With V(open), the run id of the holder to take the lock from whatever its state, for
         a run on a host that is down before its lease expired. The refusal names the run id
-        to give. Dangerous against a run that is still alive: both would act.
+        to give. Dangerous against a run that is still alive, as both would act.
     type: str
   require_record:
     description:
@@ -157,9 +157,9 @@ options:
     default: false
   plan:
     description:
-      - With V(open), plan a rollback from the record (pure, table-tested) and return it as
-        RV(plan): every step in order, whether it runs and why not, and what it needs from the
-        record. A plan that cannot start is refused before the lock is taken.
+      - With V(open) or V(read), plan a rollback from the record (pure, table-tested) and return it as
+        RV(plan), with every step in order, whether it runs and why not, and what it needs from
+        the record. A plan that cannot start is refused before the lock is taken.
     type: str
     choices: [emergency-rollback]
   plan_options:
@@ -236,6 +236,12 @@ run_id:
   description: The run (V(open)).
   returned: open
   type: str
+ledger_run:
+  description:
+    - The run as the report callback keeps its evidence (C(run_id), C(release), C(environment)) and where
+      (C(evidence), relative to the report directory), also recorded in the run's entry of the ledger.
+  returned: open, not in check mode
+  type: dict
 holder:
   description: Who holds the lock for this run (user, host, pid, job id).
   returned: open
@@ -253,7 +259,7 @@ plan:
     - The rollback's plan (O(plan)). C(steps) lists every step in order with C(run) and C(why)
       it does not run; C(run) maps step ids to booleans; C(database), C(redeploy), C(dns) and
       C(previous_version) hold what the steps need from the record.
-  returned: open, with O(plan) and a record
+  returned: open and read, with O(plan) and a record
   type: dict
 resumed:
   description: Whether the release already had a record (an earlier run).

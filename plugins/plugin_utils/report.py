@@ -19,6 +19,7 @@ __metaclass__ = type
 import datetime
 import html
 import json
+import os
 import re
 from xml.sax.saxutils import escape as xml_escape
 
@@ -32,7 +33,11 @@ COLOURS = {"fail": "#c62828", "warn": "#ef6c00", "pass": "#2e7d32", "skip": "#75
 PHASE_NAMES = {"phase1": "phase1 · Day -7 infrastructure", "phase2": "phase2 · Day -3 database",
                "phase3": "phase3 · Day -2 cache", "phase4": "phase4 · Day -1 application",
                "phase5": "phase5 · Day 0 go-live", "rollback": "rollback · emergency",
-               "rollback-controlled": "rollback · controlled"}
+               "rollback-controlled": "rollback · controlled", "rollback-validation": "rollback · validation"}
+ROLLBACK_PHASES = cl.ROLLBACK_PHASES
+# A run's evidence kept with its release, relative to the report directory (``ledger.run.evidence_name``).
+EVIDENCE_PATH = re.compile(r"^releases/[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*/runs/"
+                           r"[A-Za-z0-9][A-Za-z0-9._-]*\.json$")
 EVIDENCE_CHARS = 600
 # Evidence records shown in a checklist row of the HTML (all are in report.json).
 ROW_EVIDENCE = 3
@@ -95,13 +100,24 @@ def timeline(tasks):
     return segments
 
 
-def build(run, rows):
-    """The report as a dict (what ``report.json`` holds)."""
+def build(run, rows, latest=False):
+    """The report as a dict (what ``report.json`` holds).
+
+    ``latest``: of the records of one check id in one phase only the newest counts (a release
+    report across runs: a check that failed on Day -7 and passed when the phase ran again is
+    a pass)."""
     match = cl.matcher(rows)
     records = []
     for task in run["tasks"]:
         for record in task.get("checks") or []:
             records.append(dict(record, task=task["name"], phase=task["phase"], at=task["ended"]))
+    if latest:
+        newest = {}
+        for record in records:
+            key = (record["id"], record["phase"])
+            if key not in newest or record["at"] >= newest[key]["at"]:
+                newest[key] = record
+        records = [r for r in records if newest[(r["id"], r["phase"])] is r]
     evidence = dict((row["key"], []) for row in rows)
     unmapped = []
     for record in records:
@@ -171,6 +187,60 @@ def build(run, rows):
         "tasks": [{"name": t["name"], "phase": t["phase"], "status": t["status"], "started": _iso(t["started"]),
                    "duration": round(t["ended"] - t["started"], 2)} for t in run["tasks"] if t.get("started")],
     }
+
+
+def build_release(record, shares, rows):
+    """The report of a release across its runs: ``record`` is its ledger record, ``shares``
+    maps each run id to the evidence the report callback kept of that run (absent when it
+    is not where the report is made). Each check counts at its newest."""
+    tasks, found = [], []
+    for entry in record.get("runs") or []:
+        share = shares.get(entry.get("id"))
+        if share is None:
+            continue
+        found.append(share)
+        for task in share.get("tasks") or []:
+            tasks.append(dict(task, run=entry.get("id")))
+    tasks.sort(key=lambda t: (t.get("started") or 0, t.get("ended") or 0))
+    found.sort(key=lambda share: share.get("started") or 0)
+    variables = {"release": record.get("release"), "environment": record.get("environment")}
+    for share in found:
+        for key, value in (share.get("vars") or {}).items():
+            variables.setdefault(key, value)
+    playbooks = []
+    for share in found:
+        if share.get("playbook") and share["playbook"] not in playbooks:
+            playbooks.append(share["playbook"])
+    merged = {"tasks": tasks, "vars": variables, "playbook": ", ".join(playbooks),
+              "started": min([s.get("started") for s in found if s.get("started")] or [None]) if found else None,
+              "finished": max([s.get("finished") for s in found if s.get("finished")] or [None]) if found else None,
+              "operator": ", ".join(sorted(set(s.get("operator") or "?" for s in found))),
+              "failed_hosts": (found[-1].get("failed_hosts") if found else None) or []}
+    report = build(merged, rows, latest=True)
+    report["scope"] = "release"
+    report["runs"] = [{"run": e.get("id"), "by": "%s@%s" % ((e.get("holder") or {}).get("user"),
+                                                             (e.get("holder") or {}).get("host")),
+                       "started": e.get("started"), "finished": e.get("finished"), "status": e.get("status"),
+                       "playbook": (shares.get(e.get("id")) or {}).get("playbook"),
+                       "evidence": "here" if e.get("id") in shares else "not here (%s)" % (e.get("evidence") or
+                                                                                          "no evidence recorded")}
+                      for e in record.get("runs") or []]
+    return report
+
+
+def write_files(folder, report):
+    """The four files of a report into ``folder`` (made if missing); their paths."""
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o750, exist_ok=True)
+    files = {"report.html": render_html(report), "report.md": render_markdown(report),
+             "junit.xml": render_junit(report),
+             "report.json": json.dumps(report, indent=1, sort_keys=True, default=str) + "\n"}
+    paths = {}
+    for filename, text in files.items():
+        paths[filename] = os.path.join(folder, filename)
+        with open(paths[filename], "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return paths
 
 
 # -- SVG timeline -------------------------------------------------------------
@@ -267,6 +337,15 @@ def render_html(report):
             parts.append("<li>%s task <b>%s</b> (%s): %s</li>"
                          % (_badge("failed"), _e(task["task"]), _e(task["phase"]), _e(task["msg"])))
         parts.append("</ul></section>")
+    if r.get("runs"):
+        parts.append('<section id="runs"><h2>Runs of the release</h2><table><thead><tr><th>Run</th><th>By</th>'
+                     '<th>Started</th><th>Finished</th><th>Status</th><th>Playbook</th><th>Evidence</th></tr></thead>'
+                     '<tbody>')
+        for run in r["runs"]:
+            parts.append("<tr><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                         "<td>%s</td></tr>" % (_e(run["run"]), _e(run["by"]), _e(run["started"]), _e(run["finished"]),
+                                               _e(run["status"]), _e(run["playbook"]), _e(run["evidence"])))
+        parts.append("</tbody></table></section>")
     parts.append('<section id="approval"><h2>Approval</h2>')
     if r["approval"]:
         a = r["approval"]
@@ -340,6 +419,11 @@ def render_markdown(report):
              "- Checks: %(pass)d passed, %(fail)d failed, %(warn)d warnings, %(skip)d skipped" % r["counts"]]
     if r["approval"]:
         lines.append("- Approval: change %s approved by %s" % (r["approval"]["change_id"], r["approval"]["approved_by"]))
+    if r.get("runs"):
+        lines += ["", "## Runs of the release", "", "| Run | By | Started | Finished | Status | Playbook | Evidence |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += ["| %s | %s | %s | %s | %s | %s | %s |" % tuple(_md(run[k]) for k in (
+            "run", "by", "started", "finished", "status", "playbook", "evidence")) for run in r["runs"]]
     if r["failed_checks"] or r["failed_tasks"]:
         lines += ["", "## Needs attention", ""]
         lines += ["- FAIL `%s` %s (%s, %s)" % (c["id"], c.get("title"), c["phase"], c["task"]) for c in r["failed_checks"]]

@@ -78,7 +78,7 @@ def test_statistics_secrets_and_failures_through_ansible(lab, tmp_path):
     assert endpoints["healthz"]["requests"] == 20 and endpoints["healthz"]["error_ratio"] == 0.0
     assert endpoints["healthz"]["latency_ms"]["p50"] <= endpoints["healthz"]["latency_ms"]["p99"]
     assert endpoints["healthz"]["address"] == app["sites"]["new"]
-    assert endpoints["incidents"]["failures"][0]["reason"].startswith("assertion")
+    assert endpoints["incidents"]["failures"][0]["reason"].startswith("assertion"), endpoints["incidents"]["failures"]
     assert result["saved"] == ["token"]
     # Neither the password nor any login token the application holds (in Redis) is in any output.
     everything = proc.stdout + proc.stderr + json.dumps(result)

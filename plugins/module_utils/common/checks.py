@@ -5,8 +5,9 @@
 
 A check is ``{id, title, status, evidence, checklist}``: ``status`` is one of
 ``pass``, ``fail``, ``warn``, ``skip``; ``evidence`` is what was observed (versions,
-counts, names, timings) and never a secret; ``checklist`` names the go-live checklist
-item the check gives evidence for. The report callback renders these records.
+counts, names, timings) and never a secret; ``checklist`` quotes the go-live checklist
+item the check gives evidence for (a list when several, None when none). The report
+callback renders these records.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +32,12 @@ def make_check(check_id, title, status, evidence=None, checklist=None):
         raise ValueError("check id %r must be lower-case letters, digits, '_', '.', ':' or '-'" % (check_id,))
     if status not in STATUSES:
         raise ValueError("check status %r must be one of %s" % (status, ", ".join(STATUSES)))
+    if isinstance(checklist, (list, tuple)):
+        checklist = [str(item) for item in checklist if item] or None
+        if checklist and len(checklist) == 1:
+            checklist = checklist[0]
+    elif checklist is not None and not isinstance(checklist, str):
+        raise ValueError("a check's checklist is an item or a list of items, not %r" % (checklist,))
     return {
         "id": check_id,
         "title": title,

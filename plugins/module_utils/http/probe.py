@@ -164,6 +164,12 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
     ``secrets`` (name -> value) are usable as ``${name}`` like saved values and are masked
     the same way; the result's ``secrets`` lists every value to mask (never return it).
     """
+    for where, value in [("checklist", checklist)] + [("requests[%s].checklist" % r.get("name"), r.get("checklist"))
+                                                       for r in requests]:
+        if not (value is None or isinstance(value, str)
+                or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
+            raise InvalidInput("use", where, "it is a checklist item or a list of items, not %s"
+                               % type(value).__name__)
     given = secrets
     saved = dict((k, v) for k, v in (secrets or {}).items() if v is not None)
     secrets = [str(v) for v in saved.values() if str(v)]
@@ -239,6 +245,9 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
         endpoints.append(endpoint)
         evidence = dict((k, v) for k, v in endpoint.items() if k != "passed")
         evidence["max_error_ratio"] = limit
+        evidence["expected_status"] = spec["status"]
+        if spec.get("assertions"):  # what the answers were judged by (a version that must answer, say)
+            evidence["assertions"] = [redact(a, secrets) for a in spec["assertions"]]
         if max_p95 is not None:
             evidence["max_p95_ms"] = max_p95
         checks.append(make_check(check_id(spec["name"]), "%s %s answers as expected" % (

@@ -53,6 +53,12 @@ def context_spec():
     )
 
 
+def evidence_name(environment, release, run_id):
+    """Where a run's evidence is kept, relative to the report directory (the report callback
+    writes it there; the release's report reads it)."""
+    return "releases/%s/%s/runs/%s.json" % (environment, release, run_id)
+
+
 def artifact_dir_spec():
     return dict(type="path", fallback=(env_fallback, ["GOLIVE_ARTIFACT_DIR"]))
 
@@ -140,12 +146,14 @@ class Ledger:
             return answer
         self.store.ensure_namespace()
         took = self.lock.acquire(holder, break_lock=break_lock, force=force)
-        run = {"id": run_id, "holder": holder}
+        run = {"id": run_id, "holder": holder, "evidence": evidence_name(self.environment, self.release, run_id)}
         stored = self._edit(run_id, lambda r: rec.open_run(r, run, self.now(), took=took), create=True)
         if took and took["holder"].get("run_id"):
             self._interrupt(run_id, took)
         answer.update(broke_lock_of=took["holder"] if took else None, took_lock=took, record=rec.summary(stored),
-                      resumed=len(stored["runs"]) > 1, copy=self.copy)
+                      resumed=len(stored["runs"]) > 1, copy=self.copy,
+                      ledger_run={"run_id": run_id, "release": self.release, "environment": self.environment,
+                                  "evidence": run["evidence"]})
         return answer
 
     def _interrupt(self, run_id, took):
@@ -304,12 +312,14 @@ def perform(ledger, operation, options, check_mode=False):
         raise InvalidInput("run", "ledger operation %s" % operation, "phase and step are required")
     result = {"changed": False, "release": ledger.release, "environment": ledger.environment,
               "recorded": not check_mode and operation != "read"}
+    plan = None
+    if options.get("plan"):
+        if operation not in ("open", "read"):
+            raise InvalidInput("run", "ledger operation %s" % operation, "plan is for open and read")
+        planner = rollback.PLANS[options["plan"]]
+        plan_options = dict(options.get("plan_options") or {})
+        plan = lambda record: planner(record, **plan_options) if record else None  # noqa: E731
     if operation == "open":
-        plan = None
-        if options.get("plan"):
-            planner = rollback.PLANS[options["plan"]]
-            plan_options = dict(options.get("plan_options") or {})
-            plan = lambda record: planner(record, **plan_options) if record else None  # noqa: E731
         answer = ledger.open(job_id=options.get("job_id"), break_lock=options.get("break_lock"),
                              force=options.get("force_break_lock"), check_mode=check_mode,
                              require_record=options.get("require_record"), plan=plan)
@@ -349,6 +359,8 @@ def perform(ledger, operation, options, check_mode=False):
         if record is not None:
             result["summary"] = rec.summary(record)
             result["undo_plan"] = rec.undo_plan(record)
+            if plan is not None:
+                result["plan"] = plan(record)
             result["lock_holder"] = ledger.lock.holder()
             if ledger.artifact_dir:
                 result["copy"] = write_copy(ledger.artifact_dir, record)

@@ -173,3 +173,83 @@ def test_renderings_escape_what_they_show_and_junit_has_one_case_per_check():
 ])
 def test_the_phase_of_a_task(role, play, tags, phase):
     assert rp.phase_of(role, play, tags) == phase
+
+
+# -- What a row may claim --------------------------------------------------------------
+
+def test_a_run_whose_only_check_is_http_version_fills_no_row_that_does_not_name_it():
+    """The mapping of both seed checklists: an http.version probe without a checklist quote
+    (as a rollback's or a later run's) is evidence for no row at all, in any phase."""
+    rows = cl.parse(DOC)
+    assert not [r for r in rows if "http.version" in r["ids"]]  # no row names it today
+    for phase in ("phase4", "phase5", "rollback", "rollback-validation", "Incident"):
+        report = rp.build(run(task("Version", phase, 1000, checks=[check("http.version", "pass")])), rows)
+        filled = [r["item"] for r in report["checklist"] if r["evidence"]]
+        assert filled == [], (phase, filled)
+        assert [c["id"] for c in report["unmapped_checks"]] == ["http.version"]
+
+
+def test_a_rollback_check_fills_only_rollback_rows_and_a_go_live_check_only_go_live_rows():
+    rows = cl.parse(DOC)
+    validate = "4. Validate Rollback: Ensure previous version is stable"
+    quoting_both = check("http.version", "pass", [validate, "API endpoints responding"])
+    for phase, expected in (("rollback", [validate]), ("rollback-validation", [validate]),
+                            ("phase4", ["API endpoints responding"])):
+        report = rp.build(run(task("V", phase, 1000, checks=[quoting_both])), rows)
+        assert [r["item"] for r in report["checklist"] if r["evidence"]] == expected, phase
+    # A rollback's ledger steps fill the rollback rows that name them, never a go-live row.
+    report = rp.build(run(task("Scale", "rollback", 1000, checks=[
+        {"id": "rollback/scale-up-50", "status": "pass", "step": True, "evidence": {}}])), rows)
+    assert [r["item"] for r in report["checklist"] if r["evidence"]] == [
+        "5. Gradual Rollout: Slowly increase traffic and validate"]
+
+
+@pytest.mark.parametrize("token", ["`http.<name>`", "`http.*`", "`prom.<query>`"])
+def test_a_row_may_not_name_a_whole_family_the_inventory_names(token):
+    text = ROWS.replace("`slo.<objective>`", token)
+    with pytest.raises(ValueError) as refused:
+        cl.parse(text)
+    assert "Error rate low" in str(refused.value) and "checklist field" in str(refused.value)
+
+
+def test_a_check_may_quote_several_items():
+    report = rp.build(run(task("T", "phase4", 1000, checks=[check("x.y", "pass", ["Quoted by a check",
+                                                                                 "Backup restores"])])),
+                      cl.parse(ROWS))
+    assert sorted(r["item"] for r in report["checklist"] if r["evidence"]) == ["Backup restores", "Quoted by a check"]
+
+
+# -- The report of a release across its runs --------------------------------------------
+
+def share(run_id, started, *tasks, **extra):
+    return dict(run(*tasks, started=started, finished=started + 50, **extra), ledger_run=run_id)
+
+
+def test_the_release_report_joins_the_runs_of_a_go_live_and_its_rollback_each_check_at_its_newest():
+    rows = cl.parse(DOC)
+    day7 = share("run-1", 1000, task("Preflight", "phase1", 1000, checks=[check("k8s.version", "fail")]))
+    day7_again = share("run-2", 2000, task("Preflight", "phase1", 2000, checks=[check("k8s.version", "pass")]))
+    day0 = share("run-3", 3000, task("Cutover", "phase5", 3000, status="changed",
+                                     checks=[check("slo.error-ratio", "pass")]),
+                 task("Watch", "phase5", 3100, checks=[check("slo.error-ratio", "fail")]))
+    rollback = share("run-4", 4000, task("Scale down", "rollback", 4000, status="changed", checks=[
+        {"id": "rollback/scale-down", "status": "pass", "step": True, "evidence": {}}]),
+        task("Validate", "rollback", 4010, checks=[check("http.version", "pass",
+                                                         "4. Validate Rollback: Ensure previous version is stable")]),
+        playbook="playbooks/rollback_emergency.yml")
+    record = {"release": "2026.11.3", "environment": "lab", "runs": [
+        {"id": "run-%d" % n, "holder": {"user": "ann", "host": "ops-1"}, "status": "finished",
+         "evidence": "releases/lab/2026.11.3/runs/run-%d.json" % n} for n in range(1, 6)]}
+    report = rp.build_release(record, {"run-1": day7, "run-2": day7_again, "run-3": day0, "run-4": rollback}, rows)
+    assert report["scope"] == "release" and report["verdict"] == "rolled back"
+    assert [s["phase"] for s in report["timeline"]] == ["phase1", "phase5", "rollback"]
+    status = dict((r["item"], r["status"]) for r in report["checklist"])
+    assert status["Kubernetes Cluster - Production cluster configured and tested"] == "pass"  # fixed on re-run
+    assert status["4. Validate Rollback: Ensure previous version is stable"] == "pass"
+    assert status["2. Scale Down: Reduce application replicas to 0"] == "pass"
+    assert [r["evidence"] for r in report["runs"]][-1].startswith("not here (releases/lab/2026.11.3/runs/run-5")
+    assert [r["playbook"] for r in report["runs"]][:4] == ["playbooks/golive.yml"] * 3 + [
+        "playbooks/rollback_emergency.yml"]
+    assert report["counts"] == {"pass": 2, "fail": 1, "warn": 0, "skip": 0}  # k8s.version at its newest
+    page = rp.render_html(report)
+    assert 'id="runs"' in page and "run-5" in page and "Runs of the release" in rp.render_markdown(report)
