@@ -137,6 +137,17 @@ previous_database:
   returned: success
   type: str
   sample: app_before_20261122051500
+writes_since_backup:
+  description:
+    - The rows written to the database since the backup, per table, that the restore keeps in
+      RV(previous_database) and takes out of the live database (in check mode too, so a rollback
+      can say it before acting). From PostgreSQL's statistics, not a scan of the tables
+      (C(method=statistics)); C(estimate) (net row counts) for backups older than the counters;
+      C(unknown) after a statistics reset, with a C(note).
+  returned: when the database exists and the restore is not resumed
+  type: dict
+  sample: {method: statistics, total: {inserted: 12, updated: 3, deleted: 0},
+           tables: {public.incidents: {inserted: 12, updated: 3, deleted: 0}}}
 steps:
   description: The steps of the restore, each with a description (in check mode, those that would run).
   returned: success

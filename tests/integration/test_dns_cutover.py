@@ -94,27 +94,38 @@ def test_rfc2136_cutover_is_served_by_both_servers_then_reverted_exactly(lab, tm
         by_hand(lab, "app", old)
 
 
-def test_a_revert_after_a_change_by_hand_is_refused_naming_it(lab, tmp_path, dns_at_old_site):
-    old = lab["app"]["sites"]["old"]
+def test_a_revert_puts_back_what_nobody_changed_and_leaves_a_record_changed_by_hand_naming_it(
+        lab, tmp_path, dns_at_old_site):
+    """Someone moves www after the cutover: the revert puts app back, leaves www as it is,
+    and fails naming www, what it is and what the release left, and both ways on; keep_changed
+    then succeeds with www kept, and overwrite puts www back too."""
+    old, new = lab["app"]["sites"]["old"], lab["app"]["sites"]["new"]
     tasks = [{"name": "Cut over", "golive.core.dns_cutover": cutover("rfc2136", "new"), "register": "cut"},
              {"name": "Keep", "ansible.builtin.copy": {"content": "{{ cut.undo | to_json }}",
                                                        "dest": str(tmp_path / "undo.json"), "mode": "0600"}}]
+    everywhere = lab["dns"]["nameservers"]
     try:
         assert play(tmp_path, tasks).returncode == 0
         undo = json.loads((tmp_path / "undo.json").read_text())
         by_hand(lab, "www", "10.9.9.9")
-        refused = play(tmp_path, [{"name": "Revert", "golive.core.dns_cutover": cutover(
+        partial = play(tmp_path, [{"name": "Revert", "golive.core.dns_cutover": cutover(
             "rfc2136", None, "reverted", undo=undo)}])
-        out = refused.stdout + refused.stderr
-        assert refused.returncode != 0
-        assert "someone changed them after the cutover: www.lab.example. A is 10.9.9.9 (ttl 60), the cutover " \
-               "left %s (ttl 60)" % lab["app"]["sites"]["new"] in out
-        assert answers(lab, "www")["ns1.lab.example."] == ["10.9.9.9"]
-        assert answers(lab, "app")["ns1.lab.example."] == [lab["app"]["sites"]["new"]]  # nothing changed
+        out = partial.stdout + partial.stderr
+        assert partial.returncode != 0
+        assert "reverted app.lab.example. A; left www.lab.example. A, which someone changed after the cutover " \
+               "(www.lab.example. A is 10.9.9.9 (ttl 60), the release left %s (ttl 60))" % new in out, out[-3000:]
+        assert "overwrite=true" in out and "keep_changed=true" in out and "Traceback" not in out
+        assert answers(lab, "www") == {ns: ["10.9.9.9"] for ns in everywhere}  # left as it was
+        assert answers(lab, "app") == {ns: [old] for ns in everywhere}  # reverted
+        kept = play(tmp_path, [{"name": "Revert", "golive.core.dns_cutover": cutover(
+            "rfc2136", None, "reverted", undo=undo, keep_changed=True)}])
+        assert kept.returncode == 0, kept.stdout[-3000:]
+        assert "Kept as they are now" in kept.stdout + kept.stderr
+        assert answers(lab, "www") == {ns: ["10.9.9.9"] for ns in everywhere}
         forced = play(tmp_path, [{"name": "Revert", "golive.core.dns_cutover": cutover(
             "rfc2136", None, "reverted", undo=undo, overwrite=True)}])
         assert forced.returncode == 0, forced.stdout[-3000:]
-        assert answers(lab, "www") == answers(lab, "app") == {ns: [old] for ns in lab["dns"]["nameservers"]}
+        assert answers(lab, "www") == answers(lab, "app") == {ns: [old] for ns in everywhere}
     finally:
         by_hand(lab, "www", old)
         by_hand(lab, "app", old)

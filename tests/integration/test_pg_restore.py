@@ -28,6 +28,7 @@ def test_restore_brings_rows_back_and_keeps_the_previous_database(lab, database)
     with app.cursor() as cur:
         cur.execute("CREATE TABLE orders (id int PRIMARY KEY, total int NOT NULL)")
         cur.execute("INSERT INTO orders SELECT i, i * 10 FROM generate_series(1, 1000) i")
+        cur.execute("SELECT pg_stat_force_next_flush()")  # the counters as of now, for the backup to keep
     args = dict(admin_args(pg, "postgres"), **s3_args(lab, prefix))
     rc, made, _ = run_module("pg_backup", dict(args, login_db=database, label="pre-deploy-%s" % release,
                                                release=release))
@@ -36,7 +37,9 @@ def test_restore_brings_rows_back_and_keeps_the_previous_database(lab, database)
     # The release goes wrong: a destructive change, through the application's pool.
     with app.cursor() as cur:
         cur.execute("DELETE FROM orders WHERE id > 10")
+        cur.execute("UPDATE orders SET total = 0 WHERE id <= 3")
         cur.execute("ALTER TABLE orders DROP COLUMN total")
+        cur.execute("SELECT pg_stat_force_next_flush()")
     restore = dict(args, database=database, release=release,
                    pgbouncer={"host": pg["host"], "port": pg["pgbouncer_port"], "user": pg["pgbouncer_admin_user"],
                               "password": pg["pgbouncer_admin_password"]})
@@ -46,6 +49,9 @@ def test_restore_brings_rows_back_and_keeps_the_previous_database(lab, database)
 
     rc, dry, _ = run_module("pg_restore", restore, check=True)
     assert rc == 0 and dry["changed"] is True and dry["backup_id"] == made["backup_id"]
+    # Before acting, it says what the restore takes out of the live database, from statistics.
+    assert dry["writes_since_backup"]["method"] == "statistics", dry["writes_since_backup"]
+    assert dry["writes_since_backup"]["tables"] == {"public.orders": {"inserted": 0, "updated": 3, "deleted": 990}}
     assert [s["step"] for s in dry["steps"]] == ["create", "restore", "verify", "block", "pgbouncer_kill",
                                                  "terminate", "swap", "unblock", "pgbouncer_resume"]
     assert rows(pg, database, "SELECT count(*) FROM orders") == [(10,)]
@@ -63,6 +69,14 @@ def test_restore_brings_rows_back_and_keeps_the_previous_database(lab, database)
     assert rows(pg, "postgres", "SELECT pg_get_userbyid(datdba), datallowconn FROM pg_database WHERE datname = %s",
                 (database,)) == [(pg["app_user"], True)]
     assert rows(pg, kept, "SELECT count(*) FROM orders") == [(10,)]
+    # The kept copy says why it is there, and a prune leaves it alone unless told.
+    rc, listed, _ = run_module("pg_kept", dict(admin_args(pg, "postgres"), database=database))
+    assert rc == 0 and [k["name"] for k in listed["kept"]] == [kept]
+    assert listed["kept"][0]["named_by_a_rollback"] and listed["kept"][0]["release"] == release
+    assert listed["kept"][0]["writes_since_backup"] == {"inserted": 0, "updated": 3, "deleted": 990}
+    rc, pruned, _ = run_module("pg_kept", dict(admin_args(pg, "postgres"), database=database, state="pruned", keep=0))
+    assert rc == 0 and pruned["changed"] is False and [r["name"] for r in pruned["refused"]] == [kept]
+    assert rows(pg, "postgres", "SELECT count(*) FROM pg_database WHERE datname = %s", (kept,)) == [(1,)]
     assert rows(pg, "postgres", "SELECT datallowconn FROM pg_database WHERE datname = %s", (kept,)) == [(True,)]
     assert rows(pg, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE %s",
                 (database + "_restoring_%",)) == [(0,)]
@@ -164,3 +178,50 @@ def test_an_interrupted_restore_is_resumed_under_its_names_and_never_done_twice(
                 (database + "_before_%",)) == [(1,)]
     assert rows(pg, "postgres", "SELECT datallowconn FROM pg_database WHERE datname = %s", (kept,)) == [(True,)]
     admin.close()
+
+
+def test_kept_copies_are_listed_and_pruned_by_an_explicit_retention(lab, database):
+    """Four copies a restore would have kept (two by a rollback, their comments say so):
+    check mode drops nothing; keep 1 drops the old plain one and names the rollback's; with
+    drop_named they go too, except the newest; a second run changes nothing; a copy in use
+    fails naming it."""
+    import json as _json
+    pg = lab["postgres"]
+    named = _json.dumps({"kept_by": "golive.core", "release": "R-old", "backup_id": "b1",
+                         "writes_since_backup": {"inserted": 2, "updated": 0, "deleted": 0}})
+    copies = {"%s_before_20261101120000" % database: None, "%s_before_20261001120000" % database: named,
+              "%s_before_20260901120000" % database: None, "%s_before_20260801120000" % database: named}
+    for name, comment in copies.items():
+        rows(pg, "postgres", "CREATE DATABASE %s" % name)
+        if comment:
+            rows(pg, "postgres", "COMMENT ON DATABASE %s IS %%s" % name, (comment,))
+    rows(pg, "postgres", "CREATE DATABASE %s_before_notastamp" % database)  # not a kept copy
+    args = dict(admin_args(pg, "postgres"), database=database)
+
+    def present():
+        return sorted(r[0] for r in rows(pg, "postgres", "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                         (database + "_before_2%",)))
+
+    rc, listed, _ = run_module("pg_kept", args)
+    assert rc == 0 and [k["name"][-14:] for k in listed["kept"]] == [
+        "20261101120000", "20261001120000", "20260901120000", "20260801120000"]
+    rc, dry, _ = run_module("pg_kept", dict(args, state="pruned", keep=1), check=True)
+    assert rc == 0 and dry["changed"] is True and present() == sorted(copies)
+    rc, pruned, _ = run_module("pg_kept", dict(args, state="pruned", keep=1))
+    assert rc == 0 and pruned["dropped"] == ["%s_before_20260901120000" % database]
+    assert sorted(r["name"] for r in pruned["refused"]) == sorted(n for n, c in copies.items() if c)
+    assert "drop_named=true" in " ".join(pruned["warnings"])
+    rc, again, _ = run_module("pg_kept", dict(args, state="pruned", keep=1))
+    assert rc == 0 and again["changed"] is False
+
+    holder = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                              dbname="%s_before_20261001120000" % database)
+    try:
+        rc, busy, _ = run_module("pg_kept", dict(args, state="pruned", keep=1, drop_named=True))
+        assert rc != 0 and "1 session(s) are connected to it" in busy["msg"] and "Traceback" not in busy["msg"]
+    finally:
+        holder.close()
+    rc, forced, _ = run_module("pg_kept", dict(args, state="pruned", keep=1, drop_named=True))
+    assert rc == 0 and present() == ["%s_before_20261101120000" % database]
+    rc, bad, _ = run_module("pg_kept", dict(args, state="pruned"))
+    assert rc != 0 and "Give keep" in bad["msg"]

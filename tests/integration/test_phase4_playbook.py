@@ -118,7 +118,7 @@ def test_a_release_whose_image_does_not_exist_fails_naming_the_pull_error(lab, p
     assert versions(pager) == {"2026.11.2"}
 
 
-def test_a_concurrent_run_is_refused_and_a_killed_runs_lock_is_broken_only_explicitly(lab, pager):
+def test_a_concurrent_run_is_refused_even_with_break_lock_and_a_killed_runs_lock_is_taken_over(lab, pager):
     next_release_schema(lab)
     release, environment = ids()
     # The first run hangs in the rollout (an image that never becomes ready, a long deadline).
@@ -135,24 +135,23 @@ def test_a_concurrent_run_is_refused_and_a_killed_runs_lock_is_broken_only_expli
              timeout=60, what="the first run to start deploying")
         assert holder["pid"] == first.pid
 
-        second = phase4(release, environment)
-        out = second.stdout + second.stderr
-        assert second.returncode != 0
-        assert "run lock of environment %s" % environment in out and "pid %d" % first.pid in out
-        assert holder["run_id"] in out and "since" in out and "break_lock=true" in out
+        for extra in ((), ("-e", "golive_break_lock=true")):
+            second = phase4(release, environment, *extra)
+            out = second.stdout + second.stderr
+            assert second.returncode != 0
+            assert "run lock of environment %s" % environment in out and "pid %d" % first.pid in out
+            assert holder["run_id"] in out and "since" in out and "is running on this host" in out
+            assert "kill %d" % first.pid in out  # what to do about it
+        assert first.poll() is None
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
-
-    # The killed run's lock stays: a re-run is refused, and told the holder is gone.
-    third = phase4(release, environment)
-    assert third.returncode != 0
-    assert "no longer exists on this host" in third.stdout + third.stderr
     assert versions(pager) == {"2026.11.2"}  # the interrupted rollout never took the old version away
 
-    resumed = phase4(release, environment, "-e", "golive_break_lock=true")
+    # The killed run's lock is taken over by the same command, without a flag, and recorded.
+    resumed = phase4(release, environment)
     assert resumed.returncode == 0, resumed.stdout[-5000:] + resumed.stderr[-2000:]
-    assert "Broke the run lock" in resumed.stdout + resumed.stderr
+    assert "Took over the run lock" in resumed.stdout + resumed.stderr
     assert versions(pager) == {NEXT}
     record = read_ledger(lab, environment, release)
     assert [s["id"] for s in record["steps"]] == STEPS
@@ -162,7 +161,8 @@ def test_a_concurrent_run_is_refused_and_a_killed_runs_lock_is_broken_only_expli
     assert deploy["intent"]["undo"]["workloads"][0]["images"]["pager"].startswith(
         "registry.lab.example/pager:2026.11.2")
     assert record["runs"][1]["broke_lock_of"]["pid"] == first.pid
-    assert [e["event"] for e in record["events"]] == ["lock-broken"]
+    assert record["runs"][0]["status"] == "interrupted"
+    assert [e["event"] for e in record["events"]] == ["lock-taken-over"]
     assert lock_holder(lab, environment) is None
 
 

@@ -14,12 +14,13 @@ import subprocess
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
 
 from dns_helpers import answers, by_hand
-from pager_helpers import CURRENT, kubectl, next_release_schema, request, wait
+from pager_helpers import CURRENT, kubectl, next_release_schema, request, switch, wait
 from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, read_ledger, run_playbook
 
 pytestmark = pytest.mark.xdist_group("pager")
@@ -241,10 +242,32 @@ def test_emergency_rollback_from_the_release_id_alone(lab, went_live):
     for secret in (lab["postgres"]["admin_password"], lab["dns"]["tsig_secret"], lab["s3"]["secret_key"]):
         if secret and secret != "testing":
             assert secret not in done.stdout + done.stderr + planned.stdout
+    assert "[WARNING]" not in done.stdout + done.stderr, done.stdout + done.stderr  # a clean rollback warns of nothing
 
     again = rollback(went_live["release"], went_live["environment"])
     assert again.returncode == 0, again.stdout[-4000:]
     assert "changed=0" in again.stdout  # every step was done: nothing is done twice
+
+    # One report of the release across its runs: the go-live's phases, then the rollbacks.
+    report = run_playbook("playbooks/report.yml", "-e", "release=%s" % went_live["release"],
+                          environment=went_live["environment"])
+    assert report.returncode == 0, report.stdout[-4000:]
+    folder = Path(ansible_env()["GOLIVE_REPORT_DIR"]) / "releases" / went_live["environment"] / went_live["release"]
+    made = json.loads((folder / "report" / "report.json").read_text())
+    assert made["verdict"] == "rolled back" and made["scope"] == "release"
+    phases = set(t["phase"] for t in made["tasks"])
+    assert {"phase2", "phase4", "phase5", "rollback"} <= phases, phases
+    assert [r["evidence"] for r in made["runs"]] == ["here"] * 3  # the go-live, the rollback, its re-run
+    validated = [c for c in made["checks"] if c["id"] == "http.version" and c["phase"] == "rollback"]
+    assert validated and validated[0]["status"] == "pass"
+    assert validated[0]["evidence"]["assertions"] == ["version == '%s'" % PREVIOUS]  # asked for the previous one
+    rows = dict((r["item"], r) for r in made["checklist"])
+    assert rows["3. Database Rollback: Restore from pre-deployment backup"]["status"] == "pass"
+    assert rows["4. Validate Rollback: Ensure previous version is stable"]["status"] == "pass"
+    evidenced = set(e["phase"] for r in made["checklist"] if not r["rollback"] for e in r["evidence"])
+    assert {"phase2", "phase4", "phase5"} <= evidenced and not evidenced & {"rollback", "rollback-validation"}
+    for name in ("report.html", "report.md", "junit.xml"):
+        assert (folder / "report" / name).is_file()
 
 
 def test_a_live_rollback_keeps_its_lock_and_a_killed_one_is_continued_by_the_same_command(lab, went_live):
@@ -388,11 +411,13 @@ def test_the_rollback_fails_its_validation_when_another_version_answers(lab, wen
         right.close()
 
 
-def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_drafts_a_postmortem(lab, went_live,
-                                                                                                    tmp_path):
-    """A go-live of phase 4 only (the emergency test covers the database and DNS): without the
-    confirmation the assessment is written and nothing changes; with it, the rollback runs,
-    validation passes and a post-mortem draft holds the timeline from the ledger."""
+def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_drafts_a_postmortem(
+        lab, lab_instance, went_live, tmp_path):
+    """A go-live of phase 4 only (the emergency test covers the database and DNS) whose API
+    then fails 30 % of its requests: without the confirmation the assessment is written (the
+    error ratio measured against its threshold, the failing route named, what happens to the
+    database) and nothing changes; with it, the rollback runs, validation passes and a
+    post-mortem draft holds the assessment and a timeline of every step with its duration."""
     release, environment = went_live["release"], went_live["environment"]
     next_release_schema(lab)  # what its phase 2 would have done: the next version needs V5
     live = run_playbook("playbooks/golive.yml", "--tags", "phase4", "-e", "golive_release=%s" % release,
@@ -407,11 +432,26 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
                                "-e", "release=%s" % release, "-e", json.dumps(reports), *extra],
                               cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=900, check=False)
 
+    from lab.services.prometheus import query
+
+    def error_ratio():
+        return max([float(r["value"][1]) for r in query(lab["prometheus"]["url"], "pager:http_error_ratio:rate1m")]
+                   or [0.0])
+
+    switch(lab, lab_instance, LAB_ERROR_RATIO=0.3)  # until the rollback replaces these Pods
+    for _ in range(80):  # users keep trying; 3 in 10 of their API requests fail
+        request(lab["app"], path="/api/incidents")
+    wait(lambda: error_ratio() > 0.05, timeout=30, what="Prometheus to see the errors")
     asked = controlled()
     assert asked.returncode != 0 and "-e rollback_confirm=%s" % release in asked.stdout, asked.stdout[-3000:]
     impact = json.loads((tmp_path / ("impact-%s.json" % release)).read_text())
-    assert impact["changed_by_the_release"] == ["phase4/deploy"] and "server-errors" in impact["objectives"]
-    assert impact["services"]["svc.pager.pager"] == "pass" and impact["troubled"] == []
+    assert impact["changed_by_the_release"] == ["phase4/deploy"]
+    errors = impact["objectives"]["server-errors"]
+    assert errors["verdict"] == "failed" and errors["value"] > 0.05 and errors["threshold"] == "<= 0.01", errors
+    assert impact["services"]["svc.pager.pager"] == "pass"  # the Pods are ready: only requests fail
+    failing = [t for t in impact["troubled"] if t.get("objective") == "failing-requests"]
+    assert [t["series"] for t in failing] == ["route=/api/incidents"] and failing[0]["value"] > 0.05, impact
+    assert impact["database"] == {"restored": False, "why_not": "the release did not migrate the database"}
     assert request(lab["app"])[1].get("X-App-Version") == NEXT  # nothing changed
 
     done = controlled("-e", "rollback_confirm=%s" % release)
@@ -421,8 +461,14 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
     assert "# Post-mortem (draft): release %s" % release in draft
     for step in ("phase4/deploy", "rollback/maintenance-on", "rollback/scale-down", "rollback/redeploy",
                  "rollback/maintenance-off"):
-        assert "| %s |" % step in draft
+        row = [line for line in draft.splitlines() if line.startswith("| %s |" % step)]
+        assert row and row[0].split(" | ")[3].replace(".", "").isdigit(), row  # its duration, in seconds
     assert "rollback/db-restore" not in draft  # the release migrated nothing
+    assert "Objective server-errors: failed, measured" in draft and "(threshold <= 0.01)" in draft
+    assert "In trouble: failing-requests route=/api/incidents" in draft
+    assert "Not restored: the release did not migrate the database" in draft
+    # The injected errors leave Prometheus's one-minute window before the next test measures.
+    wait(lambda: error_ratio() <= 0.01, timeout=90, what="the error ratio to fall under 1 %")
     sink.close()
     assert [(m["event"], m["release"]) for m in sink.received] == [
         ("rollback-assessed", release), ("rollback-assessed", release), ("rollback-started", release),

@@ -27,6 +27,8 @@ import copy
 import hashlib
 import json
 
+from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time
+
 API_VERSION = "golive.io/v1"
 KIND = "ReleaseRecord"
 
@@ -180,6 +182,8 @@ def finish_step(record, phase, step, run_id, status, now, changed=None, before=N
         intent["undo"] = undo
     if intent.get("before") is None and before is not None:
         intent["before"] = before
+    if duration is None:
+        duration = _seconds_between((entry.get("last_attempt") or {}).get("at"), now)
     outcome = {"at": now, "run": run_id, "status": status}
     for key, value in (("changed", changed), ("after", after), ("outputs", outputs), ("error", error),
                        ("duration", duration), ("before", before), ("undo", undo)):
@@ -192,6 +196,18 @@ def finish_step(record, phase, step, run_id, status, now, changed=None, before=N
     entry["outcome"] = outcome
     record["updated"] = now
     return record
+
+
+def _seconds_between(start, end):
+    """Seconds from one record time (``2026-11-29T10:00:00Z``) to another; None when either is
+    missing or unreadable."""
+    try:
+        first, last = parse_time(start), parse_time(end)
+    except ValueError:
+        return None
+    if first is None or last is None:
+        return None
+    return max(0.0, (last - first).total_seconds())
 
 
 def add_event(record, run_id, event, now, **details):

@@ -62,6 +62,31 @@ def resource_objectives(objectives, kube):
                                  "resource": objective["resource"], "against": against, "declared": amounts, "queries": queries}
 
 
+SERIES_SHOWN = 10
+
+
+def worst_series(samples, objective):
+    """The value a query's answer is judged by, and the series it answered (pure).
+
+    One series: its value. Several (a query ``by (service, route)``): the worst of them for
+    the objective (the highest against a ``max``, the lowest against a ``min``), and the
+    series themselves, worst first, the ones beyond the threshold named, so the evidence
+    says which service or route it is. No series: None."""
+    if not samples:
+        return None, None
+    if len(samples) == 1:
+        return samples[0][1], None
+    lowest = objective.get("max") is None and objective.get("min") is not None
+    ordered = sorted(samples, key=lambda s: s[1], reverse=not lowest)
+    shown = []
+    for labels, value in ordered[:SERIES_SHOWN]:
+        beyond = (objective.get("max") is not None and value > objective["max"]) or \
+            (objective.get("min") is not None and value < objective["min"])
+        shown.append({"series": ",".join("%s=%s" % kv for kv in sorted(labels.items())) or "{}",
+                      "value": round(value, 6), "beyond": bool(beyond)})
+    return ordered[0][1], {"count": len(samples), "worst_first": shown}
+
+
 def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_token, deadline, fail_on_failed=True,
              kube=None):
     validate(objectives, traffic)
@@ -102,11 +127,17 @@ def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_to
                     objective["evidence"]["undeclared"] = seen["undeclared"]
             else:
                 found = prom.query(objective["query"])
-                values[objective["name"]] = found[0][1] if found else None
+                values[objective["name"]], series = worst_series(found, objective)
+                if series is not None:
+                    objective.setdefault("evidence", {})["series"] = series
         return values
 
     result = slo.run(objectives, measure, count, interval, deadline)
     for entry in result["objectives"]:
+        beyond = [s for s in (entry.get("series") or {}).get("worst_first") or [] if s["beyond"]]
+        if beyond and entry["verdict"] != "passed":
+            entry.setdefault("problems", []).append("beyond the threshold: %s" % ", ".join(
+                "%s %g" % (s["series"], s["value"]) for s in beyond))
         if entry.get("undeclared") and entry["verdict"] != "passed":
             entry.setdefault("problems", []).append("container %s of %s declares no %s %s" % (
                 ", ".join(entry["undeclared"]), entry["workload"], entry["resource"], entry["against"][:-1]))

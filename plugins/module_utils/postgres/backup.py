@@ -28,6 +28,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import figures as pgfigures
 from ansible_collections.golive.core.plugins.module_utils.postgres import tools
+from ansible_collections.golive.core.plugins.module_utils.postgres import writes
 from ansible_collections.golive.core.plugins.module_utils.storage import catalog
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
@@ -93,6 +94,8 @@ class DumpEngine:
                 facts = server_facts(conn)
                 pg.query(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 snapshot = pg.query(conn, "SELECT pg_export_snapshot() AS s")[0]["s"]
+                # The write counters as of the snapshot: a restore later says what was written since.
+                write_counters = writes.counters(lambda sql: pg.query(conn, sql))
             except pg.psycopg2.Error as exc:
                 raise pg.classify(exc, params, verb="open a snapshot of")
             tool = tools.find_tool("pg_dump", self.bindir, facts["server_version_num"] // 10000)
@@ -133,6 +136,7 @@ class DumpEngine:
                 "schema_hash": found["schema_hash"],
                 "checksum_method": found["checksum_method"],
                 "tables": found["tables"],
+                "write_counters": write_counters,
                 "tool": os.path.basename(tool),
             }}
         finally:

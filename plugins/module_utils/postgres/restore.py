@@ -32,8 +32,10 @@ from ansible_collections.golive.core.plugins.module_utils.common.retry import De
 from ansible_collections.golive.core.plugins.module_utils.ledger.record import fingerprint
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.postgres import kept as keptdb
 from ansible_collections.golive.core.plugins.module_utils.postgres import figures as pgfigures
 from ansible_collections.golive.core.plugins.module_utils.postgres import tools
+from ansible_collections.golive.core.plugins.module_utils.postgres import writes
 
 
 MAX_IDENT = 63
@@ -238,8 +240,9 @@ def _bouncer_command(conn, params, command, database):
         raise pg.classify(exc, params, verb="%s %s on PgBouncer" % (command, database))
 
 
-def _swap(admin, target, new, kept, deadline):
-    """Terminate the sessions of ``target`` and rename both databases in one transaction."""
+def _swap(admin, target, new, kept, deadline, comment=None):
+    """Terminate the sessions of ``target`` and rename both databases in one transaction;
+    ``comment`` says on the kept one why it is there (golive.core.pg_kept reads it)."""
 
     def attempt():
         pg.query(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -250,6 +253,8 @@ def _swap(admin, target, new, kept, deadline):
             with admin.cursor() as cur:
                 cur.execute("ALTER DATABASE %s RENAME TO %s" % (pg.quote_ident(target), pg.quote_ident(kept)))
                 cur.execute("ALTER DATABASE %s RENAME TO %s" % (pg.quote_ident(new), pg.quote_ident(target)))
+                if comment:
+                    cur.execute("COMMENT ON DATABASE %s IS %%s" % pg.quote_ident(kept), (comment,))
             admin.commit()
         except pg.psycopg2.Error as exc:
             admin.rollback()
@@ -275,6 +280,25 @@ def _interrupted(recorder):
 
 def _exists(admin, name):
     return bool(name) and bool(pg.query(admin, "SELECT 1 AS found FROM pg_database WHERE datname = %s", (name,)))
+
+
+def written_since(params, target, manifest):
+    """The rows written to ``target`` since ``manifest``'s backup, per table, from statistics
+    (what the restore keeps aside in the previous database); ``{"error": ...}`` when the
+    statistics cannot be read (the restore does not depend on them)."""
+    try:
+        conn = pg.connect(dict(params, login_db=target), autocommit=True, application_name="golive.core/restore")
+    except GoliveError as exc:
+        return {"method": "unknown", "error": str(exc)}
+    try:
+        now = writes.counters(lambda sql: pg.query(conn, sql))
+    except pg.psycopg2.Error as exc:
+        return {"method": "unknown", "error": str(pg.classify(exc, params, verb="read the statistics of"))}
+    finally:
+        conn.close()
+    rows = dict((name, figures.get("rows")) for name, figures in (manifest.get("tables") or {}).items())
+    return dict(writes.since(manifest.get("write_counters"), now, rows), database=target, backup_id=manifest["id"],
+                backup_taken=manifest.get("created_at"))
 
 
 def restore(params, store, target, release, label=None, backup_id=None, source=None, environment=None,
@@ -309,6 +333,7 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
         pinned = _interrupted(recorder)
         steps = plan(target, manifest, now, bool(found), bool(pgbouncer and pgbouncer.get("host")), pinned)
         result = {"warnings": _elsewhere(manifest, params, target),
+                  "writes_since_backup": written_since(admin_params, target, manifest) if found and not pinned else None,
                   "changed": True, "backup_id": manifest["id"], "label": manifest["label"], "release": release,
                   "database": target, "restored_from": pgbackup.summarize_manifest(manifest),
                   "steps": steps["steps"], "previous_database": steps["kept"], "applied": applied,
@@ -391,7 +416,8 @@ def _restore_and_swap(admin, admin_params, store, manifest, target, found, steps
             _bouncer_command(bouncer, bouncer_params, "KILL", target)
             applied.append("pgbouncer_kill")
         applied.append("terminate")
-        _swap(admin, target, steps["new"], steps["kept"], deadline.child(60))
+        _swap(admin, target, steps["new"], steps["kept"], deadline.child(60),
+              comment=keptdb.comment_of(target, manifest, result.get("release"), result.get("writes_since_backup")))
         applied.append("swap")
     except pg.psycopg2.Error as exc:
         raise pg.classify(exc, admin_params, verb="swap databases on")

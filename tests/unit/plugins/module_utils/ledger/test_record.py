@@ -131,3 +131,15 @@ def test_chunks_join_back():
     text = encode({"k": "é" * 1000})
     assert text.isascii()
     assert "".join(split(text, 7)) == text and split("", 7) == [""]
+
+
+def test_every_finished_step_has_a_duration_even_when_its_writer_gave_none():
+    r = rec.begin_step(fresh(), "phase2", "migrate", "run-1", "f", T0)
+    r = rec.finish_step(r, "phase2", "migrate", "run-1", rec.DONE, T2, changed=True)
+    assert rec.find_step(r, "phase2/migrate")["outcome"]["duration"] == 120.0
+    r = rec.begin_step(r, "phase2", "seed", "run-1", "f", "not a time")
+    r = rec.finish_step(r, "phase2", "seed", "run-1", rec.DONE, T2, changed=False)
+    assert "duration" not in rec.find_step(r, "phase2/seed")["outcome"]
+    r = rec.begin_step(r, "phase4", "deploy", "run-1", "f", T0)
+    r = rec.finish_step(r, "phase4", "deploy", "run-1", rec.DONE, T1, duration=12.5)
+    assert rec.find_step(r, "phase4/deploy")["outcome"]["duration"] == 12.5

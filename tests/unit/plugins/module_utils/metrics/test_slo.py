@@ -91,3 +91,23 @@ def test_measurements_cut_short_by_the_deadline_are_inconclusive_not_passed():
     entry = result["objectives"][0]
     assert entry["verdict"] == "inconclusive" and result["passed"] is False
     assert entry["problems"] == ["measured 1 of 3 times: the deadline came first"]
+
+
+# -- a query answering several series ---------------------------------------------------
+
+from ansible_collections.golive.core.plugins.module_utils.metrics.gate import worst_series  # noqa: E402
+
+
+def test_a_query_by_route_is_judged_by_its_worst_series_and_names_those_beyond_the_threshold():
+    samples = [({"route": "/healthz"}, 0.0), ({"route": "/api/incidents"}, 0.31), ({"route": "/api/login"}, 0.02)]
+    value, series = worst_series(samples, {"max": 0.01})
+    assert value == 0.31 and series["count"] == 3
+    assert [(s["series"], s["beyond"]) for s in series["worst_first"]] == [
+        ("route=/api/incidents", True), ("route=/api/login", True), ("route=/healthz", False)]
+    value, series = worst_series([({"pod": "a"}, 3.0), ({"pod": "b"}, 1.0)], {"min": 2})
+    assert value == 1.0 and series["worst_first"][0] == {"series": "pod=b", "value": 1.0, "beyond": True}
+
+
+def test_one_series_or_none_is_judged_as_before():
+    assert worst_series([({}, 0.5)], {"max": 1}) == (0.5, None)
+    assert worst_series([], {"max": 1}) == (None, None)
