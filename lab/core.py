@@ -204,12 +204,13 @@ class Lab:
     def write_outputs(self, endpoints: dict) -> None:
         text = json.dumps(endpoints, indent=2, sort_keys=True) + "\n"
         write_file(self.endpoints_file, text, 0o600)
-        # Always next to the state, for `ansible-playbook -e @<state>/golive_lab.yml`;
-        # the inventory's copy only for the default lab, so a second lab (tests, a
-        # developer's own state dir) never redirects the checkout's inventory.
+        # Next to the state, for `ansible-playbook -e @<state>/golive_lab.yml`. The lab
+        # inventory reads endpoints.json of the state dir GOLIVE_LAB_STATE names (else the
+        # checkout's .lab), so a lab in any state dir works with it unchanged; the copy it
+        # once kept in its group_vars is gone (a stale one would win over the state dir).
         write_inventory(endpoints, self.state_dir, self.state_dir / "golive_lab.yml")
-        if self.write_inventory and self.state_dir == DEFAULT_STATE_DIR.resolve():
-            write_inventory(endpoints, self.state_dir)
+        if self.write_inventory:
+            INVENTORY_FILE.unlink(missing_ok=True)
 
 
 def write_inventory(endpoints: dict, state_dir: Path, path: Path = INVENTORY_FILE) -> bool:

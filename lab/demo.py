@@ -59,17 +59,34 @@ def _version(address: str, endpoints: dict) -> str | None:
 
 
 def observe(endpoints: dict) -> dict:
-    import psycopg2
-
     answers = {}
     for ns, address in endpoints["dns"]["nameservers"].items():
         host, port = address.rsplit(":", 1)
         answers[ns.rstrip(".")] = _dns(host, int(port), HOST + ".")
     first = next(iter(answers.values()), [])
     sites = endpoints["app"]["sites"]
-    pg = endpoints["postgres"]
-    conn = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
-                            dbname=pg["database"], connect_timeout=5)
+    return {
+        "dns": answers,
+        "served": {"through DNS": _version(first[0], endpoints) if first else None,
+                   "old site": _version(sites["old"], endpoints), "new site": _version(sites["new"], endpoints)},
+        "database": _database(endpoints["postgres"]),
+    }
+
+
+def _connect(pg: dict, dbname: str):
+    import psycopg2
+    return psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                            dbname=dbname, connect_timeout=5)
+
+
+def _database(pg: dict) -> dict:
+    """The pager's schema and rows, or why the database cannot be read now (a rollback's
+    restore refuses connections while it swaps the databases)."""
+    import psycopg2
+    try:
+        conn = _connect(pg, pg["database"])
+    except psycopg2.Error as exc:
+        return {"unavailable": _why_unavailable(pg) or str(exc).strip().splitlines()[0]}
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT max(version::int) FROM golive_schema_history WHERE success")
@@ -79,21 +96,40 @@ def observe(endpoints: dict) -> dict:
             cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'incidents' "
                         "AND column_name = 'acknowledged_at'")
             acknowledged = bool(cur.fetchone()[0])
+    except psycopg2.Error as exc:
+        return {"unavailable": _why_unavailable(pg) or str(exc).strip().splitlines()[0]}
     finally:
         conn.close()
-    return {
-        "dns": answers,
-        "served": {"through DNS": _version(first[0], endpoints) if first else None,
-                   "old site": _version(sites["old"], endpoints), "new site": _version(sites["new"], endpoints)},
-        "database": {"schema_version": schema, "incidents": incidents, "incidents.acknowledged_at": acknowledged},
-    }
+    return {"schema_version": schema, "incidents": incidents, "incidents.acknowledged_at": acknowledged}
+
+
+def _why_unavailable(pg: dict):
+    """``restoring`` while a restore of the pager's database is under way, else None."""
+    import psycopg2
+    try:
+        conn = _connect(pg, "postgres")
+    except psycopg2.Error:
+        return None
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s OR (datname = %s AND NOT datallowconn)",
+                        (pg["database"] + "\\_restoring\\_%", pg["database"]))
+            return "restoring" if cur.fetchone()[0] else None
+    except psycopg2.Error:
+        return None
+    finally:
+        conn.close()
 
 
 def describe(observed: dict) -> str:
     dns_line = "; ".join(f"{ns} {', '.join(a) or '-'}" for ns, a in observed["dns"].items())
     served = observed["served"]
     db = observed["database"]
+    if "unavailable" in db:
+        database = f"database unavailable ({db['unavailable']})"
+    else:
+        database = (f"database: schema V{db['schema_version']}, {db['incidents']} incidents, "
+                    f"acknowledged_at column {'present' if db['incidents.acknowledged_at'] else 'absent'}")
     return (f"www.lab.example -> {dns_line}\n"
             f"version through DNS: {served['through DNS']} (old site {served['old site']}, new site {served['new site']})\n"
-            f"database: schema V{db['schema_version']}, {db['incidents']} incidents, "
-            f"acknowledged_at column {'present' if db['incidents.acknowledged_at'] else 'absent'}")
+            + database)

@@ -162,3 +162,23 @@ def test_an_incident_created_over_http_is_a_row_in_postgres(lab, pager):
             assert cur.fetchall() == [("checkout is down", "sev1", email)]
     finally:
         conn.close()
+
+
+def test_observe_says_the_database_is_restoring_instead_of_failing(lab):
+    """What `python -m lab observe` prints while a rollback's restore holds the database."""
+    from lab import demo
+    pg = lab["postgres"]
+    conn = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                            dbname="postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute('ALTER DATABASE "%s" WITH ALLOW_CONNECTIONS false' % pg["database"])
+        observed = demo.observe(lab)
+        assert observed["database"] == {"unavailable": "restoring"}
+        assert "database unavailable (restoring)" in demo.describe(observed)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute('ALTER DATABASE "%s" WITH ALLOW_CONNECTIONS true' % pg["database"])
+        conn.close()
+    assert "schema_version" in demo.observe(lab)["database"]
