@@ -180,8 +180,8 @@ def build(run, rows, latest=False):
         "timeline": timeline(run["tasks"]),
         "checklist": table,
         "checklist_counts": dict((s, sum(1 for r in table if r["status"] == s)) for s in ORDER),
-        "unmapped_checks": [{"id": r["id"], "status": r["status"], "title": r.get("title"), "task": r["task"]}
-                            for r in unmapped if not r.get("step")],
+        "unmapped_checks": [{"id": r["id"], "status": r["status"], "title": r.get("title"), "task": r["task"],
+                             "phase": r["phase"]} for r in unmapped if not r.get("step")],
         "checks": records,
         "changes": changes,
         "tasks": [{"name": t["name"], "phase": t["phase"], "status": t["status"], "started": _iso(t["started"]),

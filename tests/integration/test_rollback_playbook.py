@@ -399,7 +399,7 @@ def test_the_rollback_fails_its_validation_when_another_version_answers(lab, wen
         failed = validated_by(wrong)
         out = failed.stdout + failed.stderr
         assert failed.returncode != 0, out[-4000:]
-        assert "rollback/validate - Validate that the previous version answers" in out
+        assert "Validate that the previous version answers, through DNS (rollback/validate)" in out
         assert "version == '%s'" % PREVIOUS in out and '"version": "%s"' % NEXT in out.replace('\\"', '"'), out[-4000:]
         assert "-e rollback_emergency_expected_version=<version>" in out
         assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS  # the steps themselves ran
