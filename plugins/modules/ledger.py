@@ -342,8 +342,9 @@ def main():
         always=dict(type="bool", default=False), event=dict(type="str"), details=dict(type="dict"),
         break_lock=dict(type="bool", default=False), force_break_lock=dict(type="str"),
         require_record=dict(type="bool", default=False), plan=dict(type="str", choices=["emergency-rollback"]),
-        plan_options=dict(type="dict", options=dict(restore_steps=dict(type="list", elements="int", default=[50, 100]),
-                                                     skip_database=dict(type="bool", default=False))),
+        plan_options=dict(type="dict", options=dict(
+            restore_steps=dict(type="list", elements="int", default=[50, 100]),
+            skip_database=dict(type="bool", default=False))),
         lease_seconds=dict(type="int", default=900),
         job_id=dict(type="str", fallback=(env_fallback, ["JOB_ID"])), missing_ok=dict(type="bool", default=False),
         artifact_dir=ledger_run.artifact_dir_spec(),

@@ -218,13 +218,15 @@ def build_release(record, shares, rows):
               "failed_hosts": (found[-1].get("failed_hosts") if found else None) or []}
     report = build(merged, rows, latest=True)
     report["scope"] = "release"
-    report["runs"] = [{"run": e.get("id"), "by": "%s@%s" % ((e.get("holder") or {}).get("user"),
-                                                             (e.get("holder") or {}).get("host")),
-                       "started": e.get("started"), "finished": e.get("finished"), "status": e.get("status"),
-                       "playbook": (shares.get(e.get("id")) or {}).get("playbook"),
-                       "evidence": "here" if e.get("id") in shares else "not here (%s)" % (e.get("evidence") or
-                                                                                          "no evidence recorded")}
-                      for e in record.get("runs") or []]
+    report["runs"] = []
+    for entry in record.get("runs") or []:
+        holder = entry.get("holder") or {}
+        found = entry.get("id") in shares
+        report["runs"].append({
+            "run": entry.get("id"), "by": "%s@%s" % (holder.get("user"), holder.get("host")),
+            "started": entry.get("started"), "finished": entry.get("finished"), "status": entry.get("status"),
+            "playbook": (shares.get(entry.get("id")) or {}).get("playbook"),
+            "evidence": "here" if found else "not here (%s)" % (entry.get("evidence") or "no evidence recorded")})
     return report
 
 

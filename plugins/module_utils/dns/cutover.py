@@ -140,9 +140,8 @@ def revert_drift(live, before, left):
         if records.same(live.get(key), before[key]) or key not in left:
             continue
         if not records.same(live.get(key), left[key]):
-            drifted.append({"key": key, "now": live.get(key), "left": left[key],
-                            "text": "%s is %s, the release left %s" % (key, records.describe(live.get(key)),
-                                                                        records.describe(left[key]))})
+            text = "%s is %s, the release left %s" % (key, records.describe(live.get(key)), records.describe(left[key]))
+            drifted.append({"key": key, "now": live.get(key), "left": left[key], "text": text})
     return drifted
 
 

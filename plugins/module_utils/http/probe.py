@@ -164,8 +164,9 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
     ``secrets`` (name -> value) are usable as ``${name}`` like saved values and are masked
     the same way; the result's ``secrets`` lists every value to mask (never return it).
     """
-    for where, value in [("checklist", checklist)] + [("requests[%s].checklist" % r.get("name"), r.get("checklist"))
-                                                       for r in requests]:
+    given = [("checklist", checklist)]
+    given += [("requests[%s].checklist" % r.get("name"), r.get("checklist")) for r in requests]
+    for where, value in given:
         if not (value is None or isinstance(value, str)
                 or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
             raise InvalidInput("use", where, "it is a checklist item or a list of items, not %s"

@@ -147,7 +147,7 @@ def _configuration(params):
             config.api_key = {"authorization": "Bearer " + params["api_key"]}
         elif params.get("kubeconfig") or not _in_cluster():
             kube_config.load_kube_config(config_file=params.get("kubeconfig"), context=params.get("context"),
-                                               client_configuration=config, persist_config=False)
+                                         client_configuration=config, persist_config=False)
         else:
             kube_config.load_incluster_config(client_configuration=config)
     except (kube_config.ConfigException, OSError, ValueError, TypeError) as exc:

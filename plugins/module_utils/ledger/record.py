@@ -109,10 +109,9 @@ def open_run(record, run, now, took=None):
         entry = dict(run, started=now, status="running")
         if took:
             entry["broke_lock_of"] = took["holder"]
-            record["events"].append({"at": now, "run": run["id"], "event": TAKEOVER_EVENTS.get(took.get("how"),
-                                                                                                "lock-broken"),
-                                     "holder": took["holder"], "old_run": took["holder"].get("run_id"),
-                                     "why": took.get("why")})
+            event = TAKEOVER_EVENTS.get(took.get("how"), "lock-broken")
+            record["events"].append({"at": now, "run": run["id"], "event": event, "holder": took["holder"],
+                                     "old_run": took["holder"].get("run_id"), "why": took.get("why")})
         record["runs"].append(entry)
     record["updated"] = now
     return record

@@ -318,7 +318,9 @@ def perform(ledger, operation, options, check_mode=False):
             raise InvalidInput("run", "ledger operation %s" % operation, "plan is for open and read")
         planner = rollback.PLANS[options["plan"]]
         plan_options = dict(options.get("plan_options") or {})
-        plan = lambda record: planner(record, **plan_options) if record else None  # noqa: E731
+
+        def plan(record):
+            return planner(record, **plan_options) if record else None
     if operation == "open":
         answer = ledger.open(job_id=options.get("job_id"), break_lock=options.get("break_lock"),
                              force=options.get("force_break_lock"), check_mode=check_mode,

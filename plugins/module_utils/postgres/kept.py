@@ -136,8 +136,8 @@ def run(admin, database, state="listed", keep=None, older_than=None, drop_named=
         return {"changed": False, "kept": entries, "dropped": [], "refused": []}
     planned = plan(found, now, keep, seconds_of(older_than), drop_named)
     drop = [e for e in planned if e["action"] == "drop"]
-    result = {"changed": bool(drop), "kept": planned, "dropped": [], "refused": [e for e in planned
-                                                                                if e["action"] == "refused"],
+    refused = [e for e in planned if e["action"] == "refused"]
+    result = {"changed": bool(drop), "kept": planned, "dropped": [], "refused": refused,
               "diff": {"before": "".join("%s\n" % e["name"] for e in planned),
                        "after": "".join("%s\n" % e["name"] for e in planned if e["action"] != "drop")}}
     if result["refused"]:

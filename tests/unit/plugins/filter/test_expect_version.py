@@ -6,8 +6,8 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.golive.core.plugins.filter.expect_version import expect_version
 
-REQUESTS = [{"name": "home", "url": "https://a/"}, {"name": "version", "url": "https://a/version",
-                                                     "assertions": ["app == 'pager'"]}]
+REQUESTS = [{"name": "home", "url": "https://a/"},
+            {"name": "version", "url": "https://a/version", "assertions": ["app == 'pager'"]}]
 
 
 def test_the_named_request_asserts_the_version_and_nothing_else_changes():

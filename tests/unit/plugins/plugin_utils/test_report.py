@@ -213,9 +213,8 @@ def test_a_row_may_not_name_a_whole_family_the_inventory_names(token):
 
 
 def test_a_check_may_quote_several_items():
-    report = rp.build(run(task("T", "phase4", 1000, checks=[check("x.y", "pass", ["Quoted by a check",
-                                                                                 "Backup restores"])])),
-                      cl.parse(ROWS))
+    quoting = check("x.y", "pass", ["Quoted by a check", "Backup restores"])
+    report = rp.build(run(task("T", "phase4", 1000, checks=[quoting])), cl.parse(ROWS))
     assert sorted(r["item"] for r in report["checklist"] if r["evidence"]) == ["Backup restores", "Quoted by a check"]
 
 

@@ -47,7 +47,7 @@ def test_decide_takeover(current, state, age, break_lock, force, expected):
 
 def probes(pids):
     """``exists`` and ``started`` over a fake process table {pid: start}."""
-    return (lambda pid: pid in pids), (lambda pid: pids.get(pid))
+    return pids.__contains__, pids.get
 
 
 @pytest.mark.parametrize("holder,table,boot,expected,says", [

@@ -54,7 +54,7 @@ def test_what_a_copy_says_about_itself():
     named, at = entry("shop_before_20261201120000", NAMED)
     assert named["named_by_a_rollback"] and named["release"] == "2026.11.3" and at.day == 1
     assert named["writes_since_backup"] == {"inserted": 4, "updated": 0, "deleted": 0}
-    plain, _ = entry("shop_before_20261201120000", "a note somebody wrote")
+    plain = entry("shop_before_20261201120000", "a note somebody wrote")[0]
     assert plain["named_by_a_rollback"] is False and "release" not in plain
 
 

@@ -21,8 +21,8 @@ def test_writes_since_the_backup_per_table_and_in_total():
 
 
 def test_a_statistics_reset_since_makes_them_unknown_and_says_so():
-    found = writes.since(counters(public__t=(9, 0, 0, 9)), counters(reset="2026-11-02T00:00:00+00:00",
-                                                                      public__t=(1, 0, 0, 10)))
+    after_reset = counters(reset="2026-11-02T00:00:00+00:00", public__t=(1, 0, 0, 10))
+    found = writes.since(counters(public__t=(9, 0, 0, 9)), after_reset)
     assert found["method"] == "unknown" and found["total"] is None and "reset" in found["note"]
 
 
