@@ -439,9 +439,15 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
                    or [0.0])
 
     switch(lab, lab_instance, LAB_ERROR_RATIO=0.3)  # until the rollback replaces these Pods
-    for _ in range(80):  # users keep trying; 3 in 10 of their API requests fail
-        request(lab["app"], path="/api/incidents")
-    wait(lambda: error_ratio() > 0.05, timeout=30, what="Prometheus to see the errors")
+
+    def users_keep_trying():
+        """Ten more API requests, 3 in 10 failing; true once Prometheus's rate sees the errors
+        (a counter's first sample is no increase: the traffic must go on across scrapes)."""
+        for _ in range(10):
+            request(lab["app"], path="/api/incidents")
+        return error_ratio() > 0.05
+
+    wait(users_keep_trying, timeout=60, what="Prometheus to see the errors")
     asked = controlled()
     assert asked.returncode != 0 and "-e rollback_confirm=%s" % release in asked.stdout, asked.stdout[-3000:]
     impact = json.loads((tmp_path / ("impact-%s.json" % release)).read_text())
