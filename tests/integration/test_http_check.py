@@ -6,6 +6,7 @@ import json
 import uuid
 
 import dns.query
+import pytest
 import dns.tsigkeyring
 import dns.update
 import redis
@@ -47,6 +48,7 @@ def test_a_check_follows_what_a_dns_server_answers(lab):
     assert "no A record" in missing["endpoints"][0]["failures"][0]["reason"]
 
 
+@pytest.mark.xdist_group("pager")  # the pager's answers: no other test may inject errors meanwhile
 def test_statistics_secrets_and_failures_through_ansible(lab, tmp_path):
     app = lab["app"]
     base = "https://%s:%d" % (app["hosts"][0], app["https_port"])

@@ -474,7 +474,7 @@ def test_controlled_rollback_assesses_asks_for_confirmation_then_rolls_back_and_
     assert "In trouble: failing-requests route=/api/incidents" in draft
     assert "Not restored: the release did not migrate the database" in draft
     # The injected errors leave Prometheus's one-minute window before the next test measures.
-    wait(lambda: error_ratio() <= 0.01, timeout=90, what="the error ratio to fall under 1 %")
+    wait(lambda: error_ratio() <= 0.001, timeout=90, what="the injected errors to leave the window")
     sink.close()
     assert [(m["event"], m["release"]) for m in sink.received] == [
         ("rollback-assessed", release), ("rollback-assessed", release), ("rollback-started", release),
