@@ -23,7 +23,8 @@ description:
     items are listed with their reason, automated items without evidence in this run as C(not run).
   - It works next to any stdout callback and next to ARA; it keeps only what modules returned as
     evidence (already masked against their secret options), never task arguments or whole results,
-    and nothing at all of a C(no_log) task beyond its status.
+    and nothing at all of a C(no_log) task beyond its status. The user-info of every URL it keeps
+    is replaced (C(https://***@host/...)).
   - Before/after of changes appear when the run uses C(--diff).
   - Every run that opened a run in a release's ledger also keeps its evidence with the release,
     C(releases/<environment>/<release>/runs/<run id>.json) under O(directory) (the ledger names
@@ -62,6 +63,7 @@ import time
 from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
 
+from ansible_collections.golive.core.plugins.module_utils.common.checks import strip_userinfo
 from ansible_collections.golive.core.plugins.plugin_utils import checklist as cl
 from ansible_collections.golive.core.plugins.plugin_utils import report as rp
 
@@ -159,7 +161,8 @@ class CallbackModule(CallbackBase):
         entry["diff"] = _diffs(data.get("diff"))
         if status in ("failed", "ignored", "unreachable"):
             entry["msg"] = str(data.get("msg") or "")[:1000]
-        self.run["tasks"].append(entry)
+        # A second line of defence: no URL's user-info (a password written into it) is kept.
+        self.run["tasks"].append(strip_userinfo(entry))
 
     def v2_runner_on_ok(self, result):
         self._record(result, "changed" if result._result.get("changed") else "ok")

@@ -18,7 +18,7 @@ import hashlib
 import time
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, make_check
-from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
+from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput
 from ansible_collections.golive.core.plugins.module_utils.dns import rfc2136
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
@@ -159,7 +159,11 @@ TITLES = {
 
 def run_probes(params, systems, write_probe=False, check_mode=False, probe_value="golive.core"):
     """Probe each system; one failing system does not hide the others."""
-    systems = list(systems)
+    systems = list(systems or [])
+    if not systems:
+        raise InvalidInput("probe", "the systems", "systems is empty: there is nothing to reach",
+                           fix="Name the systems to probe (postgres, redis, s3, dns); a check of nothing would pass "
+                               "having checked nothing")
     checks = []
     changed = False
     for name in systems:

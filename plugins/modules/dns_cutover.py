@@ -261,7 +261,7 @@ def main():
             provider = providers.Route53Provider(s3.session_client("route53", p), p["dns_zone"], p["hosted_zone_id"],
                                                  classify=s3.classify)
         else:
-            provider = providers.rfc2136_from_params(p)
+            provider = providers.rfc2136_from_params(p, timeout=min(5.0, p["timeout"]))
         desired = [records.record_set(r["name"], r["type"], r["ttl"], r["values"], provider.zone,
                                       r["set_identifier"], r["weight"]) for r in p["records"]]
         if p["shift"]:

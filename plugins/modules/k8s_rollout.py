@@ -24,6 +24,11 @@ description:
     with O(ledger) these are written to the release ledger before anything changes.
     O(state=undone) returns each workload to the template in O(undo) (what the ledger
     recorded) or, for Deployments, to O(revision) (default the revision before the current).
+  - Every image reference (in O(images) or O(template)) is checked before anything is read or
+    patched; an empty one, one with whitespace or one that is not
+    C([registry[:port]/]repository[:tag][@digest]) is refused, and so is one that breaks
+    O(image_policy) (the inventory's rule that images are pinned by digest, from allowed
+    registries). One without a tag or a digest is rolled out with a warning.
   - Idempotent; a workload already at its desired template is not updated.
 author:
   - golive.core maintainers (@golive)
@@ -45,6 +50,21 @@ options:
       - New image per container name; applies to every selected workload with a container of that name.
         A name no selected workload has is an error.
     type: dict
+  image_policy:
+    description:
+      - The rules every new image must follow, as the preflight's C(k8s.images) check judges running
+        workloads.
+    type: dict
+    suboptions:
+      require_digest:
+        description: Every image pinned by digest (C(@sha256:...)).
+        type: bool
+        default: false
+      allowed_registries:
+        description: The registries images may come from (C(docker.io) for names without one); empty for any.
+        type: list
+        elements: str
+        default: []
   template:
     description:
       - A change to merge into each workload's pod template (dicts merge, lists of named items merge by
@@ -59,7 +79,8 @@ options:
   undo:
     description:
       - With O(state=undone), the undo data a rollout returned (or the ledger recorded), the
-        templates to return to.
+        templates to return to. It names its workloads, so O(workloads) and O(label_selector)
+        may be left out.
     type: dict
   revision:
     description:
@@ -137,6 +158,8 @@ from ansible_collections.golive.core.plugins.module_utils.ledger.run import cont
 def main():
     spec = dict(
         images=dict(type="dict"),
+        image_policy=dict(type="dict", options=dict(require_digest=dict(type="bool", default=False),
+                                                    allowed_registries=dict(type="list", elements="str", default=[]))),
         template=dict(type="dict"),
         state=dict(type="str", default="present", choices=["present", "undone"]),
         undo=dict(type="dict"),
@@ -148,8 +171,8 @@ def main():
     )
     spec.update(k8s.argument_spec())
     spec.update(rollout.selection_spec())
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_one_of=[("workloads", "label_selector")])
+    # workloads or label_selector; with state=undone, the undo may name the workloads instead.
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
     p = module.params
 
@@ -158,7 +181,7 @@ def main():
         return with_recorder(module, "rollout", "deploy", lambda recorder: rollout.roll(
             kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["images"], p["template"],
             p["state"], p["undo"], p["revision"], p["change_cause"], p["wait"], p["timeout"], module.check_mode,
-            recorder), kube)
+            recorder, image_policy=p["image_policy"]), kube)
 
     base.run(module, service)
 

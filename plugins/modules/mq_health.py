@@ -90,7 +90,7 @@ options:
     type: bool
     default: true
   timeout:
-    description: Seconds per API request.
+    description: Deadline, in seconds, of the whole check; each API request waits only for what is left of it.
     type: float
     default: 10
   checklist:

@@ -19,7 +19,9 @@ description:
     it to clean up a killed upload) and C(s3.round_trip): a canary object is put, read back, compared and
     deleted with every version of it."
   - Only what is declared is checked; wrong credentials or an unreachable endpoint fail the task with a
-    clear message.
+    clear message. So do a bucket name S3 refuses, an endpoint without its scheme, and an endpoint that
+    answers but is not an S3 API (a web server answers HEAD too; an S3 API sends C(x-amz-) headers).
+  - The whole check, the SDK's own retries included, ends within O(aws_timeout).
 author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:

@@ -24,6 +24,8 @@ STATUSES = (PASS, FAIL, WARN, SKIP)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.:-]*$")
 REDACTED = "********"
+# The user-info of a URL (``https://user:password@host``, ``redis://:password@host``).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@")
 
 
 def make_check(check_id, title, status, evidence=None, checklist=None):
@@ -90,12 +92,26 @@ def _problems(item):
     return ""
 
 
+def strip_userinfo(value):
+    """``value`` with the user-info of every URL in it replaced (``https://***@host/...``):
+    a password written into a URL is never reported, whichever option it came in."""
+    if isinstance(value, dict):
+        return dict((k, strip_userinfo(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [strip_userinfo(v) for v in value]
+    if isinstance(value, str) and "@" in value:
+        return _USERINFO.sub(lambda m: m.group(1) + "***@", value)
+    return value
+
+
 def redact(value, secrets):
-    """Return ``value`` with every occurrence of any non-empty secret replaced.
+    """Return ``value`` with every occurrence of any non-empty secret replaced, and the
+    user-info of every URL in it.
 
     Evidence is built from observations, not from options, so this is a second line
     of defence: it walks dicts, lists and strings and masks what must never leak.
     """
+    value = strip_userinfo(value)
     secrets = [s for s in (secrets or []) if isinstance(s, str) and s]
     if not secrets:
         return value

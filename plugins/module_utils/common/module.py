@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -36,6 +37,27 @@ def require_libs(module, libs):
     for pip_name, error in libs:
         if error is not None:
             module.fail_json(msg=missing_required_lib(pip_name), exception=error)
+
+
+def url_passwords(value):
+    """The user-info of every URL written into ``value`` (an option's string, list or dict)."""
+    found = []
+    if isinstance(value, dict):
+        for item in value.values():
+            found.extend(url_passwords(item))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found.extend(url_passwords(item))
+    elif isinstance(value, str) and "://" in value and "@" in value:
+        for match in _URL_USERINFO.finditer(value):
+            userinfo = match.group(1)
+            found.append(userinfo)
+            if ":" in userinfo and userinfo.split(":", 1)[1]:
+                found.append(userinfo.split(":", 1)[1])
+    return found
+
+
+_URL_USERINFO = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://([^/\s?#]*)@")
 
 
 def secret_values(module):
@@ -72,6 +94,49 @@ def finish_checks(result, fail_on_failed=True, subject="checks"):
     return result
 
 
+# Numeric options every module judges the same way, wherever they appear (at the top level
+# or inside a list or dict option): ``name: (lowest, highest, lowest allowed?, what it is)``.
+RANGES = {
+    "timeout": (0, None, False, "a number of seconds above 0"),
+    "request_timeout": (0, None, False, "a number of seconds above 0"),
+    "aws_timeout": (0, None, False, "a number of seconds above 0"),
+    "connect_timeout": (0, None, False, "a number of seconds above 0"),
+    "count": (1, None, True, "1 or more"),
+    "concurrency": (1, None, True, "1 or more"),
+    "interval": (0, None, True, "0 or more seconds"),
+    "min_days": (0, None, True, "0 or more days"),
+    "min_ready": (0, None, True, "0 or more"),
+    "lease_seconds": (1, None, True, "1 or more seconds"),
+    "jobs": (1, None, True, "1 or more"),
+    "keep": (0, None, True, "0 or more"),
+    "max_error_ratio": (0, 1, True, "a ratio between 0 and 1"),
+    "max_p95_ms": (0, None, False, "a number of milliseconds above 0"),
+    "percent": (0, 100, True, "a percentage, 0 to 100"),
+    "ttl": (0, 2 ** 31 - 1, True, "0 to 2147483647 seconds (RFC 2181)"),
+    "lower_ttl": (0, 2 ** 31 - 1, True, "0 to 2147483647 seconds (RFC 2181)"),
+    "weight": (0, 255, True, "0 to 255"),
+}
+
+
+def out_of_range(params, where=""):
+    """The numeric options of ``params`` outside ``RANGES`` (pure): ``[text]`` naming each."""
+    found = []
+    items = params.items() if isinstance(params, dict) else []
+    for name, value in items:
+        path = "%s%s" % (where, name)
+        if isinstance(value, dict):
+            found.extend(out_of_range(value, path + "."))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    found.extend(out_of_range(item, "%s[%d]." % (path, index)))
+        elif name in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            low, high, inclusive, what = RANGES[name]
+            if (value < low if inclusive else value <= low) or (high is not None and value > high):
+                found.append("%s is %s; it is %s" % (path, "%g" % value if isinstance(value, float) else value, what))
+    return found
+
+
 def run(module, service, *args, **kwargs):
     """Call one service function and exit the module with its result.
 
@@ -79,7 +144,16 @@ def run(module, service, *args, **kwargs):
     result; every returned value is masked against the task's secret options. A
     ``warnings`` list in the result is shown as Ansible warnings.
     """
+    # A password written into a URL of any option is masked wherever the result shows it (its
+    # echo of the task's arguments included), as a no_log option's value is.
+    for found in url_passwords(module.params):
+        if len(found) >= 3:
+            module.no_log_values.add(found)
     secrets = secret_values(module)
+    bad = out_of_range(module.params)
+    if bad:
+        module.fail_json(msg="Failed to use the task's options: %s. Nothing was changed" % "; ".join(bad),
+                         changed=False)
     try:
         result = service(*args, **kwargs)
     except GoliveError as exc:

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import random
+import threading
 import time
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
@@ -131,3 +132,29 @@ def wait_until(probe, deadline, what, interval=0.5, maximum=5.0, sleep=time.slee
             )
         sleep(min(delay, max(deadline.remaining(), 0.01)))
         delay = min(maximum, delay * 1.5)
+
+
+def bounded(func, deadline, verb, obj):
+    """``func()``, but waited for no longer than ``deadline`` allows: a call into a library
+    that retries on its own (botocore) or hangs cannot overrun the task's timeout. At the
+    deadline it raises ``Timeout`` naming ``what``; the abandoned call ends with the process."""
+    deadline = as_deadline(deadline)
+    outcome = {}
+    done = threading.Event()
+
+    def work():
+        try:
+            outcome["value"] = func()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=work, name="golive-bounded", daemon=True)
+    thread.start()
+    if not done.wait(deadline.remaining()):
+        raise Timeout(verb, obj, "no answer within the task's %gs" % deadline.seconds,
+                      fix="Check the endpoint and the network, or raise the timeout")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

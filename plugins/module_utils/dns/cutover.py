@@ -83,7 +83,8 @@ def verify(servers, expected, deadline, interval=0.5):
             answers = {}
             for key, rset in expected.items():
                 name, rtype = key.split(" ")
-                answers[key] = ask(address, port, name, rtype)
+                # Each question waits no longer than what is left of the task's deadline.
+                answers[key] = ask(address, port, name, rtype, timeout=min(2.0, max(0.05, deadline.remaining())))
             matched = all(answers[k] == (rset["values"] if rset else []) for k, rset in expected.items())
             seen.append({"server": ns, "address": "%s:%s" % (address, port), "answers": answers, "matched": matched})
         if all(s["matched"] for s in seen) or deadline.remaining() <= 0:
@@ -192,6 +193,7 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
                     "someone changed them after this release's cutover: %s" % "; ".join(problems),
                     fix="Look at who changed them; re-run with overwrite=true "
                         "(phase 5: -e phase5_golive_dns_overwrite=true) to cut over again")
+    warnings.extend(records.long_ttls(t["after"] for t in targets if t["after"]))
     changes = records.plan(live, targets)
     after = dict((t["key"], t["after"]) for t in targets)
     undo_data = {"module": "golive.core.dns_cutover", "state": "reverted", "provider": provider.name,

@@ -15,9 +15,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+import re
+
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
 
 TYPES = ("A", "AAAA", "CNAME", "TXT")
+MAX_TTL = 2 ** 31 - 1
+# A TTL above this keeps resolvers on the old answer for more than a week after a change.
+LONG_TTL = 7 * 86400
 
 
 def fqdn(name, zone):
@@ -38,10 +44,31 @@ def fqdn(name, zone):
     return full
 
 
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
 def value_text(rtype, value, zone):
+    """A value in its text form, checked for its type (raises ``ValueError`` saying why)."""
     value = str(value).strip()
+    if not value:
+        raise ValueError("a value is empty")
+    if rtype == "A":
+        try:
+            return str(ipaddress.IPv4Address(value))
+        except ValueError:
+            raise ValueError("%s is not an IPv4 address" % value)
+    if rtype == "AAAA":
+        try:
+            return str(ipaddress.IPv6Address(value))
+        except ValueError:
+            raise ValueError("%s is not an IPv6 address" % value)
     if rtype == "CNAME":
-        return fqdn(value, zone) if not value.endswith(".") else value.lower()
+        target = value.lower() if value.endswith(".") else fqdn(value, zone)
+        if len(target) > 254 or not all(_LABEL.match(label) for label in target.rstrip(".").split(".")):
+            raise ValueError("%s is not a host name" % value)
+        return target
+    if len(value.encode("utf-8")) > 255 and not value.startswith('"'):
+        raise ValueError("a TXT string is at most 255 bytes; split a longer text into quoted strings")
     return value
 
 
@@ -55,11 +82,21 @@ def record_set(name, rtype, ttl, values, zone, set_identifier=None, weight=None)
         raise InvalidInput("use", "record %s %s" % (name, rtype), "a set_identifier is one word")
     if rtype not in TYPES:
         raise InvalidInput("use", "record %s %s" % (name, rtype), "the type must be one of %s" % ", ".join(TYPES))
-    values = sorted(set(value_text(rtype, v, zone) for v in values or []))
+    try:
+        values = sorted(set(value_text(rtype, v, zone) for v in values or []))
+    except ValueError as exc:
+        raise InvalidInput("use", "record %s %s" % (name, rtype), str(exc))
     if not values:
         raise InvalidInput("use", "record %s %s" % (name, rtype), "it needs at least one value")
     if rtype == "CNAME" and len(values) > 1:
         raise InvalidInput("use", "record %s CNAME" % name, "a CNAME has exactly one value")
+    if rtype == "CNAME" and fqdn(name, zone) == zone.lower().rstrip(".") + ".":
+        raise InvalidInput("use", "record %s CNAME" % name, "a CNAME cannot be at the zone apex, which holds the "
+                                                            "zone's SOA and NS records (RFC 1034, 3.6.2)",
+                           fix="Use an A/AAAA record at the apex, or an alias at the provider")
+    if not 0 <= int(ttl) <= MAX_TTL:
+        raise InvalidInput("use", "record %s %s" % (name, rtype), "ttl %s is not 0 to %d seconds (RFC 2181)"
+                           % (ttl, MAX_TTL))
     found = {"name": fqdn(name, zone), "type": rtype, "ttl": int(ttl), "values": values}
     if set_identifier is not None:
         found.update(set_identifier=str(set_identifier), weight=int(weight))
@@ -143,3 +180,9 @@ def shift(pairs, percent, zone, ttl=60):
             sets.append(record_set(pair["name"], pair.get("type") or "A", pair.get("ttl") or ttl, end["values"],
                                    zone, end["set_identifier"], weight))
     return sets
+
+
+def long_ttls(sets):
+    """Warnings for sets whose TTL is over a week (pure)."""
+    return ["%s has a TTL of %d s (%.0f days): resolvers keep the answer that long after the next change, a "
+            "rollback's included" % (key(s), s["ttl"], s["ttl"] / 86400.0) for s in sets if int(s["ttl"]) > LONG_TTL]

@@ -7,12 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import binascii
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
     BackendError,
     ConnectionFailed,
+    InvalidInput,
     PermissionDenied,
     describe_exception,
 )
@@ -48,8 +52,16 @@ class Rfc2136Server:
         self.key_name = None
         self.key_algorithm = key_algorithm
         if key_name and key_secret:
-            self.key_name = dns.name.from_text(key_name)
-            self.keyring = dns.tsigkeyring.from_text({key_name: (key_algorithm, key_secret)})
+            try:
+                base64.b64decode(key_secret, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidInput("use", "tsig_key_secret", "it is not base64 (a TSIG secret is the base64 text "
+                                                             "of the key, as in the server's key file)")
+            try:
+                self.key_name = dns.name.from_text(key_name)
+                self.keyring = dns.tsigkeyring.from_text({key_name: (key_algorithm, key_secret)})
+            except (dns.exception.DNSException, ValueError) as exc:
+                raise InvalidInput("use", "the TSIG key %s (%s)" % (key_name, key_algorithm), describe_exception(exc))
 
     def describe(self):
         return "zone %s on %s:%d" % (self.zone.to_text(), self.server, self.port)

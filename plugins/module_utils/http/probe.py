@@ -164,6 +164,9 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
     ``secrets`` (name -> value) are usable as ``${name}`` like saved values and are masked
     the same way; the result's ``secrets`` lists every value to mask (never return it).
     """
+    if not requests:
+        raise InvalidInput("check", "HTTP endpoints", "requests is empty: there is nothing to send",
+                           fix="Declare the requests to send; a check of nothing would pass having checked nothing")
     given = [("checklist", checklist)]
     given += [("requests[%s].checklist" % r.get("name"), r.get("checklist")) for r in requests]
     for where, value in given:

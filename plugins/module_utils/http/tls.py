@@ -21,7 +21,7 @@ import ssl
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check
 from ansible_collections.golive.core.plugins.module_utils.common.clock import UTC, format_time
-from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, describe_exception
+from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound, describe_exception
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
 
 try:
@@ -104,7 +104,12 @@ def fetch(host, address, port, ca_file=None, timeout=10.0):
 
 
 def ingress_targets(kube, namespaces, address=None, port=443):
-    """Every TLS host of the Ingresses in ``namespaces``, with its Secret."""
+    """Every TLS host of the Ingresses in ``namespaces``, with its Secret. A namespace that
+    does not exist is an error (a typo would otherwise check nothing and pass)."""
+    missing = [n for n in namespaces if kube.get(resource_path("v1", "namespaces", None, n), missing_ok=True) is None]
+    if missing:
+        raise NotFound("find", "the Ingresses to check", "namespace %s does not exist" % ", ".join(missing),
+                       fix="Check ingress_namespaces")
     targets = []
     for namespace in namespaces:
         for ing in kube.list(resource_path("networking.k8s.io/v1", "ingresses", namespace)):
@@ -189,6 +194,15 @@ def _check_id(host):
 def run(targets, now, min_days=14, ca_file=None, kube=None, resolve=None, timeout=10.0, checklist=CHECKLIST,
         resolver=None):
     """Check every target; ``resolver`` (``transport.Resolver``) finds addresses the targets lack."""
+    if not targets:
+        raise InvalidInput("check", "TLS", "there is nothing to check: no hosts, and no Ingress with TLS in the "
+                                           "namespaces given",
+                           fix="Give hosts, or ingress_namespaces whose Ingresses serve TLS; a check of nothing "
+                               "would pass having checked nothing")
+    for target in targets:
+        if target.get("secret") and "/" not in str(target["secret"]):
+            raise InvalidInput("use", "secret %r of host %s" % (target["secret"], target.get("host")),
+                               "a Secret is named namespace/name", fix="Write it as <namespace>/%s" % target["secret"])
     checks = []
     for target in targets:
         target = dict(target)

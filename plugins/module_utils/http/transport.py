@@ -13,13 +13,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import http.client
+import json
+import re
 import socket
 import ssl
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
+    BackendError,
     ConnectionFailed,
     InvalidInput,
     describe_exception,
@@ -112,11 +116,43 @@ class _PlainConnection(http.client.HTTPConnection):
         self.sock = _connect(self._address, self.port, self.timeout)
 
 
-def split_url(url):
+def api_answer(raw, what, fix, kinds=(dict,)):
+    """The JSON an HTTP API answered (an object, or one of ``kinds``); an answer that is not
+    (an HTML page, a proxy's error) is named as such, with its first characters (shared by
+    the collection's HTTP API clients)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+    try:
+        answer = json.loads(text) if text.strip() else {}
+    except ValueError:
+        answer = None
+    if not isinstance(answer, kinds):
+        sample = " ".join(text.split())[:80]
+        raise BackendError("read", what, "it answered with something that is not its API (%s%s)" % (
+            "not JSON: " if answer is None else "JSON, but not what it answers: ", sample or "an empty body"),
+            fix=fix, retryable=False)
+    return answer
+
+
+def basic_auth(url):
+    """The Basic Authorization a URL's user-info asks for (None without one)."""
     parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return None
+    pair = "%s:%s" % (unquote(parts.username or ""), unquote(parts.password or ""))
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def split_url(url):
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidInput("use", "URL %r" % url, "it is not a URL (%s)" % exc)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("use", "URL %r" % url, "it must be an absolute http:// or https:// URL")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if re.search(r"\s", url):
+        raise InvalidInput("use", "URL %r" % url, "it contains whitespace (encode it as %20)")
+    port = port or (443 if parts.scheme == "https" else 80)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -129,6 +165,10 @@ def send(method, url, headers=None, body=None, resolver=None, context=None, time
     Network and TLS failures raise ``ConnectionFailed`` (the caller counts them as errors).
     """
     scheme, host, port, path = split_url(url)
+    headers = dict(headers or {})
+    credentials = basic_auth(url)
+    if credentials and not any(k.lower() == "authorization" for k in headers):
+        headers["Authorization"] = credentials  # as curl does with user:password@ in a URL
     address = (resolver or Resolver()).address(host)
     if scheme == "https":
         conn = _Connection(host, port, address, context or tls_context(), timeout)
@@ -136,7 +176,7 @@ def send(method, url, headers=None, body=None, resolver=None, context=None, time
         conn = _PlainConnection(host, port, address, timeout)
     started = time.monotonic()
     try:
-        conn.request(method, path, body=body, headers=dict(headers or {}))
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         data = response.read()
         elapsed = time.monotonic() - started

@@ -40,6 +40,21 @@ def backend(service, port):
     return {"service": {"name": service, "port": {"number": int(port)} if port.isdigit() else {"name": port}}}
 
 
+def service_has_port(svc, port):
+    """Whether a Service has ``port``, by name or by number, as an Ingress backend names it (pure)."""
+    port = str(port)
+    for item in (svc.get("spec") or {}).get("ports") or []:
+        if (port.isdigit() and int(port) == item.get("port")) or (not port.isdigit() and item.get("name") == port):
+            return True
+    return False
+
+
+def ports_text(svc):
+    ports = ["%s%s" % (p.get("port"), " (%s)" % p["name"] if p.get("name") else "")
+             for p in (svc.get("spec") or {}).get("ports") or []]
+    return "ports %s" % ", ".join(ports) if ports else "no ports"
+
+
 def maintenance_spec(spec, service, port):
     """The spec with every backend replaced by the maintenance Service (pure)."""
     spec = copy.deepcopy(spec or {})
@@ -117,14 +132,23 @@ class Maintenance:
                 "selector %r" % label_selector if label_selector else "the given names"))
         return [unique[k] for k in sorted(unique)]
 
-    def check_service(self, namespaces, service):
-        missing = []
+    def check_service(self, namespaces, service, port):
+        """The maintenance Service must exist in every namespace and have ``port``."""
+        missing, portless = [], []
         for namespace in sorted(set(namespaces)):
-            if self.kube.get(resource_path("v1", "services", namespace, service), missing_ok=True) is None:
+            found = self.kube.get(resource_path("v1", "services", namespace, service), missing_ok=True)
+            if found is None:
                 missing.append("%s/%s" % (namespace, service))
+            elif not service_has_port(found, port):
+                portless.append("%s/%s has %s" % (namespace, service, ports_text(found)))
         if missing:
             raise NotFound("find", "the maintenance Service", "%s does not exist" % ", ".join(missing),
                            fix="Deploy the maintenance page (Deployment and Service) in each namespace first")
+        if portless:
+            raise InvalidInput("use", "port %s of the maintenance Service" % port,
+                               "no such port: %s" % "; ".join(portless),
+                               fix="Name one of its ports (rollback: rollback_emergency_maintenance_port). "
+                                   "Nothing was changed")
 
     def apply(self, steps, replan):
         def one(step):
@@ -152,7 +176,7 @@ def switch(kube, ingresses=None, label_selector=None, namespaces=None, state="en
         undo = recorder.recorded_undo("golive.core.k8s_maintenance")
     recorded = dict(("Ingress %s/%s" % (i["namespace"], i["name"]), i["spec"]) for i in (undo or {}).get("ingresses") or [])
     if state == "enabled":
-        engine.check_service([o["metadata"]["namespace"] for o in objects], service)
+        engine.check_service([o["metadata"]["namespace"] for o in objects], service, port)
     steps = plan(objects, state, service, port, recorded)
     changed = [s for s in steps if s["changed"]]
     undo_data = {"module": "golive.core.k8s_maintenance", "state": "disabled",

@@ -22,6 +22,7 @@ import time
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time, utcnow
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
+from ansible_collections.golive.core.plugins.module_utils.k8s.images import registry_of
 
 # kind key -> (API path of the cluster-wide LIST, human name for evidence)
 LISTS = {
@@ -571,13 +572,6 @@ def eval_secrets(observed, spec, now):
                           "problems": problems}
 
 
-def image_registry(image):
-    first = image.split("/", 1)[0]
-    if "/" in image and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
-
-
 def eval_images(observed, spec, now):
     wanted = spec["images"]
     namespaces = set(wanted.get("namespaces") or [])
@@ -596,8 +590,8 @@ def eval_images(observed, spec, now):
                 problems = []
                 if require_digest and "@sha256:" not in image:
                     problems.append("not pinned by digest")
-                if allowed and image_registry(image) not in allowed:
-                    problems.append("registry %s not allowed" % image_registry(image))
+                if allowed and registry_of(image) not in allowed:
+                    problems.append("registry %s not allowed" % registry_of(image))
                 if problems:
                     offenders.append({"workload": "%s %s/%s" % (kind, meta.get("namespace"), meta.get("name")),
                                       "container": container.get("name"), "image": image, "problems": problems})

@@ -28,6 +28,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
     Timeout,
 )
+from ansible_collections.golive.core.plugins.module_utils.k8s import images as imageref
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
 from ansible_collections.golive.core.plugins.module_utils.ledger.record import fingerprint
 
@@ -436,15 +437,43 @@ def timeout_message(pending, diagnoses, seconds):
     return "%d workload(s) not rolled out within %ss: %s" % (len(pending), seconds, " | ".join(parts))
 
 
+def template_images(template):
+    """``{container: image}`` a pod template patch sets (empty when it sets none)."""
+    spec = ((template or {}).get("spec") or {}) if isinstance(template, dict) else {}
+    found = {}
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key) or []:
+            if isinstance(container, dict) and "image" in container:
+                found[container.get("name") or "?"] = container["image"]
+    return found
+
+
+def undo_workloads(undo):
+    """The workloads a recorded undo names (``state: undone`` needs no other selection)."""
+    return [dict((k, w.get(k)) for k in ("kind", "namespace", "name")) for w in (undo or {}).get("workloads") or []
+            if w.get("namespace") and w.get("name")]
+
+
 def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None, images=None, template=None,
          state="present", undo=None, revision=None, change_cause=None, wait=True, timeout=300,
-         check_mode=False, recorder=None, workers=MAX_WORKERS):
+         check_mode=False, recorder=None, workers=MAX_WORKERS, image_policy=None):
     """Roll the selected workloads; return the module result (see ``k8s_rollout``)."""
     started = time.monotonic()
+    warnings = []
+    if state != "undone":
+        # Before anything is read or patched: an image that cannot be pulled, or that the
+        # inventory's rules refuse, stops the rollout here.
+        given = dict(images or {})
+        given.update(template_images(template))
+        warnings.extend(imageref.require_valid(given, image_policy))
+    elif not workloads and not label_selector:
+        workloads = undo_workloads(undo)
+    if not workloads and not label_selector:
+        raise InvalidInput("select", "the workloads to roll", "give workloads or label_selector%s" % (
+            " (or, with state=undone, an undo that names its workloads)" if state == "undone" else ""))
     engine = Rollout(kube, workers=workers)
     objects = engine.select(workloads, label_selector, namespaces, kinds)
     targets = None
-    warnings = []
     if state == "undone":
         targets = {}
         recorded = dict(("%s %s/%s" % (w["kind"], w["namespace"], w["name"]), w) for w in (undo or {}).get(

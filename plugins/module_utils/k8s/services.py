@@ -14,10 +14,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import socket
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check
-from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, describe_exception
+from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput, describe_exception
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
 from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import unready_pod, warning_events
@@ -127,6 +128,14 @@ def evaluate(item, observed, answers, checklist=CHECKLIST):
 
 
 def run(kube, services, timeout=3.0, checklist=CHECKLIST):
+    if not services:
+        raise InvalidInput("check", "service discovery", "services is empty: there is nothing to look at",
+                           fix="Declare the Services to check; a check of nothing would pass having checked nothing")
+    for item in services:
+        path = item.get("path")
+        if path is not None and (not str(path).startswith("/") or re.search(r"\s", str(path))):
+            raise InvalidInput("use", "path %r of Service %s/%s" % (path, item.get("namespace"), item.get("name")),
+                               "a probe path starts with / and holds no whitespace (for example /healthz)")
     checks = []
     for item in services:
         observed = gather(kube, item)

@@ -19,6 +19,7 @@ import uuid
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.golive.core.plugins.module_utils.common.checks import strip_userinfo
 from ansible_collections.golive.core.plugins.module_utils.common.clock import format_time, utcnow
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound
 from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
@@ -85,8 +86,9 @@ class Ledger:
 
     def _edit(self, run_id, edit, create=False):
         self.lock.check_held(run_id)
-        stored = self.store.update(self.environment, self.release, edit, self.kube.deadline,
-                                   create=self._create if create else None)
+        # Nothing a step records keeps the user-info of a URL (a password written into it).
+        stored = self.store.update(self.environment, self.release, lambda r: strip_userinfo(edit(r)),
+                                   self.kube.deadline, create=self._create if create else None)
         self.copy = write_copy(self.artifact_dir, stored)
         return stored
 

@@ -22,6 +22,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 def validate(objectives, traffic):
+    if not objectives:
+        raise InvalidInput("measure", "the objectives", "there are none: the gate would pass having measured nothing",
+                           fix="Declare the objectives to measure")
     for objective in objectives:
         if not _NAME.match(objective["name"]):
             raise InvalidInput("use", "objective %r" % objective["name"],
@@ -119,14 +122,14 @@ def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_to
             elif objective["source"] == "resources":
                 usage = {}
                 for container, query in objective["resolved"]["queries"].items():
-                    found = prom.query(query)
+                    found = prom.query(query, deadline)
                     usage[container] = found[0][1] if found else None
                 values[objective["name"]], seen = resources.utilisation(objective["resolved"]["amounts"], usage)
                 objective["evidence"].setdefault("ratios", []).append(seen["ratios"])
                 if seen["undeclared"]:
                     objective["evidence"]["undeclared"] = seen["undeclared"]
             else:
-                found = prom.query(objective["query"])
+                found = prom.query(objective["query"], deadline)
                 values[objective["name"]], series = worst_series(found, objective)
                 if series is not None:
                     objective.setdefault("evidence", {})["series"] = series

@@ -22,6 +22,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     InvalidInput,
     describe_exception,
 )
+from ansible_collections.golive.core.plugins.module_utils.http.transport import api_answer
 
 
 class Prometheus:
@@ -32,16 +33,19 @@ class Prometheus:
         self.token = token
         self.timeout = float(timeout)
 
-    def query(self, expr):
-        """The samples of an instant query: ``[(labels, float)]`` (NaN samples dropped)."""
+    def query(self, expr, deadline=None):
+        """The samples of an instant query: ``[(labels, float)]`` (NaN samples dropped).
+
+        With ``deadline`` (the task's), the request waits no longer than what is left of it."""
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = "Bearer " + self.token
+        timeout = self.timeout if deadline is None else max(0.1, min(self.timeout, deadline.remaining()))
         try:
             response = open_url("%s/api/v1/query?%s" % (self.url, urlencode({"query": expr})), headers=headers,
-                                timeout=self.timeout)
+                                timeout=timeout)
             try:
-                answer = json.loads(response.read())
+                raw = response.read()
             finally:
                 response.close()
         except HTTPError as exc:
@@ -54,6 +58,11 @@ class Prometheus:
             raise BackendError("query", "Prometheus at %s" % self.url, detail, retryable=exc.code >= 500)
         except (URLError, UrlConnectionError, SSLValidationError, OSError, ValueError) as exc:
             raise ConnectionFailed("reach", "Prometheus at %s" % self.url, describe_exception(exc))
+        answer = api_answer(raw, "Prometheus at %s" % self.url,
+                            "Check prometheus_url: the server's base URL, for example http://prometheus:9090")
+        if answer.get("status") not in (None, "success"):
+            raise BackendError("query", "Prometheus at %s" % self.url, answer.get("error") or "status %s"
+                               % answer.get("status"), retryable=False)
         data = answer.get("data") or {}
         if data.get("resultType") == "scalar":
             value = float(data["result"][1])

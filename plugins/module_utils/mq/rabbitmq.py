@@ -25,7 +25,9 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     BackendError,
     NotFound,
     PermissionDenied,
+    Timeout,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 
 try:
@@ -37,17 +39,24 @@ CHECKLIST = "Message Queue - RabbitMQ/Kafka configured for async processing"
 
 
 class Api:
-    def __init__(self, url, username, password, ca_file=None, validate_certs=True, timeout=10.0):
+    def __init__(self, url, username, password, ca_file=None, validate_certs=True, timeout=10.0, deadline=None):
         self.url = url.rstrip("/")
         token = base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
         self.headers = {"Authorization": "Basic " + token, "Content-Type": "application/json"}
         self.username = username
         self.context = transport.tls_context(ca_file, validate_certs) if self.url.startswith("https") else None
         self.timeout = timeout
+        self.deadline = deadline
 
     def call(self, method, path, body=None, missing_ok=False):
         data = json.dumps(body).encode("utf-8") if body is not None else None
-        answer = transport.send(method, self.url + path, self.headers, data, context=self.context, timeout=self.timeout)
+        timeout = self.timeout
+        if self.deadline is not None:
+            if self.deadline.expired():
+                raise Timeout("complete", "the checks of %s" % self.url,
+                              "the task's %gs ran out before %s %s" % (self.deadline.seconds, method, path))
+            timeout = max(0.1, min(timeout, self.deadline.remaining()))
+        answer = transport.send(method, self.url + path, self.headers, data, context=self.context, timeout=timeout)
         status, raw = answer[0], answer[2]
         what = "the RabbitMQ management API at %s" % self.url
         if status == 401:
@@ -62,7 +71,8 @@ class Api:
             raise NotFound("find", "%s%s" % (self.url, path), "404", retryable=False)
         if status >= 300:
             raise BackendError("%s" % method.lower(), "%s%s" % (what, path), "HTTP %s" % status)
-        return json.loads(raw) if raw else {}
+        return transport.api_answer(raw, what, "Check url: the management API's base URL, for example http://rabbit:15672",
+                                    kinds=(dict, list))
 
 
 def vpath(vhost):
@@ -149,8 +159,9 @@ def evaluate(observed, queues, max_depth=None, max_unacked=None, round_trip=True
 
 
 def run(params, check_mode=False):
+    # One deadline for the whole check: every request waits only for what is left of it.
     api = Api(params["url"], params["username"], params["password"], params.get("ca_file"),
-              params.get("validate_certs", True), params["timeout"])
+              params.get("validate_certs", True), params["timeout"], deadline=Deadline(params["timeout"]))
     observed = gather(api, params["vhost"], params["round_trip"], check_mode)
     checks = evaluate(observed, params["queues"], params.get("max_depth"), params.get("max_unacked"),
                       params["round_trip"], params.get("checklist") or CHECKLIST)

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import smtplib
 import socket
 import ssl
@@ -19,6 +20,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.checks import c
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
     ConnectionFailed,
+    InvalidInput,
     describe_exception,
 )
 from ansible_collections.golive.core.plugins.module_utils.http import transport
@@ -64,6 +66,12 @@ def probe(params, check_mode=False, clock=time.monotonic):
     """What the server did, step by step: EHLO, STARTTLS, AUTH, the test message."""
     security = params["security"]
     where = "%s:%s" % (params["host"], params["port"])
+    for name in ("sender", "subject"):
+        if re.search(r"[\r\n]", str(params.get(name) or "")):
+            raise InvalidInput("use", name, "it contains a line break (CR or LF); a mail header is one line")
+    for address in params.get("send_to") or []:
+        if re.search(r"[\r\n,]", str(address)):
+            raise InvalidInput("use", "send_to %r" % address, "each entry is one address, without line breaks or commas")
     seen = {"server": where}
     started = clock()
     client = None
@@ -92,15 +100,29 @@ def probe(params, check_mode=False, clock=time.monotonic):
     except ssl.SSLError as exc:
         raise ConnectionFailed("verify", "TLS of the SMTP server %s" % where, describe_exception(exc), retryable=False)
     except smtplib.SMTPResponseException as exc:
-        raise ConnectionFailed("talk to", "the SMTP server %s" % where, "SMTP %s" % exc.smtp_code, retryable=False)
+        raise ConnectionFailed("talk to", "the SMTP server %s" % where, "SMTP %s %s" % (
+            exc.smtp_code, _text(exc.smtp_error)), fix=_needs_tls(security, seen), retryable=False)
     except (socket.error, smtplib.SMTPException) as exc:
         raise ConnectionFailed("reach" if client is None else "talk to", "the SMTP server %s" % where,
-                               describe_exception(exc), fix="check the host, the port and the network")
+                               describe_exception(exc),
+                               fix=_needs_tls(security, seen) or "check the host, the port and the network")
     finally:
         if client is not None:
             close(client)
     seen["ms"] = round((clock() - started) * 1000, 1)
     return seen
+
+
+def _text(value):
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+    return " ".join(text.split())[:200]
+
+
+def _needs_tls(security, seen):
+    """The fix when a plain session was refused by a server that offers STARTTLS."""
+    if security == "none" and seen.get("starttls_offered"):
+        return "The server offers STARTTLS and would not go on without it: use security: starttls"
+    return None
 
 
 def evaluate(seen, params, checklist=CHECKLIST):

@@ -13,18 +13,32 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import re
 import time
 import uuid
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import check, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.errors import BackendError, InvalidInput
+from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline, bounded
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 CHECKLIST = "File Storage - AWS S3/MinIO configured for file uploads"
 BLOCKS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
 def _code(exc):
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    return str(((getattr(exc, "response", None) or {}).get("Error") or {}).get("Code", ""))
+
+
+def check_bucket_name(bucket):
+    """S3's naming rules, before any request (botocore's own message is cut to a line)."""
+    if not _BUCKET.match(bucket or "") or ".." in bucket or re.match(r"^\d+\.\d+\.\d+\.\d+$", bucket):
+        raise InvalidInput("use", "bucket %r" % bucket, "an S3 bucket name is 3 to 63 lower-case letters, digits, '.' "
+                                                        "and '-', starting and ending with a letter or digit, and not "
+                                                        "an IP address")
 
 
 def _optional(call, missing_codes):
@@ -40,12 +54,18 @@ def _optional(call, missing_codes):
 def gather(client, bucket, prefix, round_trip, check_mode=False, clock=time.monotonic):
     what = "bucket %s" % bucket
     try:
-        client.head_bucket(Bucket=bucket)
+        head = client.head_bucket(Bucket=bucket)
     except s3.aws_errors() as exc:
         error = s3.classify(exc, "find", what)
         if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
             return {"bucket": bucket, "exists": False}
         raise error
+    headers = (head.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    if not any(str(name).lower().startswith("x-amz") for name in headers):
+        # A web server answers HEAD with 200 too: an S3 API says so in its x-amz- headers.
+        raise BackendError("find", what, "the endpoint answered without any x-amz- header: it is not an S3 API "
+                                         "(server %s)" % (headers.get("server") or "unknown"),
+                           fix="Check aws_endpoint_url", retryable=False)
     observed = {"bucket": bucket, "exists": True}
     observed["versioning"] = client.get_bucket_versioning(Bucket=bucket).get("Status") or "Disabled"
     encryption = _optional(lambda: client.get_bucket_encryption(Bucket=bucket),
@@ -126,5 +146,12 @@ def evaluate(observed, want, checklist=CHECKLIST):
 
 
 def run(client, params, check_mode=False):
-    observed = gather(client, params["bucket"], params["prefix"], params["round_trip"], check_mode)
+    check_bucket_name(params["bucket"])
+    # The whole check within aws_timeout, botocore's own retries included.
+    deadline = Deadline(float(params.get("aws_timeout") or 60))
+    try:
+        observed = bounded(lambda: gather(client, params["bucket"], params["prefix"], params["round_trip"],
+                                          check_mode), deadline, "check", "bucket %s" % params["bucket"])
+    except s3.aws_errors() as exc:
+        raise s3.classify(exc, "check", "bucket %s" % params["bucket"])
     return {"changed": False, "checks": evaluate(observed, params, params.get("checklist") or CHECKLIST)}

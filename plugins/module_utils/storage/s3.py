@@ -23,6 +23,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
     BackendError,
     ConnectionFailed,
+    InvalidInput,
     NotFound,
     PermissionDenied,
     describe_exception,
@@ -32,6 +33,7 @@ try:
     import boto3
     import botocore.config
     import botocore.exceptions
+    import botocore.parsers
     HAS_BOTO3 = True
     BOTO3_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the module entry point
@@ -56,6 +58,10 @@ def session_client(service, params, max_attempts=5):
         kwargs["aws_secret_access_key"] = params["aws_secret_key"]
     if params.get("aws_session_token"):
         kwargs["aws_session_token"] = params["aws_session_token"]
+    endpoint = params.get("aws_endpoint_url")
+    if endpoint and not str(endpoint).lower().startswith(("http://", "https://")):
+        raise InvalidInput("use", "aws_endpoint_url %r" % endpoint, "it needs its scheme",
+                           fix="Write it as http://%s or https://%s" % (endpoint, endpoint))
     config = botocore.config.Config(
         retries={"max_attempts": max_attempts, "mode": "standard"},
         connect_timeout=float(params.get("aws_timeout") or 10),
@@ -88,12 +94,17 @@ def classify(exc, verb, obj):
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return AuthenticationFailed(verb, obj, "no credentials found",
                                     fix="Set aws_access_key/aws_secret_key or AWS_* environment variables")
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        return BackendError(verb, obj, "the endpoint's answer is not an S3 API's (%s)" % describe_exception(exc),
+                            fix="Check aws_endpoint_url", retryable=False)
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        return InvalidInput(verb, obj, " ".join(str(exc).split()))  # botocore's message spans several lines
     return BackendError(verb, obj, describe_exception(exc))
 
 
 def aws_errors():
     """The exception types ``classify`` understands (for ``except`` clauses)."""
-    return (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+    return (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)
 
 
 def argument_spec():
