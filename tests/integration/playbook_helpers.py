@@ -84,7 +84,7 @@ def lock_holder(lab, environment):
         kube.close()
 
 
-def run_tasks(tmp_path, *tasks, extra=()):
+def run_tasks(tmp_path, *tasks, extra=(), env=None):
     """Run ``tasks`` in one play with the lab's k8s module defaults; return the process and
     each task's registered result (None when the play failed)."""
     path = tmp_path / ("m-%s.yml" % uuid.uuid4().hex[:6])
@@ -97,5 +97,5 @@ def run_tasks(tmp_path, *tasks, extra=()):
         "mode": "0600"}})
     path.write_text(json.dumps([{"name": "M", "hosts": "golive", "gather_facts": False,
                                  "module_defaults": {"group/golive.core.k8s": "{{ golive_k8s }}"}, "tasks": steps}]))
-    proc = run_playbook(str(path), *extra)
+    proc = run_playbook(str(path), *extra, env=env)
     return proc, (json.loads(out.read_text()) if proc.returncode == 0 else None)

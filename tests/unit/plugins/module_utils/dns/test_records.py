@@ -83,3 +83,29 @@ def test_a_shift_step_splits_a_hundred_between_the_pair():
         records.shift([{"name": "www", "from": {"set_identifier": "old"}}], 10, "lab.example.")
     with pytest.raises(InvalidInput, match="same set"):
         records.shift([dict(pair, to=pair["from"])], 10, "lab.example.")
+
+
+@pytest.mark.parametrize("name,rtype,ttl,values,says", [
+    ("www", "A", 60, ["999.1.1.1"], "999.1.1.1 is not an IPv4 address"),
+    ("www", "A", 60, ["10.0.0.1 "], None),                       # whitespace around a value is no value of its own
+    ("www", "AAAA", 60, ["10.0.0.1"], "10.0.0.1 is not an IPv6 address"),
+    ("www", "CNAME", 60, ["not a host"], "is not a host name"),
+    ("@", "CNAME", 60, ["www.example.com."], "a CNAME cannot be at the zone apex"),
+    ("www", "A", -5, ["10.0.0.1"], "ttl -5 is not 0 to 2147483647 seconds"),
+    ("www", "A", 10000000000, ["10.0.0.1"], "ttl 10000000000 is not 0 to 2147483647 seconds"),
+    ("www", "A", 60, [""], "a value is empty"),
+])
+def test_values_ttls_and_names_a_server_would_refuse(name, rtype, ttl, values, says):
+    if says is None:
+        assert records.record_set(name, rtype, ttl, values, ZONE)["values"] == ["10.0.0.1"]
+        return
+    with pytest.raises(InvalidInput) as refused:
+        records.record_set(name, rtype, ttl, values, ZONE)
+    assert says in str(refused.value)
+
+
+def test_a_ttl_over_a_week_is_warned_of():
+    sets = [records.record_set("www", "A", 1000000000, ["10.0.0.1"], ZONE),
+            records.record_set("app", "A", 60, ["10.0.0.1"], ZONE)]
+    warned = records.long_ttls(sets)
+    assert len(warned) == 1 and warned[0].startswith("www.example.com. A has a TTL of 1000000000 s (11574 days)")

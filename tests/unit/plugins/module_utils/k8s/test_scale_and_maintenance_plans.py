@@ -72,3 +72,13 @@ def test_maintenance_plans_both_ways():
     assert not maintenance.plan([ingress(SPEC)], "disabled", "maintenance", "http")[0]["changed"]
     from_undo = maintenance.plan([ingress(on["after"])], "disabled", "m", "http", {"Ingress shop/a": SPEC})[0]
     assert from_undo["after"] == SPEC
+
+
+def test_the_maintenance_port_is_one_the_service_has():
+    from ansible_collections.golive.core.plugins.module_utils.k8s import maintenance
+    svc = {"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"port": 9090}]}}
+    assert maintenance.service_has_port(svc, "http") and maintenance.service_has_port(svc, "80")
+    assert maintenance.service_has_port(svc, 9090)
+    for missing in ("https", "99999", "8080", ""):  # 8080 is the Pods' port, not the Service's
+        assert not maintenance.service_has_port(svc, missing)
+    assert maintenance.ports_text(svc) == "ports 80 (http), 9090"

@@ -1,5 +1,7 @@
 """A bucket's posture against what is declared (pure evaluation)."""
 
+import pytest
+
 from ansible_collections.golive.core.plugins.module_utils.storage import posture
 
 GOOD = {"bucket": "b", "exists": True, "versioning": "Enabled", "encryption": ["aws:kms"],
@@ -32,3 +34,12 @@ def test_only_what_is_declared_is_checked_and_a_missing_bucket_stops_there():
     assert list(statuses(GOOD, {"prefix": ""})) == ["s3.bucket", "s3.round_trip"]
     assert statuses({"bucket": "b", "exists": False}, WANT) == {"s3.bucket": "fail"}
     assert statuses(dict(GOOD, round_trip=None), {})["s3.round_trip"] == "skip"
+
+
+@pytest.mark.parametrize("bucket", ["ab", "a" * 64, "Shop-Files", "shop files", "-shop", "shop..files", "10.0.0.1"])
+def test_a_bucket_name_s3_refuses_is_refused_first(bucket):
+    from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
+    with pytest.raises(InvalidInput) as refused:
+        posture.check_bucket_name(bucket)
+    assert "an S3 bucket name is 3 to 63 lower-case letters" in str(refused.value)
+    posture.check_bucket_name("shop-files.eu-1")
