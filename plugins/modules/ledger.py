@@ -318,11 +318,12 @@ copy:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.ledger import run as ledger_run
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 OPERATION_FIELDS = ("run_id", "phase", "step", "inputs", "objects", "undo", "before", "after", "outputs", "changed",
                     "error", "duration", "status", "always", "event", "details", "break_lock", "force_break_lock",

@@ -127,10 +127,11 @@ version:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.mq import rabbitmq
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 
 def main():

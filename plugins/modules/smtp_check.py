@@ -98,10 +98,11 @@ summary:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.notify import smtp_probe
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 
 def main():

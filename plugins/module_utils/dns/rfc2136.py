@@ -10,7 +10,6 @@ __metaclass__ = type
 import base64
 import binascii
 
-from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -20,6 +19,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     PermissionDenied,
     describe_exception,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 try:
     import dns.exception

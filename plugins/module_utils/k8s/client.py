@@ -22,7 +22,6 @@ import threading
 import traceback
 import types
 
-from ansible.module_utils.basic import env_fallback
 from urllib.parse import quote
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
@@ -36,6 +35,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     describe_exception,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import as_deadline, retry
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 USER_AGENT = "golive.core"
 _STUBS = ("kubernetes", "kubernetes.client")
@@ -125,45 +125,100 @@ except ImportError:  # pragma: no cover - reported by the module entry point
 def argument_spec():
     """Connection options shared by every Kubernetes module (doc fragment ``k8s``).
 
-    Names and environment fallbacks follow kubernetes.core, so existing AWX credential
-    types and environments work unchanged.
+    kubernetes.core's whole set, with its names, aliases and ``K8S_AUTH_*`` variables, so
+    its AWX credential type, environments and ``module_defaults`` work unchanged.
     """
+    def env(name):
+        return (env_fallback, ["K8S_AUTH_%s" % name])
+
     return dict(
-        kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
-        context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
-        host=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_HOST"])),
-        api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K8S_AUTH_API_KEY"])),
-        ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
-        validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
+        kubeconfig=dict(type="raw", no_log=True, fallback=env("KUBECONFIG")),
+        context=dict(type="str", fallback=env("CONTEXT")),
+        host=dict(type="str", fallback=env("HOST")),
+        api_key=dict(type="str", no_log=True, fallback=env("API_KEY")),
+        username=dict(type="str", fallback=env("USERNAME")),
+        password=dict(type="str", no_log=True, fallback=env("PASSWORD")),
+        validate_certs=dict(type="bool", aliases=["verify_ssl"], fallback=env("VERIFY_SSL")),
+        ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=env("SSL_CA_CERT")),
+        client_cert=dict(type="path", aliases=["cert_file"], fallback=env("CERT_FILE")),
+        client_key=dict(type="path", aliases=["key_file"], no_log=False, fallback=env("KEY_FILE")),
+        proxy=dict(type="str", fallback=env("PROXY")),
+        no_proxy=dict(type="str", fallback=env("NO_PROXY")),
+        proxy_headers=dict(type="dict", options=dict(
+            proxy_basic_auth=dict(type="str", no_log=True, fallback=env("PROXY_HEADERS_PROXY_BASIC_AUTH")),
+            basic_auth=dict(type="str", no_log=True, fallback=env("PROXY_HEADERS_BASIC_AUTH")),
+            user_agent=dict(type="str", fallback=env("PROXY_HEADERS_USER_AGENT")))),
+        persist_config=dict(type="bool", fallback=env("PERSIST_CONFIG")),
+        impersonate_user=dict(type="str", fallback=env("IMPERSONATE_USER")),
+        impersonate_groups=dict(type="list", elements="str", fallback=env("IMPERSONATE_GROUPS")),
         request_timeout=dict(type="float", default=30.0),
     )
 
 
 def _configuration(params):
+    """The official client's configuration, from the options as kubernetes.core reads them:
+    a host with a token, a user and password or a client certificate is used directly;
+    otherwise a kubeconfig (a path or the kubeconfig itself as a dict, and its context), else
+    the in-cluster service account."""
+    # An empty value (a field of an AWX credential left empty) means "not set".
+    params = dict((k, v) for k, v in params.items() if v not in ("", None))
     config = configuration_module.Configuration()
+    direct = params.get("host") and (params.get("api_key") or (params.get("username") and params.get("password"))
+                                     or (params.get("client_cert") and params.get("client_key")))
+    kubeconfig = params.get("kubeconfig")
     try:
-        if params.get("host") and params.get("api_key"):
+        if direct:
             config.host = params["host"]
-            config.api_key = {"authorization": "Bearer " + params["api_key"]}
-        elif params.get("kubeconfig") or not _in_cluster():
-            kube_config.load_kube_config(config_file=params.get("kubeconfig"), context=params.get("context"),
-                                         client_configuration=config, persist_config=False)
+        elif isinstance(kubeconfig, dict):
+            kube_config.load_kube_config_from_dict(config_dict=kubeconfig, context=params.get("context"),
+                                                   client_configuration=config,
+                                                   persist_config=bool(params.get("persist_config")))
+        elif kubeconfig is not None and not isinstance(kubeconfig, str):
+            raise InvalidInput("use", "kubeconfig", "it is a path or the kubeconfig itself (a dict), not %s"
+                               % type(kubeconfig).__name__)
+        elif kubeconfig or params.get("context") or not _in_cluster():
+            kube_config.load_kube_config(config_file=kubeconfig, context=params.get("context"),
+                                         client_configuration=config,
+                                         persist_config=bool(params.get("persist_config")))
         else:
             kube_config.load_incluster_config(client_configuration=config)
     except (kube_config.ConfigException, OSError, ValueError, TypeError) as exc:
         raise InvalidInput("load", "the Kubernetes client configuration", describe_exception(exc),
-                           fix="Set kubeconfig (K8S_AUTH_KUBECONFIG) or host and api_key")
+                           fix="Set kubeconfig (K8S_AUTH_KUBECONFIG), or host with api_key, a client certificate "
+                               "or username and password")
+    if params.get("api_key"):
+        config.api_key = {"authorization": "Bearer " + params["api_key"]}
+    for option, attribute in (("host", "host"), ("ca_cert", "ssl_ca_cert"), ("client_cert", "cert_file"),
+                              ("client_key", "key_file"), ("username", "username"), ("password", "password"),
+                              ("proxy", "proxy"), ("no_proxy", "no_proxy")):
+        if params.get(option):
+            setattr(config, attribute, params[option])
     if params.get("host"):
-        config.host = params["host"]
-    if params.get("ca_cert"):
-        config.ssl_ca_cert = params["ca_cert"]
+        config.host = params["host"].rstrip("/")
     if params.get("validate_certs") is not None:
         config.verify_ssl = params["validate_certs"]
+    headers = dict((k, v) for k, v in (params.get("proxy_headers") or {}).items() if v)
+    if headers:
+        config.proxy_headers = urllib3.util.make_headers(**headers)
     # Retries are ours (one deadline); the transport must not retry on its own.
     config.retries = False
     # Modules that act on many objects do so from a thread pool: one connection each.
     config.connection_pool_maxsize = 32
     return config
+
+
+def extra_headers(params):
+    """Impersonation and basic authentication headers the official client does not add."""
+    headers = {}
+    if params.get("impersonate_user"):
+        headers["Impersonate-User"] = params["impersonate_user"]
+    groups = [g for g in params.get("impersonate_groups") or [] if g]
+    if groups:
+        headers["Impersonate-Group"] = groups
+    if params.get("username") and params.get("password") and not params.get("api_key"):
+        headers["Authorization"] = urllib3.util.make_headers(
+            basic_auth="%s:%s" % (params["username"], params["password"]))["authorization"]
+    return headers
 
 
 def _in_cluster():
@@ -184,6 +239,7 @@ class Kube:
         self.deadline = as_deadline(deadline)
         self.timeout = float(params.get("request_timeout") or 30)
         self.config = _configuration(params)
+        self.extra_headers = extra_headers(params)
         self.transport = rest.RESTClientObject(self.config)
         self.host = self.config.host
         self.requests = 0
@@ -196,8 +252,11 @@ class Kube:
 
         def once():
             self.requests += 1
-            headers = {"Accept": "application/json", "User-Agent": USER_AGENT,
-                       "Content-Type": content_type or "application/json"}
+            headers = urllib3.HTTPHeaderDict({"Accept": "application/json", "User-Agent": USER_AGENT,
+                                              "Content-Type": content_type or "application/json"})
+            for name, value in self.extra_headers.items():
+                for item in (value if isinstance(value, list) else [value]):
+                    headers.add(name, item)
             # The token as the official client would send it (refreshed by its exec,
             # OIDC or cloud provider hook when one is configured).
             bearer = self.config.auth_settings().get("BearerToken")

@@ -17,7 +17,6 @@ __metaclass__ = type
 import time
 import uuid
 
-from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import strip_userinfo
 from ansible_collections.golive.core.plugins.module_utils.common.clock import format_time, utcnow
@@ -37,6 +36,7 @@ from ansible_collections.golive.core.plugins.module_utils.ledger.store import (
     head_name,
     write_copy,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 CHECK_RUN_ID = "check-mode"
 

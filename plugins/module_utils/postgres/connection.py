@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import re
 
-from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -18,6 +17,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
     describe_exception,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 try:
     import psycopg2

@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -16,6 +15,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
     describe_exception,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 try:
     import redis

@@ -25,7 +25,6 @@ import fnmatch
 import re
 import uuid
 
-from ansible.module_utils.basic import env_fallback
 from urllib.parse import quote
 
 from ansible_collections.golive.core.plugins.module_utils.common import clock
@@ -35,6 +34,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Refused,
 )
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "golive.backup/1"

@@ -17,7 +17,6 @@ import json
 import queue
 import threading
 
-from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -28,6 +27,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     PermissionDenied,
     describe_exception,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 try:
     import boto3
@@ -67,8 +67,11 @@ def session_client(service, params, max_attempts=5):
         connect_timeout=float(params.get("aws_timeout") or 10),
         read_timeout=float(params.get("aws_timeout") or 60),
     )
-    return boto3.session.Session(region_name=params.get("aws_region") or "us-east-1").client(
-        service, endpoint_url=params.get("aws_endpoint_url") or None, config=config, **kwargs)
+    if params.get("aws_ca_bundle"):
+        kwargs["verify"] = params["aws_ca_bundle"]
+    session = boto3.session.Session(region_name=params.get("aws_region") or "us-east-1",
+                                    profile_name=params.get("aws_profile") or None)
+    return session.client(service, endpoint_url=params.get("aws_endpoint_url") or None, config=config, **kwargs)
 
 
 def classify(exc, verb, obj):
@@ -110,11 +113,19 @@ def aws_errors():
 def argument_spec():
     """Connection options shared by every AWS-API module (see doc fragment ``aws``)."""
     return dict(
-        aws_endpoint_url=dict(type="str", aliases=["endpoint_url"], fallback=(env_fallback, ["AWS_ENDPOINT_URL"])),
-        aws_access_key=dict(type="str", no_log=True, fallback=(env_fallback, ["AWS_ACCESS_KEY_ID"])),
-        aws_secret_key=dict(type="str", no_log=True, fallback=(env_fallback, ["AWS_SECRET_ACCESS_KEY"])),
-        aws_session_token=dict(type="str", no_log=True, fallback=(env_fallback, ["AWS_SESSION_TOKEN"])),
-        aws_region=dict(type="str", default="us-east-1", fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION"])),
+        # amazon.aws's names (and environment variables) are accepted as they are.
+        aws_endpoint_url=dict(type="str", aliases=["endpoint_url", "ec2_url", "s3_url"],
+                              fallback=(env_fallback, ["AWS_ENDPOINT_URL", "AWS_URL", "EC2_URL"])),
+        aws_access_key=dict(type="str", no_log=True, aliases=["access_key", "aws_access_key_id", "ec2_access_key"],
+                            fallback=(env_fallback, ["AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY"])),
+        aws_secret_key=dict(type="str", no_log=True, aliases=["secret_key", "aws_secret_access_key", "ec2_secret_key"],
+                            fallback=(env_fallback, ["AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "EC2_SECRET_KEY"])),
+        aws_session_token=dict(type="str", no_log=True, aliases=["session_token", "security_token", "aws_security_token"],
+                               fallback=(env_fallback, ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"])),
+        aws_region=dict(type="str", default="us-east-1", aliases=["region", "ec2_region"],
+                        fallback=(env_fallback, ["AWS_REGION", "AWS_DEFAULT_REGION", "EC2_REGION"])),
+        aws_profile=dict(type="str", aliases=["profile"], fallback=(env_fallback, ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"])),
+        aws_ca_bundle=dict(type="path", fallback=(env_fallback, ["AWS_CA_BUNDLE"])),
         aws_timeout=dict(type="float", default=60.0),
     )
 
