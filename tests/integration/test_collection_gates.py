@@ -64,6 +64,11 @@ def test_built_tarball_installs_and_ansible_doc_renders_every_module(tmp_path):
         assert doc.returncode == 0, doc.stderr
         assert "golive.core.%s" % module in doc.stdout and "EXAMPLES" in doc.stdout
         assert str(target) in doc.stdout, "ansible-doc must render the installed copy"
+        assert "[WARNING]" not in doc.stdout + doc.stderr, doc.stderr
+    # Listing the collection's modules, roles and filters warns of nothing either.
+    for kind in ("module", "role", "filter", "callback"):
+        listed = _run([str(BIN / "ansible-doc"), "-t", kind, "-l", "golive.core"], cwd=tmp_path, env=env)
+        assert listed.returncode == 0 and "[WARNING]" not in listed.stdout + listed.stderr, (kind, listed.stderr)
 
 
 def test_a_wrong_module_doc_fails_sanity(tmp_path):

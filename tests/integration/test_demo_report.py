@@ -102,6 +102,8 @@ def test_the_demo_goes_live_breaks_and_is_rolled_back_as_a_user_sees_it(lab, dem
         assert request(lab["app"], site=site)[1].get("X-App-Version") == PREVIOUS
     assert not column_exists(lab), "the release's migration was undone by the restore"
     assert "golive.core.report: %s" % demo["reports"] in out  # where the report is, for people
+    warned = [line for line in (out + demo["proc"].stderr).splitlines() if "[WARNING]" in line]
+    assert warned == [], warned  # a clean demo, go-live, incident and rollback, warns of nothing
 
 
 def test_the_rendered_report_shows_every_phase_and_the_incident_first(demo, tmp_path):

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import hashlib
 import json
+import os
 import queue
 import threading
 
@@ -69,9 +70,17 @@ def session_client(service, params, max_attempts=5):
     )
     if params.get("aws_ca_bundle"):
         kwargs["verify"] = params["aws_ca_bundle"]
-    session = boto3.session.Session(region_name=params.get("aws_region") or "us-east-1",
-                                    profile_name=params.get("aws_profile") or None)
-    return session.client(service, endpoint_url=params.get("aws_endpoint_url") or None, config=config, **kwargs)
+    # boto3 reads AWS_* variables itself: an empty one (an AWX credential's field left empty)
+    # is no setting, not a profile named "".
+    for name in [n for n, v in os.environ.items() if n.startswith(("AWS_", "BOTO_")) and not v.strip()]:
+        del os.environ[name]
+    try:
+        session = boto3.session.Session(region_name=params.get("aws_region") or "us-east-1",
+                                        profile_name=params.get("aws_profile") or None)
+        return session.client(service, endpoint_url=params.get("aws_endpoint_url") or None, config=config, **kwargs)
+    except botocore.exceptions.BotoCoreError as exc:
+        raise InvalidInput("set up", "the %s client" % service, describe_exception(exc),
+                           fix="Check aws_profile, aws_region and aws_endpoint_url")
 
 
 def classify(exc, verb, obj):
