@@ -4,15 +4,24 @@ accepts, and `ansible-builder create` produces a build context from the collecti
 requirements.txt and bindep.txt. (No AWX server runs here; these check what can be checked
 without one.)"""
 
+import json
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
 from playbook_helpers import BIN, REPO, ansible_env
 
-VARS = yaml.safe_load((REPO / "awx" / "vars" / "golive.yml").read_text())
+
+class _Loader(yaml.SafeLoader):
+    """YAML as Ansible reads awx/vars: ``!unsafe`` marks text sent to the controller verbatim."""
+
+
+_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+VARS = yaml.load((REPO / "awx" / "vars" / "golive.yml").read_text(), Loader=_Loader)  # noqa: S506
 SURVEY_TYPES = {"text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect"}
 FIELD_TYPES = {"string", "boolean"}
 
@@ -78,8 +87,10 @@ def test_every_survey_has_the_shape_awx_accepts():
 
 def env_read_by_modules():
     text = "\n".join(p.read_text() for p in (REPO / "plugins").rglob("*.py"))
-    return set(name for group in re.findall(r"env_fallback, \[([^\]]+)\]", text)
-               for name in re.findall(r'"([A-Z0-9_]+)"', group))
+    found = set(name for group in re.findall(r"env_fallback, \[([^\]]+)\]", text)
+                for name in re.findall(r'"([A-Z0-9_]+)"', group))
+    # The Kubernetes options' variables are K8S_AUTH_<option> (k8s/client.py's env()).
+    return found | set("K8S_AUTH_" + name for name in re.findall(r'fallback=env\("([A-Z0-9_]+)"\)', text))
 
 
 def test_credential_types_inject_what_the_modules_read():
@@ -158,3 +169,52 @@ def test_ansible_builder_create_produces_the_build_context(tmp_path):
     assert (build / "golive" / "plugins" / "callback" / "report.py").is_file()
     assert "ansible-galaxy collection install /tmp/golive-dist/" in containerfile
     assert "ansible-core==2.19.14" in containerfile and sys.version_info >= (3, 11)
+
+
+def awx_collection_that_validates_only(tmp_path):
+    """A copy of the awx.awx collection the ``ansible`` package ships, whose modules run the
+    real AnsibleModule validation of their real argument specs and then answer with the
+    arguments instead of calling a controller (there is none here)."""
+    import ansible_collections.awx.awx as real
+    source = Path(real.__file__).parent if getattr(real, "__file__", None) else Path(list(real.__path__)[0])
+    target = tmp_path / "collections" / "ansible_collections" / "awx" / "awx"
+    shutil.copytree(source, target)
+    api = target / "plugins" / "module_utils" / "controller_api.py"
+    text = api.read_text()
+    marker = "            super().__init__(argument_spec=full_argspec, **kwargs)\n"
+    assert marker in text, "awx.awx changed how its modules build AnsibleModule"
+    api.write_text(text.replace(marker, marker + "            self.exit_json(changed=False, validated=True)\n"))
+    return tmp_path / "collections"
+
+
+def test_every_task_of_configure_yml_passes_awx_awx_argument_validation(tmp_path):
+    collections = awx_collection_that_validates_only(tmp_path)
+    env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (collections, REPO / ".cache" / "collections"),
+                       "ANSIBLE_STDOUT_CALLBACK": "json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+                       "CONTROLLER_HOST": "https://awx.invalid", "CONTROLLER_OAUTH_TOKEN": "not-used"})
+    runs = []
+    for attempt in range(2):  # the same arguments twice: nothing in them depends on a first run
+        proc = subprocess.run([str(BIN / "ansible-playbook"), "awx/configure.yml",
+                               "-e", "golive_awx_scm_url=https://git.example.com/ops/golive.git"],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        runs.append(json.loads(proc.stdout[proc.stdout.index("{"):]))
+    results = {}
+    for task in runs[0]["plays"][0]["tasks"]:
+        host = task["hosts"]["localhost"]
+        items = host.get("results") or [host]
+        for item in items:
+            assert item.get("validated") is True and not item.get("failed"), (task["task"]["name"], item)
+        results[task["task"]["name"]] = items
+    assert len(results["Credential types"]) == len(VARS["golive_awx_credential_types"])
+    assert len(results["Job templates, one per phase and per rollback"]) == len(VARS["golive_awx_job_templates"])
+    # The injectors reached the module verbatim, for the controller to render.
+    kube = next(i for i in results["Credential types"] if i["invocation"]["module_args"]["name"].endswith("kubeconfig"))
+    injectors = kube["invocation"]["module_args"]["injectors"]
+    assert injectors["env"]["K8S_AUTH_KUBECONFIG"] == "{{ tower.filename.kubeconfig }}"
+    assert injectors["file"]["template.kubeconfig"] == "{{ kubeconfig }}"
+    workflow = results["The Day -7 to Day 0 workflow with approvals between phases"][0]["invocation"]["module_args"]
+    assert workflow["destroy_current_nodes"] is False
+    approvals = [n for n in workflow["workflow_nodes"] if n["unified_job_template"]["type"] == "workflow_approval"]
+    assert approvals and all(n["unified_job_template"]["timeout"] == 0 for n in approvals)
+    assert runs[1]["stats"]["localhost"]["changed"] == 0
