@@ -99,3 +99,11 @@ def run_tasks(tmp_path, *tasks, extra=(), env=None):
                                  "module_defaults": {"group/golive.core.k8s": "{{ golive_k8s }}"}, "tasks": steps}]))
     proc = run_playbook(str(path), *extra, env=env)
     return proc, (json.loads(out.read_text()) if proc.returncode == 0 else None)
+
+
+def rendered_diff(diff):
+    """A module's diff as `ansible-playbook --diff` prints it with the default callback (which
+    warns instead of printing when before/after are neither text nor a mapping)."""
+    import copy
+    from ansible.plugins.callback import CallbackBase
+    return "".join(CallbackBase()._get_diff(copy.deepcopy(diff)))

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from playbook_helpers import REPO, ansible_env
+from playbook_helpers import REPO, ansible_env, rendered_diff
 
 BIN = Path(sys.executable).parent
 MIGRATIONS = REPO / "inventories" / "lab" / "files"
@@ -244,6 +244,9 @@ def test_seed_upserts_by_natural_key_and_second_run_changes_nothing(lab, databas
     assert rc == 0 and first["counts"] == {"inserted": 1, "updated": 1, "unchanged": 0}
     updated = [c for c in first["changes"] if c["action"] == "updated"][0]
     assert updated["before"]["monthly_cents"] == 1500 and updated["after"]["monthly_cents"] == 1900
+    shown = rendered_diff(first["diff"])  # what --diff prints: each row named by its table and key
+    assert '-        "monthly_cents": 1500,' in shown and '+        "monthly_cents": 1900,' in shown
+    assert '"public.plans code=free"' in shown and '"public.plans code=team"' in shown
     assert rows(pg, database, "SELECT code, name, monthly_cents FROM plans ORDER BY code") == [
         ("free", "Free", 0), ("legacy", "Legacy", 100), ("team", "Team", 1900)]
 

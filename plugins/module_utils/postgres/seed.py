@@ -73,6 +73,11 @@ def select_sql(table, key):
     return "SELECT row_to_json(t)::text AS before FROM %s AS t WHERE %s" % (ident, cond)
 
 
+def _row_name(change):
+    """A row's name in a diff: its table and natural key, e.g. "public.plans code=team"."""
+    return "%s %s" % (change["table"], " ".join("%s=%s" % kv for kv in sorted(change["key"].items())))
+
+
 def _adapt(value):
     if isinstance(value, (dict, list)):
         return Json(value)
@@ -118,7 +123,7 @@ def seed(params, tables, check_mode=False):
         "changed": bool(changes),
         "changes": changes,
         "counts": counts,
-        "diff": {"before": [c["before"] for c in changes if c["before"]],
-                 "after": [c["after"] for c in changes]},
+        "diff": {"before": dict((_row_name(c), c["before"]) for c in changes if c["before"]),
+                 "after": dict((_row_name(c), c["after"]) for c in changes)},
         "undo": {"action": "restore the pre-deploy backup", "rows": len(changes)},
     }
