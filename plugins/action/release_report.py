@@ -56,7 +56,7 @@ class ActionModule(ActionBase):
         if not record.get("release") or not record.get("environment"):
             raise AnsibleActionFail("Failed to make the release report: record is not a release's ledger record "
                                     "(golive.core.ledger operation=read returns it as record)")
-        directory = args["directory"] or os.environ.get("GOLIVE_REPORT_DIR") or os.path.join("artifacts", "reports")
+        directory = args["directory"] or rp.default_directory()
         try:
             rows = cl.load(args["checklist"])
         except (OSError, ValueError) as exc:

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 name: report
 type: aggregate
 short_description: Writes the evidence report of a run (HTML, Markdown, JUnit, JSON)
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Records every task of the run (phase, start, end, status), the check records modules return
     in C(checks), the ledger steps they recorded, failure messages and the diffs modules show, and
@@ -34,8 +34,10 @@ requirements:
   - enable in C(callbacks_enabled) (the repository's C(ansible.cfg) does)
 options:
   directory:
-    description: Where the run folders are written; each run gets C(<release>-<UTC time>) and C(latest) points at it.
-    default: artifacts/reports
+    description:
+      - Where the run folders are written; each run gets C(<release>-<UTC time>) and C(latest) points at it.
+      - When not set, C(reports) in the job's artifact folder under ansible-runner (AWX / Automation
+        Controller set C(AWX_ISOLATED_DATA_DIR) to it), else C(artifacts/reports) in the folder the run starts in.
     type: path
     env:
       - name: GOLIVE_REPORT_DIR
@@ -195,7 +197,7 @@ class CallbackModule(CallbackBase):
         report = rp.build(self.run, rows)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         name = re.sub(r"[^A-Za-z0-9._-]", "_", "%s-%s" % (report["release"] or "run", stamp))
-        root = os.path.abspath(self.get_option("directory"))
+        root = os.path.abspath(self.get_option("directory") or rp.default_directory())
         if not os.path.isdir(root):
             os.makedirs(root, mode=0o750, exist_ok=True)
         folder, suffix = os.path.join(root, name), 1

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: expect_version
 short_description: Make golive.core.http_check requests assert the version that must answer
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Adds to the request named O(name) a JMESPath assertion that O(query) on its JSON answer equals
     O(version), so a validation passes only when that version answers (after a rollback, the version

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: rollback_impact
 short_description: The impact summary a controlled rollback shows before it asks for confirmation
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Joins what the assessment observed into one summary, from the rollback O(_input) plan (golive.core.ledger
     V(read) with O(golive.core.ledger#module:plan=emergency-rollback)), the service checks

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: search_requests
 short_description: The golive.core.http_check requests that check a search cluster
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Turns a declared search cluster (Elasticsearch or OpenSearch REST API) into golive.core.http_check
     requests, judged by status and JMESPath on the answers.

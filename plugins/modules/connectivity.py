@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: connectivity
 short_description: Check that every system a go-live touches answers, with evidence
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Connects to PostgreSQL (directly or through PgBouncer), Redis (directly or through
     Sentinel discovery), an S3 bucket and an authoritative DNS server, with the same

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: dns_cutover
 short_description: Cut DNS record sets over, and back, verified on every authoritative server
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Replaces A, AAAA, CNAME or TXT record sets (several values per name) through one record-set
     API with two providers, RFC 2136 dynamic updates signed with TSIG (O(provider=rfc2136)) and

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: http_check
 short_description: HTTP checks with error ratio and latency statistics, JMESPath assertions and explicit resolution
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Sends each request of O(requests), in order, O(count) times with at most O(concurrency) at
     once, and judges every answer by its status, JMESPath assertions on its JSON, and a body regex.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: k8s_apply
 short_description: Apply Kubernetes manifests with server-side apply, a dry run first, and undo data
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Applies (or deletes) a list of manifests with server-side apply as field manager
     O(field_manager).

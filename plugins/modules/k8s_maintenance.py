@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: k8s_maintenance
 short_description: Point Ingresses at a maintenance page, and put them back exactly
-version_added: 0.3.0
+version_added: 1.0.0
 description:
   - O(state=enabled) replaces every backend of every rule (and the default backend) of the selected
     Ingresses, named in O(ingresses) or matched by O(label_selector) in O(namespaces), with the

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: k8s_preflight
 short_description: Check a cluster's readiness for a go-live in one call
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Evaluates a declared readiness spec against a Kubernetes cluster and returns one check
     per section in the collection's check model, each with evidence naming the objects

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: k8s_rollout
 short_description: Roll many Deployments and StatefulSets at once, under one deadline, and undo it
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Sets new images (O(images)) or merges a pod template change (O(template)) into every selected
     workload, named in O(workloads) or matched by O(label_selector) across O(namespaces), in

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: k8s_workloads
 short_description: Scale many Deployments and StatefulSets at once, and bring them back to their saved counts
-version_added: 0.3.0
+version_added: 1.0.0
 description:
   - Scales every selected workload, named in O(workloads) or matched by O(label_selector) across
     O(namespaces), to O(replicas) (default 0) in parallel, with one merge patch per workload that

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ledger
 short_description: The release ledger and the run lock, kept in the cluster
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Keeps a release's record (what each step of a go-live changed and how to undo it) in
     ConfigMaps of namespace O(namespace), chunked past the object size limit and written

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: mq_health
 short_description: RabbitMQ health through the management HTTP API
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Checks a RabbitMQ vhost through the management plugin's HTTP API, the way an operator looks at
     the management UI, with the credentials the application uses.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: notify
 short_description: Tell people about a go-live or a rollback by webhook, Slack or email
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - Sends one event (for example V(golive-started), V(approval-requested), V(rollback-finished))
     of a release to every channel of O(channels), in order, under one deadline O(timeout).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_backup
 short_description: Back up a PostgreSQL database to S3 with a manifest that proves what it holds
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Runs C(pg_dump --format=custom) of O(login_db) and streams its output to the bucket in a
     multipart upload (no local copy), hashing it on the way. An upload that fails or is

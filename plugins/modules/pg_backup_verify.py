@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_backup_verify
 short_description: Prove that a PostgreSQL backup restores, against its manifest and an RTO
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Restores a backup of O(database) (the newest, or one chosen by O(backup_id) or O(label)) into a scratch
     database, streaming it from the bucket into C(pg_restore), then recomputes the figures

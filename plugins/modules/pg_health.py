@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_health
 short_description: Check a PostgreSQL deployment's health, replication, pooling and backups
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Read-only. Reports the server version and role (primary or replica), the connection
     headroom against C(max_connections), the replicas streaming from a primary with their

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_kept
 short_description: List and prune the databases a rollback's restore kept aside
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - A restore (golive.core.pg_restore, the rollback's C(rollback/db-restore)) keeps the database as it was
     under C(<database>_before_<UTC time>), with every write made after the pre-deploy backup, and writes on

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_migrate
 short_description: Apply versioned SQL migrations to PostgreSQL, once each, in order
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Applies the files C(V<version>__<name>.sql) of a directory in version order (C(V1__a.sql),
     C(V1.1__b.sql), C(V2__c.sql)) and records each in a history table with its sha256

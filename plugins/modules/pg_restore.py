@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_restore
 short_description: Roll a PostgreSQL database back to a release's pre-deploy backup, keeping the current one
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Restores the backup labelled O(label) (by default C(pre-deploy-<release>)), or the one
     with O(backup_id), in place of database O(database). Refuses unless the backup's recorded

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: pg_seed
 short_description: Upsert seed data into PostgreSQL tables, keyed by a natural key
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Inserts each row that is missing and updates each row whose values differ, finding rows
     by their natural key (C(INSERT ... ON CONFLICT ... DO UPDATE ... WHERE ... IS DISTINCT FROM)).

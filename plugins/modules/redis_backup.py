@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: redis_backup
 short_description: Back up Redis to S3 over the replication protocol, and verify the backup
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - With O(state=present), starts a background save (C(BGSAVE)) and waits for it without
     blocking the server, then copies a snapshot off the server over the protocol, as

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: redis_failover_drill
 short_description: Run a real Redis failover through Sentinel and measure the downtime
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Writes a marker key on the master and waits until a replica acknowledged it, asks a
     Sentinel for a failover (C(SENTINEL FAILOVER)), measures the time until the new master

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: redis_health
 short_description: Check that a Redis deployment is healthy, persistent and guarded, with evidence
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Connects to the Redis master (directly or found through Sentinel), its replicas and the
     Sentinels, and returns checks in the collection's check model. Read-only.

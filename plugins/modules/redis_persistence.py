@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: redis_persistence
 short_description: Ensure Redis persistence settings (AOF, fsync policy, RDB save points)
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Reads C(appendonly), C(appendfsync) and C(save) on the master (directly or found through
     Sentinel) and, with O(include_replicas=true), on every replica it lists, and changes

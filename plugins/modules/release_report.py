@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: release_report
 short_description: One evidence report of a release across all its runs
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - A go-live is many runs (Day -7 to Day 0, re-runs, the rollback, later runs); each run's
     evidence report covers that run. This renders one report of the release from the evidence

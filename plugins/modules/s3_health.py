@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: s3_health
 short_description: An S3 or S3-compatible bucket as the go-live needs it
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - "Checks a bucket through the S3 API (AWS S3, MinIO, any S3-compatible store): C(s3.bucket) (it
     exists), C(s3.versioning), C(s3.encryption) (default encryption), C(s3.public_access_block) (all

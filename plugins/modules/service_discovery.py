@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: service_discovery
 short_description: Check that Services discover ready Pods and that every endpoint answers
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - For each Service of O(services), checks that it has a selector, that at least
     O(services[].min_ready) Pods it selects are ready, that its Endpoints list exactly the

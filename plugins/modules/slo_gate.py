@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: slo_gate
 short_description: Judge service level objectives over a window, from synthetic traffic and Prometheus
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Measures every objective O(count) times, O(interval) seconds apart. An objective is either a
     PromQL query (O(objectives[].source=prometheus)) whose first sample is compared with the

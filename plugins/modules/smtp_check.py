@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: smtp_check
 short_description: The outgoing mail server as the application uses it
-version_added: 0.4.0
+version_added: 1.0.0
 description:
   - "Checks an SMTP server (SendGrid, SES, Postfix, any submission server): C(smtp.connect) (EHLO is
     answered; the extensions offered), C(smtp.starttls) (offered and negotiated, with certificate

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: tls_check
 short_description: Check the TLS certificates public hosts serve, against a CA, a minimum of days left and their Secrets
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - For each host of O(hosts), and every TLS host of the Ingresses in O(ingress_namespaces),
     connects with SNI and checks that the served chain verifies against O(ca_file), that its

@@ -46,6 +46,21 @@ LABEL_CHARS = 34
 DIFF_CHARS = 4000
 
 
+DEFAULT_DIRECTORY = os.path.join("artifacts", "reports")
+
+
+def default_directory(environ=None):
+    """Where reports go when nothing names a folder: GOLIVE_REPORT_DIR; under ansible-runner
+    (AWX / Automation Controller, which sets AWX_ISOLATED_DATA_DIR to the job's artifact
+    folder) that folder's reports/; else artifacts/reports in the folder the run starts in."""
+    environ = os.environ if environ is None else environ
+    if environ.get("GOLIVE_REPORT_DIR"):
+        return environ["GOLIVE_REPORT_DIR"]
+    if environ.get("AWX_ISOLATED_DATA_DIR"):
+        return os.path.join(environ["AWX_ISOLATED_DATA_DIR"], "reports")
+    return DEFAULT_DIRECTORY
+
+
 def phase_of(role, play, tags=()):
     """``phase1`` for role ``phase1_infrastructure`` or a task tagged ``phase1``; the rollback
     roles; else the play's name."""

@@ -51,9 +51,11 @@ def pg(lab, port_key="port", user="app", dbname=None):
     import psycopg2
 
     eps = lab["postgres"]
+    # Through PgBouncer a client waits while a restore elsewhere in the suite has the database
+    # PAUSEd (the rollback tests do): wait as long as such a restore may take.
     conn = psycopg2.connect(host=eps["host"], port=eps[port_key], user=eps[f"{user}_user"],
                             password=eps[f"{user}_password"], dbname=dbname or eps["database"],
-                            connect_timeout=5)
+                            connect_timeout=120 if port_key == "pgbouncer_port" else 5)
     conn.autocommit = True
     return conn
 

@@ -161,6 +161,8 @@ def run(module, service, *args, **kwargs):
         partial.pop("msg", None)
         partial.pop("failed", None)
         partial.setdefault("changed", False)
+        for warning in partial.pop("warnings", None) or []:  # AnsibleModule.warn, not a result key
+            module.warn(warning)
         module.fail_json(msg=redact(exc.message, secrets), **partial)
     result = redact(result, secrets)
     result.setdefault("changed", False)

@@ -223,14 +223,15 @@ def run(requests, resolver=None, context=None, deadline=None, count=1, concurren
                     saved[name] = value
                     secrets.append(str(value))
         stats = statistics(latencies, errors, repeats)
-        address = None
+        address, proxy = None, None
         try:
-            address = (resolver or transport.Resolver()).address(transport.split_url(url)[1]) if missing is None \
-                else None
+            address, proxy = transport.route(url, resolver) if missing is None else (None, None)
         except GoliveError:
             address = None
         endpoint = dict(stats, name=spec["name"], method=spec["method"], url=redact(url, secrets), address=address,
                         failures=failures)
+        if proxy:
+            endpoint["proxy"] = proxy
         limit = spec.get("max_error_ratio", max_error_ratio)
         limit = max_error_ratio if limit is None else limit
         ok = stats["error_ratio"] is not None and stats["error_ratio"] <= limit

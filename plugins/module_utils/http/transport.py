@@ -7,6 +7,12 @@ The TCP connection goes to an explicit address (``resolve``: a fixed map, or the
 a chosen DNS server), while SNI, certificate verification and the ``Host`` header use the
 URL's host name, as ``curl --resolve`` does. So a check can follow a DNS cutover, or aim
 at the old and the new site of the same name.
+
+A request whose host is resolved the system's way goes through the proxy the environment
+names, as curl and Python's urllib do: ``HTTPS_PROXY``/``HTTP_PROXY`` (or lower case), except
+for the hosts of ``NO_PROXY``; HTTPS through a CONNECT tunnel, so TLS and its verification
+stay end to end. A request aimed at an address of its own (``resolve``, a DNS server) means
+to reach that address and does not go through a proxy.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +27,7 @@ import socket
 import ssl
 import time
 from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     BackendError,
@@ -48,6 +55,10 @@ class Resolver:
         self.dns_port = int(dns_port or 53)
         self.timeout = timeout
         self.answers = {}
+
+    def pinned(self, host):
+        """Whether ``host`` is resolved here (a fixed address or a chosen DNS server)."""
+        return host in self.fixed or bool(self.dns_server)
 
     def address(self, host):
         if host in self.fixed:
@@ -116,6 +127,62 @@ class _PlainConnection(http.client.HTTPConnection):
         self.sock = _connect(self._address, self.port, self.timeout)
 
 
+class _TunnelConnection(http.client.HTTPSConnection):
+    """HTTPS to ``host`` through an HTTP proxy's CONNECT tunnel (TLS verified for ``host``)."""
+
+    def __init__(self, proxy_host, proxy_port, host, port, context, timeout, proxy_headers=None):
+        http.client.HTTPSConnection.__init__(self, proxy_host, proxy_port, timeout=timeout, context=context)
+        self.set_tunnel(host, port, headers=proxy_headers)
+
+
+def proxy_for(scheme, host, port, environ_proxies=None):
+    """The proxy URL the environment names for a request to ``host`` (None: go direct)."""
+    proxies = getproxies_environment() if environ_proxies is None else environ_proxies
+    url = proxies.get(scheme)
+    if not url:
+        return None
+    if proxy_bypass_environment(host, proxies) or proxy_bypass_environment("%s:%s" % (host, port), proxies):
+        return None
+    return url if "://" in url else "http://" + url
+
+
+def _proxy_connection(scheme, host, port, proxy, context, timeout):
+    parts = urlsplit(proxy)
+    if parts.scheme != "http" or not parts.hostname:
+        raise InvalidInput("use", "the proxy %s" % _without_userinfo(proxy),
+                           "only http:// proxies are supported (HTTPS goes through their CONNECT tunnel)",
+                           fix="Set HTTPS_PROXY/HTTP_PROXY to an http:// proxy, or list the host in NO_PROXY")
+    headers = {}
+    credentials = basic_auth(proxy)
+    if credentials:
+        headers["Proxy-Authorization"] = credentials
+    proxy_port = parts.port or 3128
+    if scheme == "https":
+        return _TunnelConnection(parts.hostname, proxy_port, host, port, context, timeout, headers), headers
+    return _PlainConnection(parts.hostname, proxy_port, parts.hostname, timeout), headers
+
+
+def _cause(exc, proxy):
+    text = describe_exception(exc)
+    return "%s (through the proxy %s)" % (text, _without_userinfo(proxy)) if proxy else text
+
+
+def route(url, resolver=None):
+    """``(address, proxy)`` a request to ``url`` would take: the address it connects to, or
+    the proxy (without its user-info) it goes through (for evidence)."""
+    scheme, host, port, _path = split_url(url)
+    resolver = resolver or Resolver()
+    proxy = None if resolver.pinned(host) else proxy_for(scheme, host, port)
+    if proxy:
+        return None, _without_userinfo(proxy)
+    return resolver.address(host), None
+
+
+def _without_userinfo(url):
+    parts = urlsplit(url)
+    return "%s://%s%s" % (parts.scheme, parts.hostname or "", ":%s" % parts.port if parts.port else "")
+
+
 def api_answer(raw, what, fix, kinds=(dict,)):
     """The JSON an HTTP API answered (an object, or one of ``kinds``); an answer that is not
     (an HTML page, a proxy's error) is named as such, with its first characters (shared by
@@ -159,7 +226,7 @@ def split_url(url):
     return parts.scheme, parts.hostname, port, path
 
 
-def send(method, url, headers=None, body=None, resolver=None, context=None, timeout=10.0):
+def send(method, url, headers=None, body=None, resolver=None, context=None, timeout=10.0, use_proxy=True):
     """Send one request; return ``(status, headers, body bytes, seconds, peer DER)``.
 
     Network and TLS failures raise ``ConnectionFailed`` (the caller counts them as errors).
@@ -169,23 +236,33 @@ def send(method, url, headers=None, body=None, resolver=None, context=None, time
     credentials = basic_auth(url)
     if credentials and not any(k.lower() == "authorization" for k in headers):
         headers["Authorization"] = credentials  # as curl does with user:password@ in a URL
-    address = (resolver or Resolver()).address(host)
-    if scheme == "https":
+    resolver = resolver or Resolver()
+    proxy = proxy_for(scheme, host, port) if use_proxy and not resolver.pinned(host) else None
+    target = path
+    if proxy:
+        conn, proxy_headers = _proxy_connection(scheme, host, port, proxy, context or tls_context(), timeout)
+        address = "proxy %s" % _without_userinfo(proxy)
+        if scheme == "http":  # a plain request goes to the proxy with the absolute URL
+            target = "http://%s:%s%s" % (host, port, path)
+            headers.update(proxy_headers)
+    elif scheme == "https":
+        address = resolver.address(host)
         conn = _Connection(host, port, address, context or tls_context(), timeout)
     else:
+        address = resolver.address(host)
         conn = _PlainConnection(host, port, address, timeout)
+    where = "through the %s" % address if proxy else "connected to %s:%s" % (address, port)
     started = time.monotonic()
     try:
-        conn.request(method, path, body=body, headers=headers)
+        conn.request(method, target, body=body, headers=headers)
         response = conn.getresponse()
         data = response.read()
         elapsed = time.monotonic() - started
         peer = conn.sock.getpeercert(binary_form=True) if scheme == "https" and conn.sock else None
         return response.status, dict((k.lower(), v) for k, v in response.getheaders()), data, elapsed, peer
     except ssl.SSLError as exc:
-        raise ConnectionFailed("verify", "TLS of %s (connected to %s:%s)" % (host, address, port),
-                               describe_exception(exc), retryable=False)
+        raise ConnectionFailed("verify", "TLS of %s (%s)" % (host, where), _cause(exc, proxy), retryable=False)
     except (OSError, http.client.HTTPException) as exc:
-        raise ConnectionFailed("reach", "%s (%s:%s)" % (url, address, port), describe_exception(exc))
+        raise ConnectionFailed("reach", "%s (%s)" % (url, where), _cause(exc, proxy))
     finally:
         conn.close()

@@ -36,6 +36,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import as_deadline, retry
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
+from ansible.module_utils.parsing.convert_bool import boolean
 
 USER_AGENT = "golive.core"
 _STUBS = ("kubernetes", "kubernetes.client")
@@ -160,8 +161,21 @@ def _configuration(params):
     a host with a token, a user and password or a client certificate is used directly;
     otherwise a kubeconfig (a path or the kubeconfig itself as a dict, and its context), else
     the in-cluster service account."""
-    # An empty value (a field of an AWX credential left empty) means "not set".
+    # An empty value (a field of an AWX credential left empty, an inventory's blank setting)
+    # means "not set": the option's K8S_AUTH_* variable then applies, as when it is absent.
     params = dict((k, v) for k, v in params.items() if v not in ("", None))
+    for name, spec in argument_spec().items():
+        if name not in params and spec.get("fallback"):
+            value = os.environ.get(spec["fallback"][1][0], "").strip()
+            if not value:
+                continue
+            if spec["type"] == "bool":
+                value = boolean(value, strict=False)
+            elif spec["type"] == "list":
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            elif spec["type"] == "dict":
+                continue
+            params[name] = value
     config = configuration_module.Configuration()
     direct = params.get("host") and (params.get("api_key") or (params.get("username") and params.get("password"))
                                      or (params.get("client_cert") and params.get("client_key")))

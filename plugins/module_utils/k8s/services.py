@@ -74,7 +74,8 @@ def probe(address, port, path=None, timeout=3.0):
     """None when ``address:port`` answers (any HTTP status below 500 for a path), else why not."""
     try:
         if path:
-            status = transport.send("GET", "http://%s:%d%s" % (address, port, path), timeout=timeout)[0]
+            status = transport.send("GET", "http://%s:%d%s" % (address, port, path), timeout=timeout,
+                                    use_proxy=False)[0]  # a Pod's own address, never through a proxy
             return None if status < 500 else "HTTP %d" % status
         with socket.create_connection((address, port), timeout):
             return None
