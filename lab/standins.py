@@ -13,6 +13,12 @@ endpoints the checks use, in the shape of the public API it stands for:
 - ``/flags``: a feature-flag service: ``{"flags": {name: {"enabled", "rollout"}}}``.
 - ``/status/api/v2/status.json``: a status page in the shape of Atlassian Statuspage's
   public API (``status.indicator``, ``status.description``).
+- ``/awx/api/v2/``: the two endpoints of an AWX / Automation Controller API that say who
+  approved a workflow's approval node: ``workflow_jobs/<id>/workflow_nodes/`` and
+  ``workflow_approvals/<id>/`` (``status``, ``summary_fields.approved_or_denied_by``), with
+  the lab's API key as a bearer token (or as the password of Basic auth). ``POST /_lab/awx``
+  with ``{"workflow_job_id": N, "nodes": [{"identifier", "name", "status", "approved_by"}]}``
+  records a workflow job as the controller would have it.
 
 ``POST /_lab/break`` with a JSON body changes the state to break things (``search_status``,
 ``cdn_cache_control``, ``sandbox_status`` per provider, ``flags``, ``status_indicator``);
@@ -22,6 +28,7 @@ endpoints the checks use, in the shape of the public API it stands for:
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import hashlib
 import json
@@ -51,6 +58,7 @@ class State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.values = copy.deepcopy(DEFAULTS)
+        self.awx: dict = {}
 
     def get(self, key):
         with self.lock:
@@ -70,6 +78,27 @@ class State:
     def reset(self) -> None:
         with self.lock:
             self.values = copy.deepcopy(DEFAULTS)
+
+    def add_workflow_job(self, body: dict) -> dict:
+        job = int(body["workflow_job_id"])
+        nodes = []
+        for index, node in enumerate(body.get("nodes") or []):
+            nodes.append(dict(node, node_id=job * 100 + index, approval_id=job * 100 + 50 + index))
+        with self.lock:
+            self.awx[job] = nodes
+        return {"workflow_job_id": job, "nodes": nodes}
+
+    def workflow_job(self, job: int):
+        with self.lock:
+            return copy.deepcopy(self.awx.get(job))
+
+    def approval(self, approval_id: int):
+        with self.lock:
+            for job, nodes in self.awx.items():
+                for node in nodes:
+                    if node["approval_id"] == approval_id:
+                        return job, copy.deepcopy(node)
+        return None, None
 
 
 def _matches(query: str) -> list:
@@ -118,8 +147,12 @@ def handler(state: State, token: str = ""):
             if path == "/_lab/reset" and method == "POST":
                 state.reset()
                 return self._send(200, {"reset": True})
+            if path == "/_lab/awx" and method == "POST":
+                return self._send(200, state.add_workflow_job(body))
             if path == "/healthz":
                 return self._send(200, {"ok": True})
+            if path.startswith("/awx/api/v2/"):
+                return self.controller(path[len("/awx/api/v2/"):].strip("/").split("/"))
             if path.startswith("/search/"):
                 return self.search(path[len("/search/"):], query, body)
             if path.startswith("/cdn/"):
@@ -163,6 +196,36 @@ def handler(state: State, token: str = ""):
                                                  "hits": [{"_index": "products", "_id": str(p["id"]), "_source": p}
                                                           for p in found[:10]]}})
             return self._send(404, {"error": "no such route"})
+
+        def controller(self, parts: list):
+            basic = "Basic " + base64.b64encode(f"admin:{token}".encode()).decode()
+            if self.headers.get("Authorization") not in (f"Bearer {token}", basic):
+                return self._send(401, {"detail": "Authentication credentials were not provided."})
+            if len(parts) == 3 and parts[0] == "workflow_jobs" and parts[2] == "workflow_nodes" and parts[1].isdigit():
+                nodes = state.workflow_job(int(parts[1]))
+                if nodes is None:
+                    return self._send(404, {"detail": "Not found."})
+                results = [{"id": n["node_id"], "type": "workflow_job_node", "identifier": n["identifier"],
+                            "workflow_job": int(parts[1]), "job": n["approval_id"],
+                            "summary_fields": {
+                                "job": {"id": n["approval_id"], "name": n["name"], "status": n["status"],
+                                        "failed": n["status"] == "failed", "type": "workflow_approval"},
+                                "unified_job_template": {"name": n["name"], "unified_job_type": "workflow_approval"}}}
+                           for n in nodes]
+                return self._send(200, {"count": len(results), "next": None, "previous": None, "results": results})
+            if len(parts) == 2 and parts[0] == "workflow_approvals" and parts[1].isdigit():
+                job, node = state.approval(int(parts[1]))
+                if node is None:
+                    return self._send(404, {"detail": "Not found."})
+                summary = {"workflow_job": {"id": job, "name": "golive Day -7 to Day 0"}}
+                if node["status"] != "pending" and node.get("approved_by"):
+                    summary["approved_or_denied_by"] = dict({"id": 7, "first_name": "", "last_name": ""},
+                                                            **node["approved_by"])
+                return self._send(200, {"id": node["approval_id"], "type": "workflow_approval", "name": node["name"],
+                                        "status": node["status"], "failed": node["status"] == "failed",
+                                        "timed_out": False, "finished": node.get("finished"),
+                                        "summary_fields": summary})
+            return self._send(404, {"detail": "Not found."})
 
         def cdn(self, name: str):
             path = (STATIC / name).resolve()

@@ -33,4 +33,5 @@ class Standins(Service):
         return {"standins": {"url": url, "search_url": f"{url}/search", "cdn_url": f"{url}/cdn",
                              "sandbox_url": f"{url}/sandbox", "flags_url": f"{url}/flags",
                              "status_url": f"{url}/status/api/v2/status.json",
+                             "controller_url": f"{url}/awx",
                              "sandbox_token": ctx.secret("sandbox_token")}}

@@ -171,6 +171,26 @@ def test_ansible_builder_create_produces_the_build_context(tmp_path):
     assert "ansible-core==2.19.14" in containerfile and sys.version_info >= (3, 11)
 
 
+def test_the_execution_environment_clients_match_the_lab_servers(lab, tmp_path):
+    """The image's PostgreSQL client is of the server's major version or newer and its
+    redis-server can load the server's RDB (the same major or newer); both are build
+    arguments, enabled as module streams before bindep installs the packages."""
+    import re
+    proc = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", "execution-environment.yml", "--context",
+                           str(tmp_path), "--output-filename", "Containerfile"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    containerfile = (tmp_path / "Containerfile").read_text()
+    pg_major = int(re.search(r"^ARG PG_MAJOR=(\d+)$", containerfile, re.M).group(1))
+    redis_major = int(re.search(r"^ARG REDIS_MAJOR=(\d+)$", containerfile, re.M).group(1))
+    enable = containerfile.index("module enable postgresql:${PG_MAJOR} redis:${REDIS_MAJOR}")
+    assert enable < containerfile.index("install-from-bindep")  # the streams before the packages
+    server_pg = subprocess.run([str(Path(lab["postgres"]["bindir"]) / "postgres"), "--version"],
+                               capture_output=True, text=True, check=True).stdout
+    assert pg_major >= int(re.search(r"(\d+)\.", server_pg).group(1)), server_pg
+    server_redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True, check=True).stdout
+    assert redis_major >= int(re.search(r"v=(\d+)\.", server_redis).group(1)), server_redis
+
+
 def awx_collection_that_validates_only(tmp_path):
     """A copy of the awx.awx collection the ``ansible`` package ships, whose modules run the
     real AnsibleModule validation of their real argument specs and then answer with the

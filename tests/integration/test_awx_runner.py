@@ -4,8 +4,8 @@ project sync leaves it), env/extravars (the survey's answers and the controller'
 variables), env/envvars and the files the credential types' injectors produce, rendered from
 awx/vars/golive.yml exactly as the controller renders them (every field, the optional ones
 left empty as ""), a vault password answered through env/passwords, and the inventory copied
-from inventories/example with the lab's endpoints. Phases 1, 2 and 4 and the emergency
-rollback of the same release run; each one's evidence report lands in the runner's
+from inventories/example with the lab's endpoints. Phases 1, 2, 4 and 5 (its approver read from
+the controller API's stand-in) and the emergency rollback of the same release run; each one's evidence report lands in the runner's
 artifact folder."""
 
 import json
@@ -22,8 +22,10 @@ import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from pager_helpers import request, reset_pager
-from playbook_helpers import REPO
+from dns_helpers import answers as answers_of, by_hand
+from pager_helpers import request, reset_pager, wait
+from playbook_helpers import REPO, read_ledger
+from test_awx_approval import seed
 from test_galaxy_install import site_values
 from test_rollback_playbook import NEXT, PREVIOUS, column_exists, kept_databases, schema_before_next_release, sql
 
@@ -110,8 +112,13 @@ def controller(lab, lab_instance, tmp_path_factory):
     inject(pdd, kinds["golive DNS TSIG"], {"tsig_secret": lab["dns"]["tsig_secret"]}, env, extravars)
     inject(pdd, kinds["golive notifications"], {"slack_url": lab["notify"]["webhook_url"] + "/ops-chat",
                                                 "smtp_password": lab["notify"]["smtp_password"]}, env, extravars)
-    # AWX's built-in "Amazon Web Services" type.
+    # AWX's built-in types: "Amazon Web Services" and the controller credential
+    # ("Red Hat Ansible Automation Platform"), every field injected.
     env.update(AWS_ACCESS_KEY_ID=lab["s3"]["access_key"], AWS_SECRET_ACCESS_KEY=lab["s3"]["secret_key"])
+    for prefix in ("CONTROLLER", "TOWER"):
+        env.update({prefix + "_HOST": lab["standins"]["controller_url"], prefix + "_USERNAME": "",
+                    prefix + "_PASSWORD": "", prefix + "_VERIFY_SSL": "True",
+                    prefix + "_OAUTH_TOKEN": lab["standins"]["sandbox_token"]})
     # What the controller itself sets for a job (the EE has golive.core installed; here the
     # collections path names this checkout's copy).
     env.update(JOB_ID="4242", INVENTORY_ID="7", PROJECT_REVISION="abc123", AWX_HOST="https://awx.example.test",
@@ -121,6 +128,10 @@ def controller(lab, lab_instance, tmp_path_factory):
     (pdd / "env/passwords").write_text(json.dumps({r"^Vault password:\s*?$": VAULT_PASSWORD}))
     reset_pager(lab, lab_instance)
     schema_before_next_release(lab)
+    for name in ("www", "app"):
+        by_hand(lab, name, lab["app"]["sites"]["old"])
+    wait(lambda: all(answers_of(lab, n) == site_answer(lab, "old") for n in ("www", "app")), timeout=30,
+         what="both name servers at the old site")
     kept_before = kept_databases(lab)
     yield {"dir": pdd, "env": env, "extravars": extravars, "environment": environment, "vault": vault}
     for name in kept_databases(lab) - kept_before:
@@ -150,11 +161,19 @@ def job(controller, ident, playbook, tags, survey):
 def test_phase1_phase4_and_the_emergency_rollback_run_as_the_controller_runs_them(lab, controller):
     release = "%s-awx.t%s" % (NEXT, uuid.uuid4().hex[:6])
     survey = {"golive_release": release, "golive_app_version": NEXT}
-    # Day -7, Day -3 (the release's migration, which its version needs), Day -1, then the incident.
+    # The workflow job the phases belong to, as the controller has it: Day 0's approval node was
+    # approved by dana (the launcher typed someone else's name into the survey).
+    workflow = seed(lab, [{"identifier": "approve-phase5", "name": "Approve Day 0 - DNS cutover",
+                           "status": "successful", "approved_by": {"username": "dana"},
+                           "finished": "2026-12-05T09:12:44Z"}])
+    day0 = dict(survey, golive_change_id="CHG-AWX-5", golive_approved_by="typed-at-launch", awx_workflow_job_id=workflow,
+                phase5_golive_performance_interval=1, phase5_golive_traffic_interval=2)
+    # Day -7, Day -3 (the release's migration, which its version needs), Day -1, Day 0, then the incident.
     for ident, playbook, tags, answers in (("101", "playbooks/golive.yml", "phase1", survey),
                                            ("102", "playbooks/golive.yml", "phase2", survey),
                                            ("103", "playbooks/golive.yml", "phase4", survey),
-                                           ("104", "playbooks/rollback_emergency.yml", "", {"release": release})):
+                                           ("104", "playbooks/golive.yml", "phase5", day0),
+                                           ("105", "playbooks/rollback_emergency.yml", "", {"release": release})):
         rc, out, artifacts = job(controller, ident, playbook, tags, answers)
         assert rc == "0", "job %s (%s %s):\n%s" % (ident, playbook, tags, out[-6000:])
         assert "[WARNING]" not in out, out[-6000:]
@@ -169,9 +188,21 @@ def test_phase1_phase4_and_the_emergency_rollback_run_as_the_controller_runs_the
                        if f.is_file() and f.name != "command")
         secrets = [lab["postgres"]["app_password"], lab["redis"]["password"], lab["dns"]["tsig_secret"],
                    lab["notify"]["smtp_password"], VAULT_PASSWORD, controller["vault"]["vault_smoke_password"],
-                   lab["postgres"]["admin_password"]]
+                   lab["postgres"]["admin_password"], lab["standins"]["sandbox_token"]]
         for secret in secrets:
             assert secret not in text
         if ident == "103":
             assert request(lab["app"])[1].get("X-App-Version") == NEXT and column_exists(lab)
+        if ident == "104":  # cut over, and the approver is who the controller says approved
+            assert all(answers_of(lab, n) == site_answer(lab, "new") for n in ("www", "app"))
+            record = read_ledger(lab, controller["environment"], release)
+            approval = [e for e in record["events"] if e["event"] == "approval"][-1]
+            assert approval["approved_by"] == "dana" and approval["named_at_launch"] == "typed-at-launch"
+            assert "read from the controller" in approval["approver_source"]
+            assert approval["awx"]["approval"]["approval_id"] and str(approval["awx"]["workflow_job_id"]) == str(workflow)
     assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS and not column_exists(lab)
+    assert all(answers_of(lab, n) == site_answer(lab, "old") for n in ("www", "app"))
+
+
+def site_answer(lab, site):
+    return dict((ns, [lab["app"]["sites"][site]]) for ns in lab["dns"]["nameservers"])
