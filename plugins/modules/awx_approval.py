@@ -56,9 +56,10 @@ options:
     type: bool
     default: true
     aliases: [verify_ssl]
-  ca_file:
+  ca_cert:
     description: CA bundle to verify the controller's certificate.
     type: path
+    aliases: [ca_file]
   workflow_job_id:
     description: The workflow job (AWX sets C(awx_workflow_job_id) in the jobs a workflow launches).
     type: int
@@ -149,7 +150,7 @@ def main():
                                  fallback=(env_fallback, ["CONTROLLER_PASSWORD", "TOWER_PASSWORD"])),
         validate_certs=dict(type="bool", default=True, aliases=["verify_ssl"],
                             fallback=(env_fallback, ["CONTROLLER_VERIFY_SSL", "TOWER_VERIFY_SSL"])),
-        ca_file=dict(type="path"),
+        ca_cert=dict(type="path", aliases=["ca_file"]),
         workflow_job_id=dict(type="int", required=True),
         node=dict(type="str", default="approve-phase5"),
         request_timeout=dict(type="float", default=10.0),

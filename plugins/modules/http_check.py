@@ -133,10 +133,11 @@ options:
       - Port of O(dns_server).
     type: int
     default: 53
-  ca_file:
+  ca_cert:
     description:
       - CA bundle to verify HTTPS servers with (default the system's).
     type: path
+    aliases: [ca_file]
   validate_certs:
     description:
       - Verify HTTPS certificates and host names.
@@ -233,7 +234,7 @@ def main():
         count=dict(type="int", default=1), concurrency=dict(type="int", default=4),
         max_error_ratio=dict(type="float", default=0.0),
         resolve=dict(type="dict"), dns_server=dict(type="str"), dns_port=dict(type="int", default=53),
-        ca_file=dict(type="path"), validate_certs=dict(type="bool", default=True),
+        ca_cert=dict(type="path", aliases=["ca_file"]), validate_certs=dict(type="bool", default=True),
         request_timeout=dict(type="float", default=10.0), timeout=dict(type="float", default=120.0),
         checklist=dict(type="raw"),
         secrets=dict(type="dict", no_log=True),
@@ -245,7 +246,7 @@ def main():
 
     def service():
         resolver = transport.Resolver(p["resolve"], p["dns_server"], p["dns_port"])
-        result = probe.timed_run(p["requests"], resolver, transport.tls_context(p["ca_file"], p["validate_certs"]),
+        result = probe.timed_run(p["requests"], resolver, transport.tls_context(p["ca_cert"], p["validate_certs"]),
                                  Deadline(p["timeout"]), p["count"], p["concurrency"], p["request_timeout"],
                                  p["max_error_ratio"], p["checklist"], p["secrets"])
         module.no_log_values.update(result.pop("secrets"))

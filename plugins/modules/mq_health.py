@@ -82,9 +82,10 @@ options:
     description: Publish and consume a canary message.
     type: bool
     default: true
-  ca_file:
+  ca_cert:
     description: CA bundle for an https API.
     type: path
+    aliases: [ca_file]
   validate_certs:
     description: Verify the API's certificate.
     type: bool
@@ -145,7 +146,7 @@ def main():
         queues=dict(type="list", elements="dict", default=[], options=queue),
         max_depth=dict(type="int"), max_unacked=dict(type="int"),
         round_trip=dict(type="bool", default=True),
-        ca_file=dict(type="path"), validate_certs=dict(type="bool", default=True),
+        ca_cert=dict(type="path", aliases=["ca_file"]), validate_certs=dict(type="bool", default=True),
         timeout=dict(type="float", default=10.0),
         checklist=dict(type="str"),
     )

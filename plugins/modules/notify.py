@@ -111,9 +111,10 @@ options:
         description: Recipients (C(email)).
         type: list
         elements: str
-      ca_file:
+      ca_cert:
         description: CA bundle to verify the server's certificate with (system store when unset).
         type: path
+        aliases: [ca_file]
       validate_certs:
         description: Verify the server's certificate.
         type: bool
@@ -208,7 +209,7 @@ def main():
         password=dict(type="str", no_log=True),
         sender=dict(type="str"),
         to=dict(type="list", elements="str"),
-        ca_file=dict(type="path"),
+        ca_cert=dict(type="path", aliases=["ca_file"]),
         validate_certs=dict(type="bool", default=True),
     )
     spec = dict(

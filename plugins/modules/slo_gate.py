@@ -147,9 +147,10 @@ options:
         description: Port of O(traffic.dns_server).
         type: int
         default: 53
-      ca_file:
+      ca_cert:
         description: CA bundle for HTTPS.
         type: path
+        aliases: [ca_file]
       request_timeout:
         description: Timeout of one request, in seconds.
         type: float
@@ -232,7 +233,7 @@ def main():
     traffic = dict(
         requests=dict(type="list", elements="dict", required=True), count=dict(type="int", default=20),
         concurrency=dict(type="int", default=4), resolve=dict(type="dict"), dns_server=dict(type="str"),
-        dns_port=dict(type="int", default=53), ca_file=dict(type="path"), request_timeout=dict(type="float", default=10.0),
+        dns_port=dict(type="int", default=53), ca_cert=dict(type="path", aliases=["ca_file"]), request_timeout=dict(type="float", default=10.0),
     )
     spec = dict(
         objectives=dict(type="list", elements="dict", required=True, options=objective),

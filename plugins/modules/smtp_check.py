@@ -61,9 +61,10 @@ options:
     description: Start of the test message's subject (a unique token is appended).
     type: str
     default: golive SMTP check
-  ca_file:
+  ca_cert:
     description: CA bundle to verify the server's certificate with.
     type: path
+    aliases: [ca_file]
   validate_certs:
     description: Verify the server's certificate.
     type: bool
@@ -115,7 +116,7 @@ def main():
         send_to=dict(type="list", elements="str", default=[]),
         sender=dict(type="str", default="golive-check@localhost"),
         subject=dict(type="str", default="golive SMTP check"),
-        ca_file=dict(type="path"),
+        ca_cert=dict(type="path", aliases=["ca_file"]),
         validate_certs=dict(type="bool", default=True),
         timeout=dict(type="float", default=15.0),
         checklist=dict(type="str"),

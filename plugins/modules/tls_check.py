@@ -13,7 +13,7 @@ short_description: Check the TLS certificates public hosts serve, against a CA, 
 version_added: 1.0.0
 description:
   - For each host of O(hosts), and every TLS host of the Ingresses in O(ingress_namespaces),
-    connects with SNI and checks that the served chain verifies against O(ca_file), that its
+    connects with SNI and checks that the served chain verifies against O(tls_ca_cert), that its
     names (SANs) cover the host, that at least O(min_days) days are left, and, where the host
     has a Secret (an Ingress's C(secretName), or O(hosts[].secret)), that the served
     certificate is the one in the Secret's C(tls.crt).
@@ -80,10 +80,12 @@ options:
       - Port of O(dns_server).
     type: int
     default: 53
-  ca_file:
+  tls_ca_cert:
     description:
       - CA bundle the chain must verify against (default the system's).
+      - Named apart from O(ca_cert), which is the Kubernetes API server's CA (kubernetes.core's name).
     type: path
+    aliases: [ca_file]
   min_days:
     description:
       - Fewest days a certificate must still be valid.
@@ -146,7 +148,7 @@ def main():
         ingress_namespaces=dict(type="list", elements="str", default=[]),
         address=dict(type="str"), port=dict(type="int", default=443), resolve=dict(type="dict"),
         dns_server=dict(type="str"), dns_port=dict(type="int", default=53),
-        ca_file=dict(type="path"), min_days=dict(type="int", default=14),
+        tls_ca_cert=dict(type="path", aliases=["ca_file"]), min_days=dict(type="int", default=14),
         checklist=dict(type="str", default=tls.CHECKLIST), timeout=dict(type="float", default=10.0),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
@@ -171,7 +173,7 @@ def main():
                 hosts += tls.ingress_targets(kube, p["ingress_namespaces"], p["address"], p["port"])
             resolver = transport.Resolver(dns_server=p["dns_server"], dns_port=p["dns_port"]) if p["dns_server"] \
                 else None
-            result = tls.run(hosts, utcnow(), p["min_days"], p["ca_file"], kube, p["resolve"], p["timeout"],
+            result = tls.run(hosts, utcnow(), p["min_days"], p["tls_ca_cert"], kube, p["resolve"], p["timeout"],
                              p["checklist"], resolver)
         finally:
             if kube is not None:

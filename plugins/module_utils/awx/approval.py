@@ -73,7 +73,7 @@ def approval(params):
     """The approval node ``params["node"]`` of workflow job ``params["workflow_job_id"]``: its
     status and who approved it, as a check that passes only for an approved node."""
     api = Controller(params.get("controller_host"), params.get("controller_oauthtoken"),
-                     params.get("controller_username"), params.get("controller_password"), params.get("ca_file"),
+                     params.get("controller_username"), params.get("controller_password"), params.get("ca_cert"),
                      params.get("validate_certs", True), params.get("request_timeout") or 10.0)
     job_id, wanted = int(params["workflow_job_id"]), params["node"]
     nodes, path = [], "/api/v2/workflow_jobs/%d/workflow_nodes/?page_size=200" % job_id

@@ -100,7 +100,7 @@ def evaluate(objectives, count, interval, traffic, prometheus_url, prometheus_to
     secrets = []
     if traffic:
         resolver = transport.Resolver(traffic.get("resolve"), traffic.get("dns_server"), traffic.get("dns_port"))
-        context = transport.tls_context(traffic.get("ca_file"))
+        context = transport.tls_context(traffic.get("ca_cert"))
     samples = []
 
     def measure(index, names):

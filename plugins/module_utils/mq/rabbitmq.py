@@ -160,7 +160,7 @@ def evaluate(observed, queues, max_depth=None, max_unacked=None, round_trip=True
 
 def run(params, check_mode=False):
     # One deadline for the whole check: every request waits only for what is left of it.
-    api = Api(params["url"], params["username"], params["password"], params.get("ca_file"),
+    api = Api(params["url"], params["username"], params["password"], params.get("ca_cert"),
               params.get("validate_certs", True), params["timeout"], deadline=Deadline(params["timeout"]))
     observed = gather(api, params["vhost"], params["round_trip"], check_mode)
     checks = evaluate(observed, params["queues"], params.get("max_depth"), params.get("max_unacked"),

@@ -61,7 +61,7 @@ def post(channel, payload, deadline):
     headers = {"Content-Type": "application/json", "User-Agent": "golive.core-notify"}
     headers.update(channel.get("headers") or {})
     body = json.dumps(payload).encode("utf-8")
-    context = transport.tls_context(channel.get("ca_file"), channel.get("validate_certs", True))
+    context = transport.tls_context(channel.get("ca_cert"), channel.get("validate_certs", True))
     what = "the webhook of channel %s" % channel["name"]
 
     def once():
@@ -89,7 +89,7 @@ def post(channel, payload, deadline):
 def _smtp(channel, timeout):
     """A session with the channel's server, STARTTLS required when asked for."""
     client, seen = smtp_probe.open_session(channel["host"], channel["port"], channel["security"], timeout,
-                                           channel.get("ca_file"), channel.get("validate_certs", True))
+                                           channel.get("ca_cert"), channel.get("validate_certs", True))
     if channel["security"] == "starttls" and not seen.get("tls"):
         client.close()
         raise Refused("use", "STARTTLS on %s:%s" % (channel["host"], channel["port"]), "the server does not offer it",

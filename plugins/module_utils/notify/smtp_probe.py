@@ -77,7 +77,7 @@ def probe(params, check_mode=False, clock=time.monotonic):
     client = None
     try:
         client, opened = open_session(params["host"], params["port"], security, params["timeout"],
-                                      params.get("ca_file"), params.get("validate_certs", True))
+                                      params.get("ca_cert"), params.get("validate_certs", True))
         seen.update(opened)
         seen["auth_offered"] = client.has_extn("auth")
         if params.get("username") and (security != "starttls" or seen.get("tls")):
