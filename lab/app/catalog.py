@@ -20,6 +20,8 @@ IMAGES = {
         "2026.11.2": {"requires": ["incidents.severity"], "ready": True},
         "2026.11.3": {"requires": ["incidents.severity", "incidents.acknowledged_at"], "ready": True},
         "2026.11.3-unready": {"requires": ["incidents.severity", "incidents.acknowledged_at"], "ready": False},
+        # A patch build of the running release: no migration of its own.
+        "2026.11.2-1": {"requires": ["incidents.severity"], "ready": True},
     },
     "maintenance": {
         "1": {"requires": [], "ready": True},

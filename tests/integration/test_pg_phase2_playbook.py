@@ -44,13 +44,30 @@ def _cluster_cronjob(lab):
         client.close()
 
 
-def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
+@pytest.fixture
+def database(lab):
+    """A database of this test's own, owned by the application's role: phase 2 migrates and
+    seeds it, so the pager's database, which the go-live tests back up and restore at the same
+    time on the other worker, is not touched."""
+    pg = lab["postgres"]
+    name = "golive_p2_%s" % uuid.uuid4().hex[:8]
+    rows(pg, "postgres", 'CREATE DATABASE "%s" OWNER "%s"' % (name, pg["app_user"]))
+    yield name
+    rows(pg, "postgres", 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+
+
+def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path, database):
     pg = lab["postgres"]
     release = "2026.11.%s" % uuid.uuid4().hex[:6]
     environment = "itest-%s" % uuid.uuid4().hex[:6]  # its own run lock and backup identity
     cronjob = tmp_path / "cronjob.yaml"
+    own = {"golive_postgres": {"login_host": pg["host"], "login_port": pg["pgbouncer_port"], "login_user": pg["app_user"],
+                               "login_password": pg["app_password"], "login_db": database, "ssl_mode": "disable"},
+           "phase2_admin_connection": {"login_host": pg["host"], "login_port": pg["port"],
+                                       "login_user": pg["admin_user"], "login_password": pg["admin_password"],
+                                       "login_db": database, "ssl_mode": "disable"}}
     extra = ["--tags", "phase2", "-e", "golive_release=%s" % release, "-e", "golive_environment=%s" % environment,
-             "-e", "phase2_database_cronjob_render_path=%s" % cronjob]
+             "-e", "phase2_database_cronjob_render_path=%s" % cronjob, "-e", json.dumps(own)]
 
     # Check mode, also against an empty store, changes nothing anywhere.
     fresh = "test-fresh-%s" % uuid.uuid4().hex[:8]
@@ -65,7 +82,7 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path):
         assert secret not in first.stdout and secret not in first.stderr
 
     # Migrated (owned by the application's role), seeded, and recorded.
-    db = pg["database"]
+    db = database
     assert [r[0] for r in rows(pg, db, "SELECT version FROM golive_schema_history WHERE success ORDER BY version")] \
         == ["1", "2", "3", "4", "5"]
     assert rows(pg, db, "SELECT tableowner FROM pg_tables WHERE tablename = 'customers'") == [(pg["app_user"],)]
