@@ -125,10 +125,24 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: awx.approval
+      title: Approval node approve-phase5 of AWX workflow job 4821 is approved
+      status: pass
+      evidence:
+        approved_by:
+          username: dana
+      checklist: null
 summary:
   description: Counts of the checks by status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -72,6 +72,13 @@ attributes:
 notes:
   - Markers are C(golive:probe) in Redis, C(golive-probe/marker) in the bucket and
     C(_golive-probe) TXT in the zone.
+seealso:
+  - module: golive.core.pg_health
+    description: PostgreSQL health beyond reachability.
+  - module: golive.core.redis_health
+    description: Redis and Sentinel health.
+  - module: golive.core.s3_health
+    description: Bucket posture and a round trip.
 """
 
 EXAMPLES = r"""

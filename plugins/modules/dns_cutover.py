@@ -150,6 +150,15 @@ options:
       - One deadline, in seconds, for the change, the provider's sync and the verification.
     type: float
     default: 300
+seealso:
+  - module: golive.core.slo_gate
+    description: Validates traffic that follows the cutover.
+  - module: golive.core.ledger
+    description: Records the cutover and its revert.
+  - module: community.general.nsupdate
+    description: RFC 2136 updates of single records, without verification or undo.
+  - module: amazon.aws.route53
+    description: Route53 records, without verification or undo.
 """
 
 EXAMPLES = r"""
@@ -206,6 +215,13 @@ checks:
   returned: when O(verify) and not in check mode
   type: list
   elements: dict
+  sample:
+    - id: dns.verify
+      title: Every name server answers the new records
+      status: pass
+      evidence:
+        nameservers: 2
+      checklist: null
 provider_status:
   description: The provider's status of the change (Route53 C(INSYNC) and the change id).
   returned: when something changed
@@ -214,6 +230,13 @@ ledger:
   description: The ledger step this task recorded.
   returned: when O(ledger) is set
   type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase4/deploy
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

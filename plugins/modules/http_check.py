@@ -159,6 +159,13 @@ options:
         when they give evidence for several items. Without it, a check quotes no item and the
         report lists it under other checks.
     type: raw
+seealso:
+  - module: golive.core.slo_gate
+    description: Objectives over repeated traffic.
+  - module: golive.core.tls_check
+    description: Certificates of the same hosts.
+  - module: ansible.builtin.uri
+    description: One request, without statistics or resolution control.
 """
 
 EXAMPLES = r"""
@@ -202,10 +209,27 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: http.version
+      title: GET https://www.example.com/version answers as expected
+      status: pass
+      evidence:
+        requests: 10
+        errors: 0
+        error_ratio: 0.0
+        latency_ms:
+          p95: 41.0
+      checklist: null
 summary:
   description: Number of checks per status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 saved:
   description: Names of the values saved from answers (never their values).
   returned: always

@@ -68,12 +68,22 @@ attributes:
     details: The server validates and computes every change with C(dryRun=All); nothing is persisted.
   diff_mode:
     support: full
+seealso:
+  - module: golive.core.k8s_preflight
+    description: Checks the cluster before and after applying.
+  - module: kubernetes.core.k8s
+    description: The general-purpose Kubernetes module.
 """
 
 EXAMPLES = r"""
 - name: Apply the Day -7 monitoring manifests
   golive.core.k8s_apply:
     src: [files/monitoring.yaml, files/alert-rules.yaml]
+
+- name: Remove what a manifest created (its objects are deleted; the undo keeps them)
+  golive.core.k8s_apply:
+    src: files/canary-ingress.yaml
+    state: absent
 
 - name: Apply an inline ConfigMap
   golive.core.k8s_apply:

@@ -86,6 +86,11 @@ options:
       - One deadline, in seconds, for all the requests.
     type: float
     default: 60
+seealso:
+  - module: golive.core.k8s_workloads
+    description: Scales the application to zero behind the maintenance page.
+  - module: golive.core.k8s_rollout
+    description: Rolls the application back.
 """
 
 EXAMPLES = r"""
@@ -115,6 +120,13 @@ ledger:
   description: The ledger step this task recorded.
   returned: when O(ledger) is set
   type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase4/deploy
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

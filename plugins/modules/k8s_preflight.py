@@ -254,6 +254,11 @@ attributes:
     details: The module only reads.
   diff_mode:
     support: none
+seealso:
+  - module: golive.core.k8s_apply
+    description: Applies the Day -7 manifests.
+  - module: kubernetes.core.k8s_info
+    description: Reads any Kubernetes object.
 """
 
 EXAMPLES = r"""
@@ -296,6 +301,12 @@ summary:
   description: Number of checks per status, and the total.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 requests:
   description: Number of API requests the call made.
   returned: always

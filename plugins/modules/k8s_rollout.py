@@ -102,6 +102,13 @@ options:
       - One deadline, in seconds, for the whole task (updates and the wait).
     type: float
     default: 300
+seealso:
+  - module: golive.core.k8s_workloads
+    description: Scale to zero and back.
+  - module: golive.core.http_check
+    description: Health of the rolled-out release.
+  - module: kubernetes.core.k8s
+    description: Applies manifests without a rollout deadline or undo.
 """
 
 EXAMPLES = r"""
@@ -145,6 +152,13 @@ ledger:
   description: The ledger step this task recorded (run, step, decision, copy path).
   returned: when O(ledger) is set
   type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase4/deploy
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -70,6 +70,11 @@ options:
       - One deadline, in seconds, for all the requests and the wait.
     type: float
     default: 300
+seealso:
+  - module: golive.core.k8s_maintenance
+    description: The maintenance page shown while scaled down.
+  - module: kubernetes.core.k8s_scale
+    description: Scales one object at a time.
 """
 
 EXAMPLES = r"""
@@ -102,6 +107,13 @@ ledger:
   description: The ledger step this task recorded.
   returned: when O(ledger) is set
   type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase4/deploy
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

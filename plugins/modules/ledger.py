@@ -202,6 +202,11 @@ options:
       - Deadline for the whole operation, in seconds.
     type: float
     default: 60
+seealso:
+  - module: golive.core.release_report
+    description: One report of a release across its runs.
+  - module: golive.core.k8s_rollout
+    description: A module that records itself in the ledger.
 """
 
 EXAMPLES = r"""
@@ -222,6 +227,36 @@ EXAMPLES = r"""
     step: predeploy-backup
     inputs: {database: shop}
   register: step
+
+- name: Finish the step with what it produced and how to undo it
+  golive.core.ledger:
+    operation: finish
+    release: "{{ golive_release }}"
+    environment: production
+    run_id: "{{ run.run_id }}"
+    phase: phase2
+    step: predeploy-backup
+    status: done
+    changed: true
+    outputs: {backup_id: "pg/shop/20261202T080000Z-pre-deploy-2026.11.3"}
+    undo: {module: golive.core.pg_restore, backup_id: "pg/shop/20261202T080000Z-pre-deploy-2026.11.3"}
+
+- name: Record an event of the run (an approval, with the evidence it was given)
+  golive.core.ledger:
+    operation: event
+    release: "{{ golive_release }}"
+    environment: production
+    run_id: "{{ run.run_id }}"
+    event: approval
+    details: {change_id: CHG-1234, approved_by: dana}
+
+- name: Close the run (releases the environment's lock; the record keeps every step)
+  golive.core.ledger:
+    operation: close
+    release: "{{ golive_release }}"
+    environment: production
+    run_id: "{{ run.run_id }}"
+    status: failed
 
 - name: Read what the release changed, for a rollback
   golive.core.ledger:
@@ -308,6 +343,12 @@ summary:
   description: Counts of the record's steps by status, its runs and its last update (V(read)).
   returned: read, when the record exists
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 recorded:
   description: Whether the ledger was written.
   returned: always

@@ -97,6 +97,11 @@ options:
   checklist:
     description: The checklist item the checks give evidence for.
     type: str
+seealso:
+  - module: golive.core.connectivity
+    description: Reachability of the other systems.
+  - module: community.rabbitmq.rabbitmq_queue
+    description: Manages queues (this module only checks).
 """
 
 EXAMPLES = r"""
@@ -118,10 +123,25 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: mq.queue.orders
+      title: Queue orders exists, has consumers and is within its limits
+      status: pass
+      evidence:
+        consumers: 2
+        ready: 12
+        unacked: 0
+      checklist: null
 summary:
   description: Counts of the checks by status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 version:
   description: The RabbitMQ version.
   returned: success

@@ -127,6 +127,11 @@ options:
     description: Fail the task when a channel could not be reached in time; when false, that is a warning (a rollback should not stop because the chat is down).
     type: bool
     default: true
+seealso:
+  - module: golive.core.smtp_check
+    description: Proves the mail relay delivers.
+  - module: community.general.slack
+    description: Posts to Slack.
 """
 
 EXAMPLES = r"""
@@ -186,6 +191,13 @@ ledger:
   description: The ledger step this task recorded.
   returned: when O(ledger) is set
   type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase4/deploy
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

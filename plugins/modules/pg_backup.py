@@ -65,6 +65,11 @@ attributes:
   diff_mode:
     support: full
     details: The new backup's id and label.
+seealso:
+  - module: golive.core.pg_backup_verify
+    description: Restores a backup into a scratch database and compares.
+  - module: golive.core.pg_restore
+    description: Restores a backup for a rollback.
 """
 
 EXAMPLES = r"""

@@ -61,6 +61,11 @@ attributes:
     details: Finds the backup and names the steps; restores nothing.
   diff_mode:
     support: none
+seealso:
+  - module: golive.core.pg_backup
+    description: Takes the backup.
+  - module: golive.core.pg_restore
+    description: Restores it for a rollback.
 """
 
 EXAMPLES = r"""
@@ -113,10 +118,24 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: pg.backup.restore_test
+      title: The newest backup restores into a scratch database within the RTO
+      status: pass
+      evidence:
+        restore_seconds: 4.2
+        rto_seconds: 1800
+      checklist: null
 summary:
   description: Number of checks per status.
   returned: success
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule

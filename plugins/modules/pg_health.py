@@ -111,6 +111,11 @@ attributes:
     details: The module only reads.
   diff_mode:
     support: none
+seealso:
+  - module: golive.core.pg_backup
+    description: The pre-deploy backup.
+  - module: community.postgresql.postgresql_info
+    description: Facts about a PostgreSQL server.
 """
 
 EXAMPLES = r"""
@@ -147,6 +152,12 @@ summary:
   description: Number of checks per status, and the total.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 server:
   description: Version, role and database of the server.
   returned: success

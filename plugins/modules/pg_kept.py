@@ -60,6 +60,9 @@ options:
         them (copy back what is needed first).
     type: bool
     default: false
+seealso:
+  - module: golive.core.pg_restore
+    description: Keeps the database it replaces.
 """
 
 EXAMPLES = r"""
@@ -109,6 +112,13 @@ ledger:
   description: The ledger step this task recorded.
   returned: when O(ledger) is set and something was dropped
   type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase4/deploy
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -78,6 +78,11 @@ attributes:
   diff_mode:
     support: full
     details: The version before and after, and the files applied.
+seealso:
+  - module: golive.core.pg_backup
+    description: The backup taken before migrating.
+  - module: golive.core.pg_seed
+    description: Reference data after the migrations.
 """
 
 EXAMPLES = r"""

@@ -102,6 +102,11 @@ attributes:
   diff_mode:
     support: full
     details: What O(database) holds before and after, and the name the previous database is kept under.
+seealso:
+  - module: golive.core.pg_backup
+    description: Takes the backups it restores.
+  - module: golive.core.pg_kept
+    description: Lists and prunes the databases a restore kept.
 """
 
 EXAMPLES = r"""
@@ -174,6 +179,13 @@ ledger:
   description: The ledger step this task recorded.
   returned: when O(ledger) is set
   type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase4/deploy
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule

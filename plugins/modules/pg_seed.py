@@ -51,6 +51,9 @@ attributes:
   diff_mode:
     support: full
     details: Each changed row before and after.
+seealso:
+  - module: golive.core.pg_migrate
+    description: The migrations that come first.
 """
 
 EXAMPLES = r"""

@@ -114,6 +114,11 @@ notes:
     time of the copy, and the manifest says so in C(keyspace_source).
   - Verification needs C(redis-server) on the node running the task, as recent as the
     server that wrote the snapshot.
+seealso:
+  - module: golive.core.redis_persistence
+    description: Persistence settings.
+  - module: golive.core.redis_health
+    description: Health and replication.
 """
 
 EXAMPLES = r"""
@@ -157,6 +162,12 @@ checks:
   returned: when verified
   type: list
   elements: dict
+  sample:
+    - id: redis.example
+      title: What the check proves
+      status: pass
+      evidence: {}
+      checklist: null
 retention:
   description: Backups deleted by retention.
   returned: when O(retention) is set

@@ -63,6 +63,9 @@ attributes:
     support: none
 notes:
   - Needs O(redis_sentinels); the drill always goes through Sentinel.
+seealso:
+  - module: golive.core.redis_health
+    description: Health and Sentinel state.
 """
 
 EXAMPLES = r"""
@@ -107,10 +110,23 @@ checks:
   returned: success and not check mode
   type: list
   elements: dict
+  sample:
+    - id: redis.failover
+      title: Sentinel failed over within the limit
+      status: pass
+      evidence:
+        downtime_seconds: 2.4
+      checklist: null
 summary:
   description: Number of checks per status, and the total.
   returned: success and not check mode
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 undo:
   description: How to reverse the drill (what a ledger records).
   returned: success and not check mode

@@ -90,6 +90,11 @@ notes:
   - Configuration is read with C(CONFIG GET), one parameter at a time; C(requirepass) and
     C(masterauth) are never read. Where C(CONFIG) is disabled the checks that need it are
     skipped, with the server's answer as evidence.
+seealso:
+  - module: golive.core.redis_persistence
+    description: Persistence settings.
+  - module: golive.core.redis_failover_drill
+    description: A Sentinel failover drill.
 """
 
 EXAMPLES = r"""

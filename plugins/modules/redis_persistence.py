@@ -70,6 +70,11 @@ attributes:
 notes:
   - A second run with the same options reports no change. When the live settings already
     match, C(CONFIG REWRITE) is not run.
+seealso:
+  - module: golive.core.redis_health
+    description: Health and replication.
+  - module: golive.core.redis_backup
+    description: A verified backup.
 """
 
 EXAMPLES = r"""
@@ -97,6 +102,13 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: redis.persistence
+      title: Persistence is as declared on every node
+      status: pass
+      evidence:
+        appendonly: 'yes'
+      checklist: null
 persisted:
   description: Whether C(CONFIG REWRITE) ran on the changed servers.
   returned: changed and not check mode

@@ -50,6 +50,9 @@ options:
   checklist:
     description: The checklist mapping (the collection's C(docs/checklist.md) by default).
     type: path
+seealso:
+  - module: golive.core.ledger
+    description: The record it reads.
 """
 
 EXAMPLES = r"""

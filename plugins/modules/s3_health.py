@@ -64,6 +64,11 @@ options:
   checklist:
     description: The checklist item the checks give evidence for.
     type: str
+seealso:
+  - module: golive.core.pg_backup
+    description: Backups stored in the bucket.
+  - module: amazon.aws.s3_bucket_info
+    description: Facts about buckets.
 """
 
 EXAMPLES = r"""
@@ -82,10 +87,23 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: s3.round_trip
+      title: An object is written, read back and deleted
+      status: pass
+      evidence:
+        bucket: example-prod-backups
+      checklist: null
 summary:
   description: Counts of the checks by status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -73,6 +73,11 @@ options:
       - The checklist item the checks give evidence for.
     type: str
     default: Validate service discovery
+seealso:
+  - module: golive.core.http_check
+    description: Requests through the public names.
+  - module: golive.core.k8s_rollout
+    description: The rollout whose Pods it checks.
 """
 
 EXAMPLES = r"""
@@ -89,10 +94,23 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: k8s.service.shop.web
+      title: Service shop/web has ready endpoints that answer
+      status: pass
+      evidence:
+        ready: 3
+      checklist: null
 summary:
   description: Number of checks per status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule

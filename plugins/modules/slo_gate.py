@@ -168,6 +168,11 @@ options:
       - One deadline, in seconds, for the whole gate.
     type: float
     default: 900
+seealso:
+  - module: golive.core.http_check
+    description: Single checks of endpoints.
+  - module: golive.core.dns_cutover
+    description: The cutover whose traffic it validates.
 """
 
 EXAMPLES = r"""
@@ -199,6 +204,15 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: slo.error-ratio
+      title: error-ratio <= 0.001
+      status: pass
+      evidence:
+        value: 0.0
+        max: 0.001
+        samples: 3
+      checklist: null
 passed:
   description: Whether every objective passed.
   returned: always
@@ -207,6 +221,12 @@ summary:
   description: Number of checks per status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -76,6 +76,9 @@ options:
   checklist:
     description: The checklist item the checks give evidence for.
     type: str
+seealso:
+  - module: golive.core.notify
+    description: Sends the go-live notifications.
 """
 
 EXAMPLES = r"""
@@ -93,10 +96,24 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: smtp.delivery
+      title: A test message is accepted by the relay
+      status: pass
+      evidence:
+        server: smtp.sendgrid.net:587
+        starttls: true
+      checklist: null
 summary:
   description: Counts of the checks by status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -101,6 +101,11 @@ options:
       - Timeout of one connection, in seconds.
     type: float
     default: 10
+seealso:
+  - module: golive.core.http_check
+    description: Requests to the same hosts.
+  - module: community.crypto.get_certificate
+    description: Fetches a certificate.
 """
 
 EXAMPLES = r"""
@@ -121,6 +126,14 @@ checks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - id: tls.www.example.com
+      title: www.example.com serves a valid certificate for at least 21 days
+      status: pass
+      evidence:
+        days_left: 63
+        issuer: R11
+      checklist: null
 hosts:
   description: The evidence of each host (subject, issuer, sans, not_after, days_left, fingerprints).
   returned: always
@@ -130,6 +143,12 @@ summary:
   description: Number of checks per status.
   returned: always
   type: dict
+  sample:
+    pass: 3
+    fail: 0
+    warn: 0
+    skip: 0
+    total: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule
