@@ -159,7 +159,7 @@ def user(lab, lab_instance, tmp_path_factory):
     inventory = project / "inventory"
     shutil.copytree(installed / "inventories/example", inventory)
     example_site = yaml.safe_load((inventory / "group_vars/all/site.yml").read_text())
-    example_vault = yaml.safe_load((inventory / "group_vars/all/vault.yml.example").read_text())
+    example_vault = yaml.safe_load((inventory / "vault.yml.example").read_text())
     environment = "galaxy-%s" % uuid.uuid4().hex[:6]
     site, vault = site_values(lab, environment), vault_values(lab)
     # The values a user fills in, no more: exactly the example's keys.
