@@ -4,8 +4,8 @@ project sync leaves it), env/extravars (the survey's answers and the controller'
 variables), env/envvars and the files the credential types' injectors produce, rendered from
 awx/vars/golive.yml exactly as the controller renders them (every field, the optional ones
 left empty as ""), a vault password answered through env/passwords, and the inventory copied
-from inventories/example with the lab's endpoints. Phases 1, 4 and 5 (its approver read from
-the controller API's stand-in) and the emergency rollback of a patch release run; each one's evidence report lands in the runner's
+from inventories/example with the lab's endpoints. Phases 1 and 4 and the emergency
+rollback of a patch release run; each one's evidence report lands in the runner's
 artifact folder."""
 
 import json
@@ -24,8 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from dns_helpers import answers as answers_of, by_hand
 from pager_helpers import request, reset_pager, wait
-from playbook_helpers import REPO, read_ledger
-from test_awx_approval import seed
+from playbook_helpers import REPO
 from test_galaxy_install import site_values
 from test_rollback_playbook import PREVIOUS
 
@@ -160,17 +159,10 @@ def test_phase1_phase4_and_the_emergency_rollback_run_as_the_controller_runs_the
     # database restore: the Galaxy road's test goes through those).
     release = "%s-awx.t%s" % (PATCH, uuid.uuid4().hex[:6])
     survey = {"golive_release": release, "golive_app_version": PATCH}
-    # The workflow job the phases belong to, as the controller has it: Day 0's approval node was
-    # approved by dana (the launcher typed someone else's name into the survey).
-    workflow = seed(lab, [{"identifier": "approve-phase5", "name": "Approve Day 0 - DNS cutover",
-                           "status": "successful", "approved_by": {"username": "dana"},
-                           "finished": "2026-12-05T09:12:44Z"}])
-    day0 = dict(survey, golive_change_id="CHG-AWX-5", golive_approved_by="typed-at-launch", awx_workflow_job_id=workflow,
-                phase5_golive_performance_interval=1, phase5_golive_traffic_interval=2)
-    # Day -7, Day -1, Day 0, then the incident.
+    # Day -7, Day -1, then the incident (Day 0's approval through the controller:
+    # test_phase5_approval.py).
     for ident, playbook, tags, answers in (("101", "playbooks/golive.yml", "phase1", survey),
                                            ("103", "playbooks/golive.yml", "phase4", survey),
-                                           ("104", "playbooks/golive.yml", "phase5", day0),
                                            ("105", "playbooks/rollback_emergency.yml", "", {"release": release})):
         rc, out, artifacts = job(controller, ident, playbook, tags, answers)
         assert rc == "0", "job %s (%s %s):\n%s" % (ident, playbook, tags, out[-6000:])
@@ -191,15 +183,7 @@ def test_phase1_phase4_and_the_emergency_rollback_run_as_the_controller_runs_the
             assert secret not in text
         if ident == "103":
             assert request(lab["app"])[1].get("X-App-Version") == PATCH
-        if ident == "104":  # cut over, and the approver is who the controller says approved
-            assert all(answers_of(lab, n) == site_answer(lab, "new") for n in ("www", "app"))
-            record = read_ledger(lab, controller["environment"], release)
-            approval = [e for e in record["events"] if e["event"] == "approval"][-1]
-            assert approval["approved_by"] == "dana" and approval["named_at_launch"] == "typed-at-launch"
-            assert "read from the controller" in approval["approver_source"]
-            assert approval["awx"]["approval"]["approval_id"] and str(approval["awx"]["workflow_job_id"]) == str(workflow)
     assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS
-    assert all(answers_of(lab, n) == site_answer(lab, "old") for n in ("www", "app"))
 
 
 def site_answer(lab, site):

@@ -143,7 +143,9 @@ def user(lab, lab_instance, tmp_path_factory):
     project = tmp / "project"
     project.mkdir()
     venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # A fresh virtualenv; this checkout's pip installs into it (--python), so it holds only what
+    # is asked for: ansible-core and the installed collection's requirements.txt.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     galaxy = subprocess.run([str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "install",
                              str(tarball), "-p", str(project / "collections")], capture_output=True, text=True,
                             cwd=project, env=_clean_env(), timeout=300)
@@ -151,7 +153,8 @@ def user(lab, lab_instance, tmp_path_factory):
     installed = project / "collections/ansible_collections/golive/core"
     core = next(line for line in (REPO / "requirements.lock").read_text().splitlines()
                 if line.startswith("ansible-core=="))
-    pip = subprocess.run([str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", core,
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
+                          "--no-compile", "--disable-pip-version-check", core,
                           "-r", str(installed / "requirements.txt"), "-c", str(REPO / "requirements.lock")],
                          capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stdout + pip.stderr
