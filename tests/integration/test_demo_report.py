@@ -70,7 +70,10 @@ def demo(lab, lab_instance, tmp_path_factory):
            "ARA_BASE_DIR": str(ara_dir), "ARA_DATABASE_NAME": str(ara_dir / "ara.sqlite")}
     # The canary is the smoke user's password: the go-live registers a user with it in the
     # application, logs in with it, and must never write it anywhere.
-    overrides = {"phase4_application_smoke_secrets": {"smoke_password": canary}, "golive_artifact_dir": str(tmp / "ledger")}
+    # No failover drill of the lab's shared Redis here: other tests use it on the other worker
+    # meanwhile, and the drill has its own tests on a private Redis (test_redis_failover_drill).
+    overrides = {"phase4_application_smoke_secrets": {"smoke_password": canary}, "golive_artifact_dir": str(tmp / "ledger"),
+                 "golive_allow_drills": False}
     proc = run_playbook("playbooks/demo.yml", "--diff", "-e", "golive_release=%s" % release,
                         "-e", "golive_app_version=%s" % NEXT, "-e", "golive_change_id=CHG-DEMO-9",
                         "-e", "golive_approved_by=dana", "-e", json.dumps(overrides), env=env, timeout=1200,
