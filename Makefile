@@ -6,9 +6,7 @@ VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
-# Three workers: the pager's tests are one serial group (they share the application, its DNS
-# and its database); the rest spread over the other two.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 # The demo goes live with the next image of the demo application under a release id of
 # its own each time (a release that was rolled back is not gone live again under its id).
 DEMO_APP_VERSION ?= 2026.11.3
@@ -28,16 +26,11 @@ help:
 bootstrap:
 	@./scripts/bootstrap.sh
 
-# The static checks (ansible-test sanity, ansible-lint) run beside the integration tests, which
-# mostly wait on the lab; their output follows the tests'.
 test: bootstrap
 	$(MAKE) --no-print-directory unit
-	@static=$$(mktemp -d $(or $(TMPDIR),/tmp)/golive-static.XXXXXX); \
-	  ( $(MAKE) --no-print-directory sanity lint > $$static/log 2>&1; echo $$? > $$static/rc ) & \
-	  $(MAKE) --no-print-directory integration; status=$$?; wait; \
-	  cat $$static/log; rc=$$(cat $$static/rc); rm -rf $$static; \
-	  echo "integration: exit $$status; sanity and lint: exit $$rc"; \
-	  [ $$status -eq 0 ] && [ $$rc -eq 0 ]
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory lint
 
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider
