@@ -22,8 +22,7 @@ import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from dns_helpers import answers as answers_of, by_hand
-from pager_helpers import request, reset_pager, wait
+from pager_helpers import request, reset_pager
 from playbook_helpers import REPO
 from test_galaxy_install import site_values
 from test_rollback_playbook import PREVIOUS
@@ -127,10 +126,6 @@ def controller(lab, lab_instance, tmp_path_factory):
     (pdd / "env/envvars").write_text(json.dumps(env))
     (pdd / "env/passwords").write_text(json.dumps({r"^Vault password:\s*?$": VAULT_PASSWORD}))
     reset_pager(lab, lab_instance)
-    for name in ("www", "app"):
-        by_hand(lab, name, lab["app"]["sites"]["old"])
-    wait(lambda: all(answers_of(lab, n) == site_answer(lab, "old") for n in ("www", "app")), timeout=30,
-         what="both name servers at the old site")
     yield {"dir": pdd, "env": env, "extravars": extravars, "environment": environment, "vault": vault}
     reset_pager(lab, lab_instance)
 
@@ -185,6 +180,3 @@ def test_phase1_phase4_and_the_emergency_rollback_run_as_the_controller_runs_the
             assert request(lab["app"])[1].get("X-App-Version") == PATCH
     assert request(lab["app"])[1].get("X-App-Version") == PREVIOUS
 
-
-def site_answer(lab, site):
-    return dict((ns, [lab["app"]["sites"][site]]) for ns in lab["dns"]["nameservers"])

@@ -167,12 +167,18 @@ def _cause(exc, proxy):
     return "%s (through the proxy %s)" % (text, _without_userinfo(proxy)) if proxy else text
 
 
+def _proxy_of(scheme, host, port, resolver, use_proxy=True):
+    """The proxy a request takes: none when it is aimed at an address of its own (the
+    resolver pins the host) or told not to use one, else what the environment names."""
+    return proxy_for(scheme, host, port) if use_proxy and not resolver.pinned(host) else None
+
+
 def route(url, resolver=None):
     """``(address, proxy)`` a request to ``url`` would take: the address it connects to, or
     the proxy (without its user-info) it goes through (for evidence)."""
     scheme, host, port, _path = split_url(url)
     resolver = resolver or Resolver()
-    proxy = None if resolver.pinned(host) else proxy_for(scheme, host, port)
+    proxy = _proxy_of(scheme, host, port, resolver)
     if proxy:
         return None, _without_userinfo(proxy)
     return resolver.address(host), None
@@ -237,7 +243,7 @@ def send(method, url, headers=None, body=None, resolver=None, context=None, time
     if credentials and not any(k.lower() == "authorization" for k in headers):
         headers["Authorization"] = credentials  # as curl does with user:password@ in a URL
     resolver = resolver or Resolver()
-    proxy = proxy_for(scheme, host, port) if use_proxy and not resolver.pinned(host) else None
+    proxy = _proxy_of(scheme, host, port, resolver, use_proxy)
     target = path
     if proxy:
         conn, proxy_headers = _proxy_connection(scheme, host, port, proxy, context or tls_context(), timeout)
