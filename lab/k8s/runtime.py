@@ -162,6 +162,8 @@ class PodProcess:
                 if live_fail >= liveness["failures"] and not self.stopping:
                     self.runtime.report("pod-killed", self, "Liveness probe failed: " + why)
                     self.terminate(grace=1.0)
+                    if self.stopping:
+                        return  # deleted meanwhile: no new process for a Pod that is gone
                     self.restarts += 1
                     self.spawn()
                     self.ready = None  # the next probe reports, with the new restart count
@@ -205,6 +207,9 @@ class PodRuntime:
         self.python = python or sys.executable
         self._report = report
         self.lock = threading.Lock()
+        # One writer of the listings at a time: rows read and files written under it, so
+        # a listing computed earlier can never replace a newer one (two Pods ending at once).
+        self.listing_lock = threading.Lock()
         self.pods: dict[str, PodProcess] = {}
         self.terminating: dict[str, PodProcess] = {}  # deleted, within their grace period
         self.listing = self.state_dir / "pods.json"
@@ -282,6 +287,10 @@ class PodRuntime:
         self.write_listing()
 
     def write_listing(self) -> None:
+        with self.listing_lock:
+            self._write_listing()
+
+    def _write_listing(self) -> None:
         with self.lock:
             rows = [{"namespace": p.namespace, "pod": p.name, "container": p.container.get("name"), "image": p.image,
                  "address": f"{p.address}:{p.port}",
