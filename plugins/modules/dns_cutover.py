@@ -246,7 +246,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.retry import De
 from ansible_collections.golive.core.plugins.module_utils.dns import cutover, providers, records, rfc2136
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 
 
 def main():
@@ -267,12 +267,12 @@ def main():
         ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(rfc2136.argument_spec())
-    spec.update(s3.argument_spec())
+    spec.update(aws.argument_spec())
     spec.update(k8s.argument_spec())  # where the ledger lives
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, mutually_exclusive=[("records", "shift")])
     libs = [("dnspython", rfc2136.DNSPYTHON_IMPORT_ERROR)]
     if module.params["provider"] == "route53":
-        libs.append(("boto3", s3.BOTO3_IMPORT_ERROR))
+        libs.append(("boto3", aws.BOTO3_IMPORT_ERROR))
     if module.params["ledger"]:
         libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
     base.require_libs(module, libs)
@@ -281,8 +281,8 @@ def main():
     def service():
         deadline = Deadline(p["timeout"])
         if p["provider"] == "route53":
-            provider = providers.Route53Provider(s3.session_client("route53", p), p["dns_zone"], p["hosted_zone_id"],
-                                                 classify=s3.classify)
+            provider = providers.Route53Provider(aws.session_client("route53", p), p["dns_zone"], p["hosted_zone_id"],
+                                                 classify=aws.classify)
         else:
             provider = providers.rfc2136_from_params(p, timeout=min(5.0, p["timeout"]))
         desired = [records.record_set(r["name"], r["type"], r["ttl"], r["values"], provider.zone,
@@ -290,9 +290,9 @@ def main():
         if p["shift"]:
             desired = records.shift(p["shift"]["pairs"], p["shift"]["percent"], provider.zone, p["shift"]["ttl"])
         kube = k8s.Kube(p, deadline=deadline) if p["ledger"] else None
-        return with_recorder(module, "phase5", "dns-cutover", lambda recorder: cutover.run(
+        return with_recorder(p["ledger"], "phase5", "dns-cutover", lambda journal: cutover.run(
             provider, p["state"], desired, p["undo"], p["overwrite"], p["lower_ttl"], p["verify"], p["nameservers"],
-            p["dns_port"], deadline, module.check_mode, recorder, keep_changed=p["keep_changed"]), kube)
+            p["dns_port"], deadline, module.check_mode, journal, keep_changed=p["keep_changed"]), kube, **base.modes(module))
 
     base.run(module, service)
 

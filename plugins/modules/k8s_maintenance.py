@@ -158,10 +158,10 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=p["timeout"])
-        return with_recorder(module, "rollback", "maintenance-on" if p["state"] == "enabled" else "maintenance-off",
-                             lambda recorder: maintenance.switch(
+        return with_recorder(p["ledger"], "rollback", "maintenance-on" if p["state"] == "enabled" else "maintenance-off",
+                             lambda journal: maintenance.switch(
                                  kube, p["ingresses"], p["label_selector"], p["namespaces"], p["state"], p["service"],
-                                 p["port"], p["undo"], module.check_mode, recorder), kube)
+                                 p["port"], p["undo"], module.check_mode, journal), kube, **base.modes(module))
 
     base.run(module, service)
 

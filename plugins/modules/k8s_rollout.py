@@ -192,10 +192,10 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=p["timeout"])
-        return with_recorder(module, "rollout", "deploy", lambda recorder: rollout.roll(
+        return with_recorder(p["ledger"], "rollout", "deploy", lambda journal: rollout.roll(
             kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["images"], p["template"],
             p["state"], p["undo"], p["revision"], p["change_cause"], p["wait"], p["timeout"], module.check_mode,
-            recorder, image_policy=p["image_policy"]), kube)
+            journal, image_policy=p["image_policy"]), kube, **base.modes(module))
 
     base.run(module, service)
 

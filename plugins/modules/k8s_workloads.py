@@ -143,10 +143,10 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=p["timeout"])
-        return with_recorder(module, "rollback", "scale-down" if p["state"] == "scaled" else "scale-up",
-                             lambda recorder: workloads.scale(
+        return with_recorder(p["ledger"], "rollback", "scale-down" if p["state"] == "scaled" else "scale-up",
+                             lambda journal: workloads.scale(
                                  kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["state"],
-                                 p["replicas"], p["percent"], p["undo"], p["wait"], module.check_mode, recorder), kube)
+                                 p["replicas"], p["percent"], p["undo"], p["wait"], module.check_mode, journal), kube, **base.modes(module))
 
     base.run(module, service)
 

@@ -244,8 +244,8 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=max(30.0, p["timeout"])) if p["ledger"] else None
-        return with_recorder(module, "notify", p["event"],
-                             lambda recorder: deliver.send(p, module.check_mode, recorder), kube)
+        return with_recorder(p["ledger"], "notify", p["event"],
+                             lambda journal: deliver.send(p, module.check_mode, journal), kube, **base.modes(module))
 
     base.run(module, service)
 

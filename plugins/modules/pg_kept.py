@@ -153,9 +153,9 @@ def main():
         admin = pg.connect(admin_params, application_name="golive.core/pg_kept")
         kube = k8s.Kube(p, deadline=60) if p["ledger"] else None
         try:
-            return with_recorder(module, "housekeeping", "prune-kept-databases", lambda recorder: kept.run(
+            return with_recorder(p["ledger"], "housekeeping", "prune-kept-databases", lambda journal: kept.run(
                 admin, p["database"], p["state"], p["keep"], p["older_than"], p["drop_named"],
-                check_mode=module.check_mode, recorder=recorder, params=admin_params), kube)
+                check_mode=module.check_mode, journal=journal, params=admin_params), kube, **base.modes(module))
         finally:
             admin.close()
 

@@ -196,7 +196,7 @@ from ansible_collections.golive.core.plugins.module_utils.ledger.run import cont
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import restore
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 
 
 def main():
@@ -213,10 +213,10 @@ def main():
     )
     spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
-    spec.update(s3.argument_spec())
+    spec.update(aws.argument_spec())
     spec.update(k8s.argument_spec())  # where the ledger lives
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    libs = [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)]
+    libs = [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", aws.BOTO3_IMPORT_ERROR)]
     if module.params["ledger"]:
         libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
     base.require_libs(module, libs)
@@ -224,11 +224,11 @@ def main():
 
     def service():
         kube = k8s.Kube(p, deadline=max(60, p["timeout"])) if p["ledger"] else None
-        return with_recorder(module, "rollback", "db-restore", lambda recorder: restore.restore(
+        return with_recorder(p["ledger"], "rollback", "db-restore", lambda journal: restore.restore(
             p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
             source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"],
             bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"], check_mode=module.check_mode,
-            recorder=recorder), kube)
+            journal=journal), kube, **base.modes(module))
 
     base.run(module, service)
 

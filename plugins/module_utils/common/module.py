@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -19,14 +18,6 @@ from ansible_collections.golive.core.plugins.module_utils.common.checks import (
     summarize,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput
-
-
-def import_guard(name):
-    """Try to import ``name``; return ``(module_or_None, traceback_or_None)``."""
-    try:
-        return __import__(name), None
-    except ImportError:
-        return None, traceback.format_exc()
 
 
 def require_libs(module, libs):
@@ -58,6 +49,11 @@ def url_passwords(value):
 
 
 _URL_USERINFO = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://([^/\s?#]*)@")
+
+
+def modes(module):
+    """The task's check and diff modes, as keyword arguments for the services' edges."""
+    return {"check_mode": module.check_mode, "diff": module._diff}
 
 
 def secret_values(module):

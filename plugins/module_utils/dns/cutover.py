@@ -25,6 +25,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     PreconditionFailed,
     Timeout,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.dns import records
 
 try:
@@ -39,6 +40,7 @@ except ImportError:  # pragma: no cover - reported by the module entry point
 
 CHECKLIST = "DNS cutover"
 UNDO_STEP = "phase5/dns-cutover"
+MODULE = "golive.core.dns_cutover"
 
 
 def ask(address, port, name, rtype, timeout=2.0):
@@ -147,24 +149,24 @@ def revert_drift(live, before, left):
 
 
 def run(provider, state="present", desired=None, undo=None, overwrite=False, lower_ttl=None, verify_answers=True,
-        nameservers=None, dns_port=53, deadline=None, check_mode=False, recorder=None, keep_changed=False):
+        nameservers=None, dns_port=53, deadline=None, check_mode=False, journal=None, keep_changed=False):
     """Cut over to ``desired`` sets (or revert to ``undo``); return the module result."""
     warnings = []
     if overwrite and keep_changed:
         raise InvalidInput("revert", "DNS records", "overwrite and keep_changed contradict each other",
                            fix="Give one of them: overwrite puts changed records back, keep_changed keeps them")
-    previous = recorder.previous() if recorder is not None else None
+    journal = journal or NoJournal()
     left_alone = []
     if state == "reverted":
-        if undo is None and recorder is not None:
-            undo = _recorded_undo(recorder)
+        if undo is None:
+            undo = journal.recorded_undo(MODULE, step=UNDO_STEP)
         if not undo or "before" not in undo or "after" not in undo:
             raise InvalidInput("revert", "DNS records", "no undo data: pass undo (what the cutover returned) or "
                                                         "the ledger of the release that cut over")
         keys = sorted(undo["before"])
         live = dict((k, provider.read(*records.parse_key(k))) for k in keys)
         # What the release left last (a later step of a gradual shift), else what this undo's cutover left.
-        left = dict(undo["after"], **(_last_left(recorder) or {}))
+        left = dict(undo["after"], **(journal.left_by(MODULE) or {}))
         drifted = revert_drift(live, undo["before"], left)
         if drifted and overwrite:
             warnings.append("Overwriting records changed after the cutover: %s" % "; ".join(d["text"] for d in drifted))
@@ -182,7 +184,7 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
         targets = [{"key": records.key(r), "after": r} for r in desired]
         keys = [t["key"] for t in targets]
         live = dict((k, provider.read(*records.parse_key(k))) for k in keys)
-        left = _last_left(recorder)
+        left = journal.left_by(MODULE)
         if left:
             changed_since = dict((k, left[k]) for k in keys if k in left and not records.same(live[k], left[k])
                                  and not records.same(live[k], dict(targets[keys.index(k)]["after"])))
@@ -196,88 +198,60 @@ def run(provider, state="present", desired=None, undo=None, overwrite=False, low
     warnings.extend(records.long_ttls(t["after"] for t in targets if t["after"]))
     changes = records.plan(live, targets)
     after = dict((t["key"], t["after"]) for t in targets)
-    undo_data = {"module": "golive.core.dns_cutover", "state": "reverted", "provider": provider.name,
+    undo_data = {"module": MODULE, "state": "reverted", "provider": provider.name,
                  "zone": provider.zone, "before": live, "after": after}
     result = {"changed": bool(changes), "changes": changes, "undo": undo_data, "provider": provider.name,
               "zone": provider.zone, "warnings": warnings,
               "diff": {"before": _text(live), "after": _text(after), "before_header": provider.describe(),
                        "after_header": provider.describe()}}
-    began = False
-    if recorder is not None and (changes or not previous or previous.get("status") != "done"):
-        recorder.begin({"state": state, "targets": targets}, objects=keys, undo=undo_data, before=live)
-        began = True
-    try:
-        if changes and not check_mode:
-            if lower_ttl is not None:
-                _lower_ttl_first(provider, changes, int(lower_ttl), deadline, result)
-            token = provider.apply(changes)
-            result["provider_status"] = provider.wait_applied(token, deadline)
-        if verify_answers and not check_mode:
-            # A server answers a weighted name with one of its sets, at random: weights are
-            # verified where they live, in the provider; plain sets on every server.
-            answered = dict((k, v) for k, v in after.items() if not records.weighted(k))
-            result["checks"] = _weight_checks(provider, after)
-            verified = []
-            if answered:
-                verified = verify(servers_of(provider, nameservers, dns_port), answered, deadline)
-                result["checks"] += _checks(verified, answered)
-            result["verified"] = verified
-            late = [s for s in verified if not s["matched"]]
-            wrong = [c for c in result["checks"] if c["status"] != "pass" and c["id"].startswith("dns.weight.")]
-            if wrong:
-                raise BackendError("verify", "the weights in %s" % provider.describe(),
-                                   "; ".join(p for c in wrong for p in c["evidence"]["problems"]), result=result)
-            if late:
-                raise Timeout("verify", "the DNS change on every authoritative server",
-                              "%s still answer%s otherwise: %s" % (
-                                  ", ".join(s["server"] for s in late), "s" if len(late) == 1 else "",
-                                  "; ".join("%s %s" % (s["server"], s["answers"]) for s in late)), result=result)
-        result["left_alone"] = [dict((k, d[k]) for k in ("key", "now", "left")) for d in left_alone]
-        if left_alone and not keep_changed and check_mode:
-            warnings.append("A real run would leave, and fail naming them: %s" % "; ".join(d["text"] for d in left_alone))
-        elif left_alone and not keep_changed:
-            reverted = [k for k in after if k not in set(d["key"] for d in left_alone)]
-            raise PreconditionFailed(
-                "revert", "every DNS record in %s" % provider.describe(),
-                "%sleft %s, which someone changed after the cutover (%s)" % (
-                    "reverted %s; " % ", ".join(reverted) if reverted else "", ", ".join(d["key"] for d in left_alone),
-                    "; ".join(d["text"] for d in left_alone)),
-                fix="Look at who changed them. To put the recorded records back too, re-run with overwrite=true "
-                    "(rollback: -e rollback_emergency_dns_overwrite=true); to keep them as they are now, with "
-                    "keep_changed=true (-e rollback_emergency_dns_keep_changed=true)", result=result)
-    except Exception as exc:
-        if began:
-            recorder.finish("failed", changed=result["changed"], after=after, undo=undo_data, error=str(exc))
-        raise
-    if began:
-        recorder.finish("done", changed=result["changed"], after=after, undo=undo_data)
-    if recorder is not None:
-        result["ledger"] = recorder.summary()
+    with journal.step({"state": state, "targets": targets}, pending=bool(changes), objects=keys, undo=undo_data,
+                      before=live) as outcome:
+        outcome.update(changed=result["changed"], after=after, undo=undo_data)
+        _apply_and_verify(provider, changes, after, left_alone, lower_ttl, verify_answers, nameservers, dns_port,
+                          deadline, check_mode, keep_changed, result, warnings)
     return result
 
 
-def _last_left(recorder):
-    """The record sets the release's newest finished DNS step (a cutover or a revert) left."""
-    if recorder is None:
-        return None
-    existing = recorder.record()
-    done = [entry for entry in existing.get("steps") or []
-            if entry.get("status") == "done"
-            and ((entry.get("intent") or {}).get("undo") or {}).get("module") == "golive.core.dns_cutover"]
-    if not done:
-        return None
-    newest = max(done, key=lambda entry: (entry.get("outcome") or {}).get("at") or "")
-    return (newest.get("outcome") or {}).get("after")
-
-
-def _recorded_undo(recorder):
-    """The undo the release's cutover step recorded (``phase5/dns-cutover``)."""
-    existing = recorder.record()
-    phase, step = UNDO_STEP.split("/")
-    for entry in (existing or {}).get("steps") or []:
-        if entry.get("phase") == phase and entry.get("step") == step:
-            return (entry.get("intent") or {}).get("undo")
-    return None
+def _apply_and_verify(provider, changes, after, left_alone, lower_ttl, verify_answers, nameservers, dns_port,
+                      deadline, check_mode, keep_changed, result, warnings):
+    if changes and not check_mode:
+        if lower_ttl is not None:
+            _lower_ttl_first(provider, changes, int(lower_ttl), deadline, result)
+        token = provider.apply(changes)
+        result["provider_status"] = provider.wait_applied(token, deadline)
+    if verify_answers and not check_mode:
+        # A server answers a weighted name with one of its sets, at random: weights are
+        # verified where they live, in the provider; plain sets on every server.
+        answered = dict((k, v) for k, v in after.items() if not records.weighted(k))
+        result["checks"] = _weight_checks(provider, after)
+        verified = []
+        if answered:
+            verified = verify(servers_of(provider, nameservers, dns_port), answered, deadline)
+            result["checks"] += _checks(verified, answered)
+        result["verified"] = verified
+        late = [s for s in verified if not s["matched"]]
+        wrong = [c for c in result["checks"] if c["status"] != "pass" and c["id"].startswith("dns.weight.")]
+        if wrong:
+            raise BackendError("verify", "the weights in %s" % provider.describe(),
+                               "; ".join(p for c in wrong for p in c["evidence"]["problems"]), result=result)
+        if late:
+            raise Timeout("verify", "the DNS change on every authoritative server",
+                          "%s still answer%s otherwise: %s" % (
+                              ", ".join(s["server"] for s in late), "s" if len(late) == 1 else "",
+                              "; ".join("%s %s" % (s["server"], s["answers"]) for s in late)), result=result)
+    result["left_alone"] = [dict((k, d[k]) for k in ("key", "now", "left")) for d in left_alone]
+    if left_alone and not keep_changed and check_mode:
+        warnings.append("A real run would leave, and fail naming them: %s" % "; ".join(d["text"] for d in left_alone))
+    elif left_alone and not keep_changed:
+        reverted = [k for k in after if k not in set(d["key"] for d in left_alone)]
+        raise PreconditionFailed(
+            "revert", "every DNS record in %s" % provider.describe(),
+            "%sleft %s, which someone changed after the cutover (%s)" % (
+                "reverted %s; " % ", ".join(reverted) if reverted else "", ", ".join(d["key"] for d in left_alone),
+                "; ".join(d["text"] for d in left_alone)),
+            fix="Look at who changed them. To put the recorded records back too, re-run with overwrite=true "
+                "(rollback: -e rollback_emergency_dns_overwrite=true); to keep them as they are now, with "
+                "keep_changed=true (-e rollback_emergency_dns_keep_changed=true)", result=result)
 
 
 def _lower_ttl_first(provider, changes, ttl, deadline, result):

@@ -18,6 +18,7 @@ __metaclass__ = type
 import copy
 import json
 
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Conflict,
     GoliveError,
@@ -168,12 +169,13 @@ class Maintenance:
 
 
 def switch(kube, ingresses=None, label_selector=None, namespaces=None, state="enabled", service="maintenance",
-           port="http", undo=None, check_mode=False, recorder=None):
+           port="http", undo=None, check_mode=False, journal=None):
     """Turn maintenance on or off for the selected Ingresses; return the module result."""
     engine = Maintenance(kube)
     objects = engine.select(ingresses, label_selector, namespaces)
-    if state == "disabled" and undo is None and recorder is not None:
-        undo = recorder.recorded_undo("golive.core.k8s_maintenance")
+    journal = journal or NoJournal()
+    if state == "disabled" and undo is None:
+        undo = journal.recorded_undo("golive.core.k8s_maintenance")
     recorded = dict(("Ingress %s/%s" % (i["namespace"], i["name"]), i["spec"]) for i in (undo or {}).get("ingresses") or [])
     if state == "enabled":
         engine.check_service([o["metadata"]["namespace"] for o in objects], service, port)
@@ -188,26 +190,14 @@ def switch(kube, ingresses=None, label_selector=None, namespaces=None, state="en
               "diff": [{"before_header": s["ref"], "after_header": s["ref"],
                         "before": json.dumps(s["before"], indent=2, sort_keys=True) + "\n",
                         "after": json.dumps(s["after"], indent=2, sort_keys=True) + "\n"} for s in changed]}
-    began = False
-    if recorder is not None and not check_mode:
-        previous = recorder.previous()
-        if changed or not previous or previous.get("status") != "done":
-            recorder.begin({"state": state, "service": service, "port": port, "objects": [s["ref"] for s in steps]},
-                           objects=[s["ref"] for s in steps], undo=undo_data if state == "enabled" else None)
-            began = True
-    try:
+    kept_undo = undo_data if state == "enabled" else None
+    with journal.step({"state": state, "service": service, "port": port, "objects": [s["ref"] for s in steps]},
+                      pending=bool(changed), objects=[s["ref"] for s in steps], undo=kept_undo) as outcome:
+        outcome.update(changed=result["changed"], undo=kept_undo)
         if changed and not check_mode:
             errors = engine.apply(changed, lambda fresh: plan([fresh], state, service, port, recorded)[0])
             if errors:
                 raise GoliveError("switch maintenance %s for" % ("on" if state == "enabled" else "off"),
                                   "%d Ingress(es)" % len(errors), "; ".join("%s: %s" % kv for kv in sorted(errors.items())),
                                   fix="The saved specs are intact: re-run to finish", result=result)
-    except Exception as exc:
-        if began:
-            recorder.finish("failed", changed=result["changed"], error=str(exc))
-        raise
-    if began:
-        recorder.finish("done", changed=result["changed"], undo=undo_data if state == "enabled" else None)
-    if recorder is not None:
-        result["ledger"] = recorder.summary()
     return result

@@ -28,9 +28,9 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
     Timeout,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.k8s import images as imageref
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
-from ansible_collections.golive.core.plugins.module_utils.ledger.record import fingerprint
 
 KINDS = {"Deployment": ("apps/v1", "deployments"), "StatefulSet": ("apps/v1", "statefulsets")}
 REVISION = "deployment.kubernetes.io/revision"
@@ -456,9 +456,10 @@ def undo_workloads(undo):
 
 def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None, images=None, template=None,
          state="present", undo=None, revision=None, change_cause=None, wait=True, timeout=300,
-         check_mode=False, recorder=None, workers=MAX_WORKERS, image_policy=None):
+         check_mode=False, journal=None, workers=MAX_WORKERS, image_policy=None):
     """Roll the selected workloads; return the module result (see ``k8s_rollout``)."""
     started = time.monotonic()
+    journal = journal or NoJournal()
     warnings = []
     if state != "undone":
         # Before anything is read or patched: an image that cannot be pulled, or that the
@@ -496,18 +497,20 @@ def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None,
                         "after": _text(mask_template(s["after"])[0])} for s in changed]}
     inputs = {"state": state, "images": images, "template": template, "targets": sorted(targets or {}),
               "objects": [s["ref"] for s in steps], "revision": revision}
-    if recorder is not None:
-        previous = recorder.previous()
-        if changed or not previous or previous.get("status") != "done" \
-                or previous.get("fingerprint") != fingerprint(inputs):
-            recorder.begin(inputs, objects=[s["ref"] for s in steps], undo=undo_data,
-                           before=dict((s["ref"], {"images": images_of(s["before"]),
-                                                   "revision": record_of(s["object"])["revision"],
-                                                   "replicas": s["object"]["spec"].get("replicas")}) for s in steps))
-    applied, errors = engine.apply(steps, change_cause=change_cause if changed else None, dry_run=check_mode)
+    before = dict((s["ref"], {"images": images_of(s["before"]), "revision": record_of(s["object"])["revision"],
+                              "replicas": s["object"]["spec"].get("replicas")}) for s in steps)
+    with journal.step(inputs, pending=bool(changed), objects=[s["ref"] for s in steps], undo=undo_data,
+                      before=before) as outcome:
+        outcome.update(changed=result["changed"], undo=undo_data)
+        _apply_and_wait(kube, engine, steps, result, change_cause if changed else None, wait, check_mode, outcome,
+                        started)
+    return result
+
+
+def _apply_and_wait(kube, engine, steps, result, change_cause, wait, check_mode, outcome, started):
+    applied, errors = engine.apply(steps, change_cause=change_cause, dry_run=check_mode)
     latest = dict((s["ref"], applied.get(s["ref"], s["object"])) for s in steps)
     if errors:
-        _finish(recorder, "failed", result, error="; ".join(errors))
         raise GoliveError("update", "%d workload(s)" % len(errors), "; ".join(errors), result=result)
     pending = set()
     if wait and not check_mode:
@@ -529,25 +532,13 @@ def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None,
         result["workloads"].append(entry)
     result["duration"] = round(time.monotonic() - started, 3)
     result["requests"] = kube.requests
+    outcome["after"] = dict((w["workload"], {"images": w["images"], "revision": w["revision"]})
+                            for w in result["workloads"]) or None
     if pending:
-        message = timeout_message(pending, diagnoses, int(kube.deadline.seconds))
-        _finish(recorder, "failed", result, error=message)
-        raise Timeout("roll out", "%d workload(s)" % len(steps), message,
+        raise Timeout("roll out", "%d workload(s)" % len(steps),
+                      timeout_message(pending, diagnoses, int(kube.deadline.seconds)),
                       fix="The previous version keeps serving; undo with state=undone (the ledger holds the "
                           "previous templates)", result=result)
-    _finish(recorder, "done", result)
-    return result
-
-
-def _finish(recorder, status, result, error=None):
-    if recorder is None:
-        return
-    if recorder.decision is None:  # done before with these inputs and nothing to change: nothing to write
-        result["ledger"] = dict(recorder.summary(), decision="done")
-        return
-    after = dict((w["workload"], {"images": w["images"], "revision": w["revision"]}) for w in result["workloads"])
-    recorder.finish(status, changed=result["changed"], after=after or None, undo=result["undo"], error=error)
-    result["ledger"] = recorder.summary()
 
 
 def _text(value):

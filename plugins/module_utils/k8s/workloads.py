@@ -19,6 +19,7 @@ __metaclass__ = type
 import math
 import time
 
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Conflict,
     GoliveError,
@@ -99,7 +100,7 @@ def _recorded(undo):
 
 
 def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None, state="scaled", replicas=0,
-          percent=100, undo=None, wait=True, check_mode=False, recorder=None):
+          percent=100, undo=None, wait=True, check_mode=False, journal=None):
     """Scale (or restore) the selected workloads; return the module result (see ``k8s_workloads``)."""
     started = time.monotonic()
     if not 1 <= int(percent) <= 100:
@@ -108,8 +109,9 @@ def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None
         raise InvalidInput("use", "replicas", "a count is 0 or more")
     engine = Rollout(kube)
     objects = engine.select(workloads, label_selector, namespaces, kinds)
-    if state == "restored" and undo is None and recorder is not None:
-        undo = recorder.recorded_undo("golive.core.k8s_workloads", "restored")
+    journal = journal or NoJournal()
+    if state == "restored" and undo is None:
+        undo = journal.recorded_undo("golive.core.k8s_workloads", "restored")
     steps = plan(objects, state, replicas, percent, _recorded(undo))
     changed = [s for s in steps if s["changed"]]
     undo_data = undo_of(steps) if state == "scaled" else (undo or undo_of(steps))
@@ -121,15 +123,11 @@ def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None
                        "after": "".join("%s replicas=%d saved=%s\n" % (s["ref"], s["target"], s["saved_after"])
                                         for s in steps)}}
     inputs = {"state": state, "replicas": replicas, "percent": percent, "objects": [s["ref"] for s in steps]}
-    began = False
-    if recorder is not None and not check_mode:
-        previous = recorder.previous()
-        if changed or not previous or previous.get("status") != "done":
-            recorder.begin(inputs, objects=[s["ref"] for s in steps], undo=undo_data if state == "scaled" else None,
-                           before=dict((s["ref"], {"replicas": s["current"], "saved": s["saved_before"]})
-                                       for s in steps))
-            began = True
-    try:
+    kept_undo = undo_data if state == "scaled" else None
+    with journal.step(inputs, pending=bool(changed), objects=[s["ref"] for s in steps], undo=kept_undo,
+                      before=dict((s["ref"], {"replicas": s["current"], "saved": s["saved_before"]})
+                                  for s in steps)) as outcome:
+        outcome.update(changed=result["changed"], undo=kept_undo)
         if not check_mode:
             recorded = _recorded(undo)
             errors = _apply(kube, engine, changed, lambda fresh: plan([fresh], state, replicas, percent, recorded)[0])
@@ -152,15 +150,7 @@ def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None
                                      for key in sorted(pending))
                     raise Timeout("scale", "%d workload(s)" % len(pending),
                                   timeout_message(pending, diagnoses, int(kube.deadline.seconds)), result=result)
-    except Exception as exc:
-        if began:
-            recorder.finish("failed", changed=result["changed"], error=str(exc))
-        raise
-    if began:
-        recorder.finish("done", changed=result["changed"], undo=undo_data if state == "scaled" else None,
-                        after=dict((s["ref"], {"replicas": s["target"], "saved": s["saved_after"]}) for s in steps))
-    if recorder is not None:
-        result["ledger"] = recorder.summary()
+        outcome["after"] = dict((s["ref"], {"replicas": s["target"], "saved": s["saved_after"]}) for s in steps)
     result["duration"] = round(time.monotonic() - started, 3)
     return result
 

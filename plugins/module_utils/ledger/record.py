@@ -24,10 +24,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import hashlib
-import json
 
 from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time
+from ansible_collections.golive.core.plugins.module_utils.common import fingerprint as digest
 
 API_VERSION = "golive.io/v1"
 KIND = "ReleaseRecord"
@@ -59,9 +58,8 @@ def new_record(release, environment, now):
 
 
 def fingerprint(inputs):
-    """A short stable digest of a step's inputs (what it was asked to do)."""
-    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """The digest of a step's inputs the record keeps (``common.fingerprint``)."""
+    return digest.fingerprint(inputs)
 
 
 def step_id(phase, step):

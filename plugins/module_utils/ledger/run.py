@@ -20,7 +20,7 @@ import uuid
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import strip_userinfo
 from ansible_collections.golive.core.plugins.module_utils.common.clock import format_time, utcnow
-from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound
+from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput, NotFound
 from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
 from ansible_collections.golive.core.plugins.module_utils.ledger import rollback
 from ansible_collections.golive.core.plugins.module_utils.ledger.lock import (
@@ -36,6 +36,7 @@ from ansible_collections.golive.core.plugins.module_utils.ledger.store import (
     head_name,
     write_copy,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
 CHECK_RUN_ID = "check-mode"
@@ -215,17 +216,24 @@ def _done_ids(record):
 
 
 class StepRecorder:
-    """Write-ahead recording of one step for a module that has the ``ledger`` option.
+    """The journal of one step, for a module that has the ``ledger`` option.
 
-    ``recorder = StepRecorder.from_option(kube, params['ledger'], default_phase, default_step)``;
-    ``None`` when the option is absent (the module then records nothing).
+    This is the one step protocol: a service describes its step (inputs, undo, before,
+    then its outcome) and the ledger decides. ``step()`` writes the intent before any
+    effect unless the record holds the step done with the same inputs and there is
+    nothing to change; it finishes the step done, or failed when the effect raised. A
+    service whose effect must not be repeated asks ``done_before(inputs)``; one that
+    resumes mid-way reads what its first attempt recorded with ``interrupted()``.
+
+    ``StepRecorder.from_option(kube, params['ledger'], default_phase, default_step)``;
+    without the option a module gets ``NoJournal``, which records nothing.
     """
 
     def __init__(self, ledger, run_id, phase, step, check_mode=False):
         self.ledger = ledger
         self.run_id = run_id
         self.phase = phase
-        self.step = step
+        self.step_name = step
         self.check_mode = check_mode
         self.started = None
         self.decision = None
@@ -241,6 +249,11 @@ class StepRecorder:
         return cls(ledger, option["run_id"], option.get("phase") or default_phase, option.get("step") or default_step,
                    check_mode)
 
+    @property
+    def step_id(self):
+        return rec.step_id(self.phase, self.step_name)
+
+    # -- what a service reads ------------------------------------------------------------
     def record(self):
         """The release's record, read once before the step acts (``{}`` when there is none)."""
         if self._record is None:
@@ -249,20 +262,74 @@ class StepRecorder:
 
     def previous(self):
         """The step as the record holds it (None when never started)."""
-        return rec.find_step(self.record(), rec.step_id(self.phase, self.step)) if self.record() else None
+        return rec.find_step(self.record(), self.step_id) if self.record() else None
 
-    def recorded_undo(self, module, state=None):
-        """The first undo in the release's record written by ``module`` (with that ``state``):
-        what a later step needs when the objects have lost their annotations."""
+    def done_before(self, inputs):
+        """Whether the record holds this step done with these inputs (the decision then is
+        ``done``: the step is reported, not repeated)."""
+        if rec.decide(self.previous(), rec.fingerprint(inputs)) == rec.SKIP:
+            self.decision = rec.SKIP
+            return True
+        return False
+
+    def interrupted(self):
+        """The ``before`` an attempt of this step recorded when it started and never finished
+        (a run killed mid-step), so the service resumes under the names it began with."""
+        previous = self.previous()
+        if not previous or previous.get("status") != rec.STARTED:
+            return None
+        return (previous.get("intent") or {}).get("before") or {}
+
+    def recorded_undo(self, module, state=None, step=None):
+        """The first undo in the release's record written by ``module`` (with that ``state``,
+        by that ``phase/step``): what a later step needs when the objects have lost their
+        annotations."""
         for entry in (self.record() or {}).get("steps") or []:
             undo = (entry.get("intent") or {}).get("undo") or {}
-            if undo.get("module") == module and (state is None or undo.get("state") == state):
-                return undo
+            if step is not None and entry.get("id") != step:
+                continue
+            if step is not None or (undo.get("module") == module and (state is None or undo.get("state") == state)):
+                return undo or None
         return None
+
+    def left_by(self, module):
+        """What the release's newest finished step of ``module`` left (its ``after``)."""
+        done = [entry for entry in (self.record() or {}).get("steps") or []
+                if entry.get("status") == rec.DONE
+                and ((entry.get("intent") or {}).get("undo") or {}).get("module") == module]
+        if not done:
+            return None
+        newest = max(done, key=lambda entry: (entry.get("outcome") or {}).get("at") or "")
+        return (newest.get("outcome") or {}).get("after")
+
+    def outputs_of(self, module, **match):
+        """The outputs of the release's newest finished step whose outputs name ``module``
+        and hold ``match`` (a later step's link to an earlier one: the backup a migration
+        would be undone with)."""
+        found = []
+        for entry in (self.record() or {}).get("steps") or []:
+            outputs = (entry.get("outcome") or {}).get("outputs") or {}
+            if entry.get("status") == rec.DONE and outputs.get("module") == module \
+                    and all(outputs.get(k) == v for k, v in match.items()):
+                found.append(entry)
+        if not found:
+            return None
+        return max(found, key=lambda entry: (entry.get("outcome") or {}).get("at") or "")["outcome"]["outputs"]
+
+    # -- the step ------------------------------------------------------------------------
+    def step(self, inputs, pending=True, objects=None, undo=None, before=None):
+        """``with journal.step(inputs, pending, ...) as outcome:`` around the step's effect.
+
+        ``pending`` says the service has something to change. The service fills
+        ``outcome`` (``changed``, ``after``, ``undo``, ``outputs``) as it goes; it is
+        written when the step finishes: failed when the effect raised or the outcome names
+        an ``error``, done otherwise.
+        """
+        return _Step(self, inputs, pending, objects, undo, before)
 
     def begin(self, inputs, objects=None, undo=None, before=None):
         self.started = time.monotonic()
-        answer = self.ledger.begin(self.run_id, self.phase, self.step, inputs, objects, undo, before, always=True,
+        answer = self.ledger.begin(self.run_id, self.phase, self.step_name, inputs, objects, undo, before, always=True,
                                    check_mode=self.check_mode, existing=self.record() or None)
         self.decision = answer["decision"]
         self._record = None
@@ -278,24 +345,64 @@ class StepRecorder:
         if self.started is not None:
             outcome.setdefault("duration", round(time.monotonic() - self.started, 3))
         self._record = None
-        return self.ledger.finish(self.run_id, self.phase, self.step, status, check_mode=self.check_mode, **outcome)
+        return self.ledger.finish(self.run_id, self.phase, self.step_name, status, check_mode=self.check_mode,
+                                  **outcome)
 
     def summary(self):
         return {"release": self.ledger.release, "environment": self.ledger.environment, "run_id": self.run_id,
-                "step": rec.step_id(self.phase, self.step), "decision": self.decision,
-                "copy": self.ledger.copy}
+                "step": self.step_id, "decision": self.decision, "copy": self.ledger.copy}
 
 
-def with_recorder(module, phase, step, act, kube=None):
-    """``act(recorder)`` with the step recorder of the module's ``ledger`` option (None
-    without it); ``kube`` is closed afterwards, and the diff dropped unless asked for."""
+class _Step:
+    """The context of one step: intent written on entry (unless the ledger says the step is
+    done with these inputs and nothing is pending), outcome on exit."""
+
+    def __init__(self, journal, inputs, pending, objects, undo, before):
+        self.journal = journal
+        self.args = (inputs, objects, undo, before)
+        self.pending = pending
+        self.outcome = {}
+        self.writing = False
+
+    def __enter__(self):
+        inputs, objects, undo, before = self.args
+        if not self.pending and self.journal.done_before(inputs):
+            pass  # done before with these inputs and nothing to change: nothing to write
+        else:
+            self.journal.begin(inputs, objects=objects, undo=undo, before=before)
+            self.writing = True
+        return self.outcome
+
+    def __exit__(self, kind, error, trace):
+        if not self.writing:
+            return False
+        if error is None:
+            # A step may end without raising and still have failed: its outcome names the error.
+            self.journal.finish(rec.FAILED if self.outcome.get("error") else rec.DONE, **self.outcome)
+        elif isinstance(error, Exception):
+            self.journal.finish(rec.FAILED, **dict(self.outcome, error=str(error)))
+        # Anything else (the run stopped) leaves the step started: the next run resumes it.
+        return False
+
+
+def with_recorder(option, phase, step, act, kube=None, check_mode=False, diff=True):
+    """``act(journal)`` with the journal of the ``ledger`` option (``NoJournal`` without
+    it); ``kube`` is closed afterwards, the result (or a failure's partial result) carries
+    the journal's summary as ``ledger``, and the diff is dropped unless asked for."""
+    journal = None
     try:
-        recorder = StepRecorder.from_option(kube, module.params.get("ledger"), phase, step, module.check_mode)
-        result = act(recorder)
+        journal = StepRecorder.from_option(kube, option, phase, step, check_mode)
+        result = act(journal or NoJournal())
+    except GoliveError as exc:
+        if journal is not None:
+            exc.result.setdefault("ledger", journal.summary())
+        raise
     finally:
         if kube is not None:
             kube.close()
-    if not module._diff:
+    if journal is not None:
+        result.setdefault("ledger", journal.summary())
+    if not diff:
         result.pop("diff", None)
     return result
 

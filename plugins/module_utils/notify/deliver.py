@@ -30,6 +30,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     describe_exception,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline, retry
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 from ansible_collections.golive.core.plugins.module_utils.notify import message, smtp_probe
 
@@ -167,10 +168,10 @@ def notify(event, channels, timeout, check_mode=False, now=None):
     return delivered, undelivered, text
 
 
-def send(params, check_mode=False, recorder=None):
+def send(params, check_mode=False, journal=None):
     """The module's work: the event from ``params``, sent once per release when recorded.
 
-    With a ledger recorder, an event already delivered to every channel for this release
+    With a ledger journal, an event already delivered to every channel for this release
     (same event, status, summary and channels) is not sent again, so a resumed run does not
     announce twice. Nothing is undone later: a sent message cannot be taken back.
     """
@@ -188,22 +189,16 @@ def send(params, check_mode=False, recorder=None):
                 "warnings": [exc.message]}
     inputs = {"event": event["event"], "status": event["status"], "summary": event["summary"], "channels": names}
     result = {"event": event["event"], "release": event["release"], "channels": names}
-    if recorder is not None:
-        from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
-        previous = recorder.previous()
-        if previous and rec.decide(previous, rec.fingerprint(inputs)) == rec.SKIP:
-            result.update(changed=False, sent=False, delivered=[], undelivered=[], ledger=recorder.summary(),
-                          skipped_reason="already sent for release %s (ledger step %s)"
-                          % (event["release"], rec.step_id(recorder.phase, recorder.step)))
-            return result
-    if recorder is not None and not check_mode:
-        recorder.begin(inputs)
-    delivered, undelivered, text = notify(event, channels, params["timeout"], check_mode=check_mode)
-    if recorder is not None:
-        recorder.finish("failed" if undelivered else "done", changed=bool(delivered),
-                        outputs={"delivered": delivered, "undelivered": undelivered},
-                        error="; ".join(u["error"] for u in undelivered) or None)
-        result["ledger"] = recorder.summary()
+    journal = journal or NoJournal()
+    if journal.done_before(inputs):
+        result.update(changed=False, sent=False, delivered=[], undelivered=[],
+                      skipped_reason="already sent for release %s (ledger step %s)" % (event["release"], journal.step_id))
+        return result
+    with journal.step(inputs) as outcome:
+        delivered, undelivered, text = notify(event, channels, params["timeout"], check_mode=check_mode)
+        # Undelivered is a failed step (the next run sends again), not an exception here.
+        outcome.update(changed=bool(delivered), outputs={"delivered": delivered, "undelivered": undelivered},
+                       error="; ".join(u["error"] for u in undelivered) or None)
     # Telling people is not a change to a system the go-live manages (like writing the ledger):
     # a re-run that sends its announcements again still reports changed=false; ``sent`` says.
     result.update(changed=False, sent=bool(delivered), delivered=delivered, undelivered=undelivered, text=text,

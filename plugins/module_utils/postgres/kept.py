@@ -20,6 +20,7 @@ import re
 
 from ansible_collections.golive.core.plugins.module_utils.common.clock import UTC, format_time
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 
 NAME = re.compile(r"^(?P<stem>.+)_before_(?P<stamp>\d{14})$")
@@ -126,7 +127,7 @@ def find(admin, database):
 
 
 def run(admin, database, state="listed", keep=None, older_than=None, drop_named=False, now=None, check_mode=False,
-        recorder=None, params=None):
+        journal=None, params=None):
     """List (``listed``) or prune (``pruned``) the kept copies of ``database``; the module result."""
     now = now or datetime.datetime.now(UTC)
     found = find(admin, database)
@@ -145,27 +146,22 @@ def run(admin, database, state="listed", keep=None, older_than=None, drop_named=
                               "them)" % ", ".join(e["name"] for e in result["refused"])]
     if not drop or check_mode:
         return result
-    if recorder is not None:
-        recorder.begin({"database": database, "drop": [e["name"] for e in drop]},
-                       objects=["postgres database %s" % e["name"] for e in drop], undo=None,
-                       before={"kept": [e["name"] for e in planned]})
-    try:
-        for entry in drop:
-            if entry["sessions"]:
-                raise GoliveError("drop", "database %s" % entry["name"],
-                                  "%d session(s) are connected to it" % entry["sessions"],
-                                  fix="Disconnect them (someone may be copying writes back from it), then re-run",
-                                  result=result)
-            pg.query(admin, "DROP DATABASE %s" % pg.quote_ident(entry["name"]))
-            result["dropped"].append(entry["name"])
-    except (GoliveError, pg.psycopg2.Error) as exc:
-        if recorder is not None:
-            recorder.finish("failed", changed=bool(result["dropped"]), error=str(exc),
-                            outputs={"dropped": result["dropped"]})
-        if isinstance(exc, GoliveError):
-            raise
-        raise pg.classify(exc, params or {}, verb="drop a kept database on")
-    if recorder is not None:
-        recorder.finish("done", changed=True, outputs={"dropped": result["dropped"]})
-        result["ledger"] = recorder.summary()
+    journal = journal or NoJournal()
+    with journal.step({"database": database, "drop": [e["name"] for e in drop]},
+                      objects=["postgres database %s" % e["name"] for e in drop], undo=None,
+                      before={"kept": [e["name"] for e in planned]}) as outcome:
+        outcome.update(changed=True, outputs={"dropped": result["dropped"]})
+        try:
+            for entry in drop:
+                if entry["sessions"]:
+                    raise GoliveError("drop", "database %s" % entry["name"],
+                                      "%d session(s) are connected to it" % entry["sessions"],
+                                      fix="Disconnect them (someone may be copying writes back from it), then re-run",
+                                      result=result)
+                pg.query(admin, "DROP DATABASE %s" % pg.quote_ident(entry["name"]))
+                result["dropped"].append(entry["name"])
+        except pg.psycopg2.Error as exc:
+            raise pg.classify(exc, params or {}, verb="drop a kept database on")
+        finally:
+            outcome["changed"] = bool(result["dropped"])
     return result

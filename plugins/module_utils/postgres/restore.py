@@ -29,7 +29,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     VerificationFailed,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline, retry
-from ansible_collections.golive.core.plugins.module_utils.ledger.record import fingerprint
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import kept as keptdb
@@ -267,13 +267,10 @@ def _swap(admin, target, new, kept, deadline, comment=None):
     retry(attempt, deadline, what="swap databases %s and %s" % (target, new))
 
 
-def _interrupted(recorder):
+def _interrupted(journal):
     """``(new, kept)`` of an attempt of this ledger step that started and never finished."""
-    previous = recorder.previous() if recorder is not None else None
-    if not previous or previous.get("status") != "started":
-        return None
-    before = (previous.get("intent") or {}).get("before") or {}
-    if before.get("restoring"):
+    before = journal.interrupted()
+    if before and before.get("restoring"):
         return before["restoring"], before.get("kept")
     return None
 
@@ -302,12 +299,13 @@ def written_since(params, target, manifest):
 
 
 def restore(params, store, target, release, label=None, backup_id=None, source=None, environment=None,
-            create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False, recorder=None):
+            create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False, journal=None):
     """Replace ``target`` with a backup of ``source`` (by default ``target`` itself) of
-    ``release``; see the module doc. With a ledger ``recorder``, a step already done with the
+    ``release``; see the module doc. With a ledger ``journal``, a step already done with the
     same inputs is not done again, and an interrupted one (killed) is resumed under the
     names it started with: if its swap happened, it only finishes; otherwise its partial
     copy is dropped and the restore runs again."""
+    journal = journal or NoJournal()
     if not release:
         raise Refused("restore", "database %s" % target, "no release id given",
                       fix="Pass the release id whose pre-deploy backup is to be restored")
@@ -330,7 +328,7 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                           "it does not exist on %s:%s" % (params.get("login_host"), params.get("login_port")),
                           fix="Check the database name, or set create=true to create it from backup %s"
                           % manifest["id"])
-        pinned = _interrupted(recorder)
+        pinned = _interrupted(journal)
         steps = plan(target, manifest, now, bool(found), bool(pgbouncer and pgbouncer.get("host")), pinned)
         result = {"warnings": _elsewhere(manifest, params, target),
                   "writes_since_backup": written_since(admin_params, target, manifest) if found and not pinned else None,
@@ -341,31 +339,25 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                            "after": {"database": target, "content": "backup %s" % manifest["id"],
                                      "previous_kept_as": steps["kept"]}}}
         inputs = {"database": target, "backup_id": manifest["id"], "release": release}
-        previous = recorder.previous() if recorder is not None else None
-        if previous and previous.get("status") == "done" and previous.get("fingerprint") == fingerprint(inputs):
-            result.update(changed=False, steps=[], diff=None, ledger=dict(recorder.summary(), decision="done"),
-                          previous_database=((previous.get("intent") or {}).get("before") or {}).get("kept"))
+        if journal.done_before(inputs):
+            before = (journal.previous().get("intent") or {}).get("before") or {}
+            result.update(changed=False, steps=[], previous_database=before.get("kept"))
             result.pop("diff")
             return result
         if check_mode:
             return result
-        if recorder is not None:
-            recorder.begin(inputs, objects=["postgres database %s" % target],
-                           undo={"module": "golive.core.pg_restore", "action": "swap back", "database": target,
-                                 "previous_database": steps["kept"]},
-                           before={"database": target, "restoring": steps["new"], "kept": steps["kept"],
-                                   "backup_id": manifest["id"]})
-        try:
-            _restore_and_swap(admin, admin_params, store, manifest, target, found, steps, pinned, pgbouncer,
-                              bindir, jobs, deadline, result, applied)
-        except Exception as exc:
-            if recorder is not None:
-                recorder.finish("failed", changed=bool(applied), error=str(exc))
-            raise
-        if recorder is not None:
-            recorder.finish("done", changed=True, outputs={"previous_database": steps["kept"],
-                                                           "backup_id": manifest["id"], "applied": applied})
-            result["ledger"] = recorder.summary()
+        with journal.step(inputs, objects=["postgres database %s" % target],
+                          undo={"module": "golive.core.pg_restore", "action": "swap back", "database": target,
+                                "previous_database": steps["kept"]},
+                          before={"database": target, "restoring": steps["new"], "kept": steps["kept"],
+                                  "backup_id": manifest["id"]}) as outcome:
+            try:
+                _restore_and_swap(admin, admin_params, store, manifest, target, found, steps, pinned, pgbouncer,
+                                  bindir, jobs, deadline, result, applied)
+            finally:
+                outcome["changed"] = bool(applied)
+            outcome.update(changed=True, outputs={"previous_database": steps["kept"], "backup_id": manifest["id"],
+                                                  "applied": applied})
         return result
     except pg.psycopg2.Error as exc:
         raise pg.classify(exc, admin_params, verb="restore database %s on" % target)
