@@ -157,6 +157,7 @@ from ansible_collections.golive.core.plugins.module_utils.common import module a
 from ansible_collections.golive.core.plugins.module_utils.common.clock import utcnow
 from ansible_collections.golive.core.plugins.module_utils.http import tls, transport
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.k8s import ingress
 
 
 def main():
@@ -189,10 +190,11 @@ def main():
             kube = k8s.Kube(p, deadline=max(30.0, p["timeout"] * 3))
         try:
             if p["ingress_namespaces"]:
-                hosts += tls.ingress_targets(kube, p["ingress_namespaces"], p["address"], p["port"])
+                hosts += ingress.tls_targets(kube, p["ingress_namespaces"], p["address"], p["port"])
             resolver = transport.Resolver(dns_server=p["dns_server"], dns_port=p["dns_port"]) if p["dns_server"] \
                 else None
-            result = tls.run(hosts, utcnow(), p["min_days"], p["tls_ca_cert"], kube, p["resolve"], p["timeout"],
+            read_secret = (lambda ref: ingress.tls_secret(kube, ref)) if kube is not None else None
+            result = tls.run(hosts, utcnow(), p["min_days"], p["tls_ca_cert"], read_secret, p["resolve"], p["timeout"],
                              p["checklist"], resolver)
         finally:
             if kube is not None:

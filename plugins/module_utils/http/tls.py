@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import hashlib
 import math
 import socket
@@ -21,8 +20,7 @@ import ssl
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check
 from ansible_collections.golive.core.plugins.module_utils.common.clock import UTC, format_time
-from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound, describe_exception
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, describe_exception
 
 try:
     from cryptography import x509
@@ -103,36 +101,14 @@ def fetch(host, address, port, ca_file=None, timeout=10.0):
     return observed
 
 
-def ingress_targets(kube, namespaces, address=None, port=443):
-    """Every TLS host of the Ingresses in ``namespaces``, with its Secret. A namespace that
-    does not exist is an error (a typo would otherwise check nothing and pass)."""
-    missing = [n for n in namespaces if kube.get(resource_path("v1", "namespaces", None, n), missing_ok=True) is None]
-    if missing:
-        raise NotFound("find", "the Ingresses to check", "namespace %s does not exist" % ", ".join(missing),
-                       fix="Check ingress_namespaces")
-    targets = []
-    for namespace in namespaces:
-        for ing in kube.list(resource_path("networking.k8s.io/v1", "ingresses", namespace)):
-            lb = ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-            lb_address = next((x.get("ip") or x.get("hostname") for x in lb if x.get("ip") or x.get("hostname")), None)
-            for tls in (ing.get("spec") or {}).get("tls") or []:
-                for host in tls.get("hosts") or []:
-                    targets.append({"host": host, "port": port, "address": address, "lb_address": lb_address,
-                                    "secret": "%s/%s" % (namespace, tls["secretName"]) if tls.get("secretName")
-                                    else None, "ingress": "%s/%s" % (namespace, ing["metadata"]["name"])})
-    return targets
-
-
-def secret_fingerprint(kube, ref):
-    namespace, name = ref.partition("/")[::2]
-    secret = kube.get(resource_path("v1", "secrets", namespace, name), missing_ok=True)
-    if secret is None:
-        return None, "Secret %s does not exist" % ref
-    pem = (secret.get("data") or {}).get("tls.crt")
-    if not pem:
-        return None, "Secret %s has no tls.crt" % ref
+def secret_fingerprint(ref, read_secret):
+    """``(sha256, problem)`` of the certificate in Secret ``ref``'s ``tls.crt``;
+    ``read_secret(ref)`` answers ``(pem_text, problem)`` (``k8s.ingress.tls_secret``)."""
+    pem, problem = read_secret(ref)
+    if problem:
+        return None, problem
     try:
-        der = first_pem_der(base64.b64decode(pem).decode("ascii", "replace"))
+        der = first_pem_der(pem)
     except (ValueError, TypeError) as exc:
         return None, "Secret %s: tls.crt is not PEM (%s)" % (ref, describe_exception(exc))
     if der is None:
@@ -191,9 +167,10 @@ def _check_id(host):
     return "tls." + host.lower().rstrip(".")
 
 
-def run(targets, now, min_days=14, ca_file=None, kube=None, resolve=None, timeout=10.0, checklist=CHECKLIST,
+def run(targets, now, min_days=14, ca_file=None, read_secret=None, resolve=None, timeout=10.0, checklist=CHECKLIST,
         resolver=None):
-    """Check every target; ``resolver`` (``transport.Resolver``) finds addresses the targets lack."""
+    """Check every target; ``resolver`` (``transport.Resolver``) finds addresses the targets lack,
+    ``read_secret`` reads a target's Secret (``k8s.ingress.tls_secret`` bound to a connection)."""
     if not targets:
         raise InvalidInput("check", "TLS", "there is nothing to check: no hosts, and no Ingress with TLS in the "
                                            "namespaces given",
@@ -215,9 +192,9 @@ def run(targets, now, min_days=14, ca_file=None, kube=None, resolve=None, timeou
             observed["cert"] = describe_der(observed["der"])
         secret = None
         if target.get("secret"):
-            if kube is None:
+            if read_secret is None:
                 raise InvalidInput("check", "TLS of %s" % target["host"],
                                    "comparing with Secret %s needs the Kubernetes connection options" % target["secret"])
-            secret = secret_fingerprint(kube, target["secret"])
+            secret = secret_fingerprint(target["secret"], read_secret)
         checks.append(evaluate(target, observed, now, min_days, secret, checklist))
     return {"checks": checks, "hosts": [c["evidence"] for c in checks]}
