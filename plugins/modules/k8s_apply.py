@@ -20,11 +20,15 @@ description:
   - Returns, per object, what was done, a diff, and in RV(undo) how to reverse it (delete
     what was created, re-apply the previous state of what was updated or deleted), which the
     release ledger records. Secret values are masked in diffs and undo data.
+  - With O(ledger), the apply is a ledger step (default C(phase1/day7-manifests)). Every manifest is
+    validated before anything changes; the step's intent names every object before the first change,
+    and its outcome holds the exact undo of what changed, also when the apply failed part way.
 author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.k8s
+  - golive.core.ledger
 options:
   definitions:
     description:
@@ -112,6 +116,17 @@ diff:
   returned: when changed
   type: list
   elements: dict
+ledger:
+  description: The ledger step this task recorded.
+  returned: when O(ledger) is set
+  type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase1/day7-manifests
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -120,6 +135,7 @@ from ansible_collections.golive.core.plugins.module_utils.common import module a
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, describe_exception
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.k8s.apply import apply_manifests, secret_values
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 
 try:
     import yaml
@@ -151,6 +167,7 @@ def main():
         field_manager=dict(type="str", default="golive.core"),
         force_conflicts=dict(type="bool", default=True),
         timeout=dict(type="float", default=120.0),
+        ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(k8s.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
@@ -158,18 +175,13 @@ def main():
     base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR), ("PyYAML", YAML_IMPORT_ERROR)])
 
     def service():
-        manifests = load_manifests(module.params)
+        p = module.params
+        manifests = load_manifests(p)
         module.no_log_values.update(secret_values(manifests))
-        kube = k8s.Kube(module.params, deadline=module.params["timeout"])
-        try:
-            result = apply_manifests(kube, manifests, module.params["namespace"],
-                                     module.params["state"], module.params["field_manager"],
-                                     module.params["force_conflicts"], module.check_mode)
-        finally:
-            kube.close()
-        if not module._diff:
-            result.pop("diff")
-        return result
+        kube = k8s.Kube(p, deadline=p["timeout"])
+        return with_recorder(p["ledger"], "phase1", "day7-manifests", lambda journal: apply_manifests(
+            kube, manifests, p["namespace"], p["state"], p["field_manager"], p["force_conflicts"], module.check_mode,
+            journal), kube, **base.modes(module))
 
     base.run(module, service)
 

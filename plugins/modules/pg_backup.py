@@ -22,6 +22,9 @@ description:
     per-table figures); only backups with a manifest are listed, restored or counted as the
     newest. Retention then deletes old backups, manifest first.
   - Returns the backup id and label, which a rollback uses to restore it.
+  - With O(ledger), the backup is a ledger step (default C(phase2/predeploy-backup)) whose outputs
+    name the backup (id, label, release, database, environment). M(golive.core.pg_migrate) with
+    O(ledger) names that backup as the undo of its migrations, and the rollback restores it.
 author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
@@ -31,6 +34,8 @@ extends_documentation_fragment:
   - golive.core.pg_backup_store
   - golive.core.backup_retention
   - golive.core.backup_identity
+  - golive.core.k8s
+  - golive.core.ledger
 options:
   label:
     description:
@@ -119,15 +124,29 @@ undo:
   description: What a rollback needs to restore this backup.
   returned: success
   type: dict
+ledger:
+  description: The ledger step this task recorded.
+  returned: when O(ledger) is set
+  type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase2/predeploy-backup
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.storage import catalog
 from ansible_collections.golive.core.plugins.module_utils.storage import runner
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 
@@ -139,18 +158,29 @@ def main():
         compress=dict(type="int"),
         if_exists=dict(type="str", default="new", choices=["new", "reuse"]),
         retention=catalog.retention_argument_spec(),
+        ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
-    spec.update(s3.argument_spec())
+    spec.update(aws.argument_spec())
+    spec.update(k8s.argument_spec())  # where the ledger lives
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
+    libs = [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", aws.BOTO3_IMPORT_ERROR)]
+    if module.params["ledger"]:
+        libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
+    base.require_libs(module, libs)
     p = module.params
     engine = pgbackup.DumpEngine(p, bindir=p["bindir"], part_size=p["part_size_mb"] * s3.MIB,
                                  compress=p["compress"], jobs=p["jobs"])
-    base.run(module, lambda: runner.backup(
-        pgbackup.store_from_params(p), pgbackup.identity(p["login_db"], p["environment"]), engine, p["label"],
-        release=p["release"], if_exists=p["if_exists"], retention=p["retention"], check_mode=module.check_mode))
+
+    def service():
+        kube = k8s.Kube(p, deadline=60) if p["ledger"] else None
+        return with_recorder(p["ledger"], "phase2", "predeploy-backup", lambda journal: runner.recorded_backup(
+            journal, "golive.core.pg_backup", ["postgres database %s" % p["login_db"]], pgbackup.store_from_params(p),
+            pgbackup.identity(p["login_db"], p["environment"]), engine, p["label"], release=p["release"],
+            if_exists=p["if_exists"], retention=p["retention"], check_mode=module.check_mode), kube, check_mode=module.check_mode)
+
+    base.run(module, service)
 
 
 if __name__ == "__main__":

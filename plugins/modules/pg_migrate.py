@@ -25,11 +25,17 @@ description:
   - When the file of an applied migration has changed (its checksum differs), the run fails
     naming the files and touches nothing. So it does when an applied migration's file is
     missing, or when a new file has a version below the applied one.
+  - With O(ledger), the migrations are a ledger step (default C(phase2/migrate)) whose intent,
+    written before the first migration runs, names its undo. That undo is a restore of the backup
+    this release's M(golive.core.pg_backup) step recorded for the same database. The emergency
+    rollback restores it, and refuses to run when there is none.
 author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
   - golive.core.postgres
+  - golive.core.k8s
+  - golive.core.ledger
 options:
   path:
     description:
@@ -130,11 +136,24 @@ undo:
   description: How to reverse the run (migrations are reversed by restoring the pre-migration backup).
   returned: success
   type: dict
+ledger:
+  description: The ledger step this task recorded.
+  returned: when O(ledger) is set
+  type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase2/migrate
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import migrate
 
@@ -149,14 +168,26 @@ def main():
         release=dict(type="str"),
         session_role=dict(type="str"),
         accept_renames=dict(type="bool", default=False),
+        ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(pg.argument_spec())
+    spec.update(k8s.argument_spec())  # where the ledger lives
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR)])
+    libs = [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR)]
+    if module.params["ledger"]:
+        libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
+    base.require_libs(module, libs)
     p = module.params
-    base.run(module, migrate.migrate, p, p["path"], target=p["target"], table=p["history_table"],
-             lock_timeout=p["lock_timeout"], applied_by=p["applied_by"], release=p["release"],
-             session_role=p["session_role"], accept_renames=p["accept_renames"], check_mode=module.check_mode)
+
+    def service():
+        kube = k8s.Kube(p, deadline=max(60, p["lock_timeout"])) if p["ledger"] else None
+        return with_recorder(p["ledger"], "phase2", "migrate", lambda journal: migrate.migrate(
+            p, p["path"], target=p["target"], table=p["history_table"], lock_timeout=p["lock_timeout"],
+            applied_by=p["applied_by"], release=p["release"], session_role=p["session_role"],
+            accept_renames=p["accept_renames"], check_mode=module.check_mode, journal=journal), kube,
+            check_mode=module.check_mode)
+
+    base.run(module, service)
 
 
 if __name__ == "__main__":

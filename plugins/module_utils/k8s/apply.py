@@ -18,6 +18,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
 
 VOLATILE_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
@@ -117,33 +118,45 @@ def flatten(manifests):
 
 
 def apply_manifests(kube, manifests, default_namespace=None, state="present", field_manager="golive.core",
-                    force=True, check_mode=False):
+                    force=True, check_mode=False, journal=None):
+    """Apply (or delete) every manifest in order, each dry-run first. Every manifest is
+    validated before anything changes; the journal's step names them all before the first
+    change, and its outcome holds the exact undo of what changed (of what changed before a
+    failure, too)."""
+    journal = journal or NoJournal()
     discovery = Discovery(kube)
+    checked = [_validate(raw, default_namespace) for raw in flatten(manifests) if raw is not None]
     results, diffs, undo = [], [], []
-    for raw in flatten(manifests):
-        if raw is None:
-            continue
-        manifest = _validate(raw, default_namespace)
-        plural, namespaced = discovery.resource(manifest["apiVersion"], manifest["kind"])
-        namespace = manifest["metadata"].get("namespace") if namespaced else None
-        if namespaced and not namespace:
-            raise InvalidInput("apply", describe(manifest), "a namespaced kind needs metadata.namespace or namespace")
-        if not namespaced:
-            manifest["metadata"].pop("namespace", None)
-        path = resource_path(manifest["apiVersion"], plural, namespace, manifest["metadata"]["name"])
-        live = kube.get(path, missing_ok=True)
-        if state == "absent":
-            entry, change = _delete(kube, path, manifest, live, check_mode)
-        else:
-            entry, change = _apply(kube, path, manifest, live, field_manager, force, check_mode)
-        results.append(entry)
-        if change is not None:
-            diffs.append(change["diff"])
-            undo.append(change["undo"])
+    named = [describe(m) for m in checked]
+    with journal.step({"state": state, "objects": named}, objects=named) as outcome:
+        outcome.update(changed=False, undo={"module": "golive.core.k8s_apply", "steps": undo})
+        for manifest in checked:
+            plural, namespaced = discovery.resource(manifest["apiVersion"], manifest["kind"])
+            namespace = manifest["metadata"].get("namespace") if namespaced else None
+            if namespaced and not namespace:
+                raise InvalidInput("apply", describe(manifest), "a namespaced kind needs metadata.namespace or namespace")
+            if not namespaced:
+                manifest["metadata"].pop("namespace", None)
+            path = resource_path(manifest["apiVersion"], plural, namespace, manifest["metadata"]["name"])
+            live = kube.get(path, missing_ok=True)
+            if state == "absent":
+                entry, change, act = _delete(kube, path, manifest, live)
+            else:
+                entry, change, act = _apply(kube, path, manifest, live, field_manager, force)
+            results.append(entry)
+            if change is not None:
+                if not check_mode:
+                    act()
+                diffs.append(change["diff"])
+                undo.append(change["undo"])
+                outcome["changed"] = True
+        outcome["after"] = [r for r in results if r["action"] not in ("unchanged", "absent")]
     return {"changed": bool(undo), "results": results, "diff": diffs, "undo": undo}
 
 
-def _apply(kube, path, manifest, live, field_manager, force, check_mode):
+def _apply(kube, path, manifest, live, field_manager, force):
+    """``(entry, change, act)``: what applying ``manifest`` changes (from a server-side dry
+    run) and the call that applies it."""
     query = {"fieldManager": field_manager, "dryRun": "All"}
     if force:
         query["force"] = "true"
@@ -155,12 +168,14 @@ def _apply(kube, path, manifest, live, field_manager, force, check_mode):
              "name": manifest["metadata"]["name"]}
     if before == after:
         entry["action"] = "unchanged"
-        return entry, None
+        return entry, None, None
     entry["action"] = "created" if live is None else "updated"
-    if not check_mode:
-        query.pop("dryRun")
-        kube.request("PATCH", path, query=query, body=body, content_type="application/apply-patch+yaml",
+    real = dict((k, v) for k, v in query.items() if k != "dryRun")
+
+    def act():
+        kube.request("PATCH", path, query=real, body=body, content_type="application/apply-patch+yaml",
                      what="apply %s" % describe(manifest))
+
     diff = {"before_header": describe(manifest), "after_header": describe(manifest),
             "before": mask_secret(before) or {}, "after": mask_secret(after)}
     if live is None:
@@ -168,19 +183,22 @@ def _apply(kube, path, manifest, live, field_manager, force, check_mode):
     else:
         undo = {"action": "apply", "path": path, "object": describe(manifest), "manifest": mask_secret(before),
                 "secret_values_masked": manifest["kind"] == "Secret"}
-    return entry, {"diff": diff, "undo": undo}
+    return entry, {"diff": diff, "undo": undo}, act
 
 
-def _delete(kube, path, manifest, live, check_mode):
+def _delete(kube, path, manifest, live):
     entry = {"kind": manifest["kind"], "namespace": manifest["metadata"].get("namespace"),
              "name": manifest["metadata"]["name"]}
     if live is None:
         entry["action"] = "absent"
-        return entry, None
+        return entry, None, None
     entry["action"] = "deleted"
-    query = {"dryRun": "All"} if check_mode else {}
-    kube.request("DELETE", path, query=query, what="delete %s" % describe(manifest))
+    kube.request("DELETE", path, query={"dryRun": "All"}, what="delete %s (dry run)" % describe(manifest))
+
+    def act():
+        kube.request("DELETE", path, what="delete %s" % describe(manifest))
+
     before = normalize(live)
     return entry, {"diff": {"before_header": describe(manifest), "before": mask_secret(before), "after": {}},
                    "undo": {"action": "apply", "path": path, "object": describe(manifest),
-                            "manifest": mask_secret(before), "secret_values_masked": manifest["kind"] == "Secret"}}
+                            "manifest": mask_secret(before), "secret_values_masked": manifest["kind"] == "Secret"}}, act

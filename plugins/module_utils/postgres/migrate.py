@@ -31,6 +31,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     InvalidInput,
     PreconditionFailed,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 
@@ -294,7 +295,8 @@ def _rename(conn, table, renamed):
 
 
 def migrate(params, path, target=None, table="public.golive_schema_history", lock_timeout=300,
-            applied_by=None, release=None, session_role=None, accept_renames=False, check_mode=False):
+            applied_by=None, release=None, session_role=None, accept_renames=False, check_mode=False, journal=None):
+    journal = journal or NoJournal()
     migrations = load_migrations(path)
     if target is not None:
         target = normalise_version(target)
@@ -345,33 +347,45 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
         after = steps["pending"][-1]["version"] if steps["pending"] else steps["current"]
         result["diff"] = _diff(steps["current"], after, [m["filename"] for m in steps["pending"]], renamed)
         result["undo"] = {"action": "restore the pre-migration backup", "version_before": steps["current"]}
+        database = params.get("login_db")
+        backup = journal.outputs_of("golive.core.pg_backup", database=database) or {}
+        undo = {"module": "golive.core.pg_restore", "database": database, "backup_id": backup.get("backup_id"),
+                "environment": backup.get("environment")}
         if check_mode:
             result["changed"] = bool(steps["pending"] or renamed)
             return result
-        if renamed:
-            try:
-                _rename(conn, table, renamed)
-            except pg.psycopg2.Error as exc:
-                raise pg.classify(exc, params, verb="record the renamed migrations in %s on" % table)
-            result["changed"] = True
-        if steps["pending"]:
-            try:
-                pg.query(conn, HISTORY_DDL.format(table=pg.quote_qualified(table)))
-            except pg.psycopg2.Error as exc:
-                raise pg.classify(exc, params, verb="create the migration history %s on" % table)
-        for migration in steps["pending"]:
-            try:
-                duration = _apply(conn, migration, table, applied_by, release)
-            except pg.psycopg2.Error as exc:
-                error = pg.classify(exc, params, verb="apply migration %s to" % migration["filename"])
-                # What really happened: the migrations applied before this one, not the plan.
-                reached = applied[-1]["version"] if applied else steps["current"]
-                error.result = dict(result, changed=bool(applied or renamed), failed_migration=migration["filename"],
-                                    current_version=reached,
-                                    diff=_diff(steps["current"], reached, [m["filename"] for m in applied], renamed))
-                raise error
-            applied.append(dict(_public(migration), duration_ms=duration))
-            result["changed"] = True
+        with journal.step({"path": path, "target": target or ""}, pending=bool(steps["pending"] or renamed),
+                          objects=["postgres database %s" % database], undo=undo,
+                          before={"version": steps["current"]}) as outcome:
+            outcome["changed"] = False
+            if renamed:
+                try:
+                    _rename(conn, table, renamed)
+                except pg.psycopg2.Error as exc:
+                    raise pg.classify(exc, params, verb="record the renamed migrations in %s on" % table)
+                result["changed"] = True
+            if steps["pending"]:
+                try:
+                    pg.query(conn, HISTORY_DDL.format(table=pg.quote_qualified(table)))
+                except pg.psycopg2.Error as exc:
+                    raise pg.classify(exc, params, verb="create the migration history %s on" % table)
+            for migration in steps["pending"]:
+                try:
+                    duration = _apply(conn, migration, table, applied_by, release)
+                except pg.psycopg2.Error as exc:
+                    error = pg.classify(exc, params, verb="apply migration %s to" % migration["filename"])
+                    # What really happened: the migrations applied before this one, not the plan.
+                    reached = applied[-1]["version"] if applied else steps["current"]
+                    error.result = dict(result, changed=bool(applied or renamed), failed_migration=migration["filename"],
+                                        current_version=reached,
+                                        diff=_diff(steps["current"], reached, [m["filename"] for m in applied], renamed))
+                    outcome.update(changed=error.result["changed"], outputs={
+                        "current_version": reached, "applied": [m["version"] for m in applied]})
+                    raise error
+                applied.append(dict(_public(migration), duration_ms=duration))
+                result["changed"] = True
+            outcome.update(changed=result["changed"], outputs={
+                "current_version": after, "applied": [m["version"] for m in applied]})
         result["current_version"] = after
         return result
     finally:

@@ -48,6 +48,18 @@ def result(store, identity, engine, manifest, changed, reused=False):
     }
 
 
+def recorded_backup(journal, module, objects, store, identity, engine, label, **options):
+    """``backup`` as a ledger step: its outputs name the backup (``outputs_of(module)``
+    finds it: what a later step, or a rollback, restores)."""
+    inputs = {"identity": identity.as_dict(), "label": label, "release": options.get("release")}
+    with journal.step(inputs, objects=objects) as outcome:
+        out = backup(store, identity, engine, label, **options)
+        outcome.update(changed=out["changed"], outputs={
+            "module": module, "backup_id": out.get("backup_id"), "label": out.get("label"),
+            "release": options.get("release"), "database": identity.source, "environment": identity.environment})
+    return out
+
+
 def backup(store, identity, engine, label, release=None, if_exists="new", retention=None, check_mode=False):
     """Take a backup of ``identity`` with ``engine`` (or reuse one); see the module doc."""
     catalog.validate_label(label)
