@@ -24,6 +24,7 @@ import re
 import tempfile
 import time
 
+from ansible_collections.golive.core.plugins.module_utils.common.release import RULE, is_release_id
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Conflict,
     InvalidInput,
@@ -46,16 +47,14 @@ DATA_KEY = "record.json"
 CHUNK_BYTES = 900 * 1024
 
 _NAME_OK = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
 
 
 def name_part(text, what):
     """``text`` as part of an object name: lower-case, ``_`` as ``-``; when that changes
     it (``R2`` and ``r2`` must not share a record), a digest of the exact text is added."""
     text = str(text or "")
-    if not text or not _LABEL_VALUE.fullmatch(text):
-        raise InvalidInput("use", "%s %r" % (what, text),
-                           "it must be 1-63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit")
+    if not is_release_id(text):
+        raise InvalidInput("use", "%s %r" % (what, text), "it must be %s" % RULE)
     part = text.lower().replace("_", "-")
     if part != text:
         part += "-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
@@ -124,7 +123,7 @@ class LedgerStore:
     def environments_of(self, release):
         """The environments that hold a ledger of ``release`` (a release id given in the wrong
         environment is named, not just missing)."""
-        if not _LABEL_VALUE.fullmatch(str(release or "")):
+        if not is_release_id(str(release or "")):
             return []
         heads = self.kube.list(self._path(), label_selector="%s=head,%s=%s" % (LABEL_KIND, LABEL_RELEASE, release))
         return sorted(set((h["metadata"].get("labels") or {}).get(LABEL_ENVIRONMENT) for h in heads) - {None})
