@@ -32,7 +32,8 @@ from ansible_collections.golive.core.plugins.module_utils.dns import cutover  # 
 from ansible_collections.golive.core.plugins.module_utils.http import probe, transport  # noqa: E402
 from ansible_collections.golive.core.plugins.module_utils.metrics import gate  # noqa: E402
 from ansible_collections.golive.core.plugins.module_utils.mq import rabbitmq  # noqa: E402
-from ansible_collections.golive.core.plugins.module_utils.storage import posture, s3  # noqa: E402
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws  # noqa: E402
+from ansible_collections.golive.core.plugins.module_utils.storage import posture  # noqa: E402
 
 
 class Silent:
@@ -77,7 +78,7 @@ def main() -> int:
     cases = {
         "slo_gate (timeout)": lambda: gate.evaluate([{"name": "up", "source": "prometheus", "query": "up", "max": 1}],
                                                     1, 0, None, url, None, Deadline(t)),
-        "s3_health (aws_timeout)": lambda: posture.run(s3.session_client("s3", {
+        "s3_health (aws_timeout)": lambda: posture.run(aws.session_client("s3", {
             "aws_endpoint_url": url, "aws_access_key": "a", "aws_secret_key": "b", "aws_timeout": t}),
             {"bucket": "shop-files", "prefix": "x/", "round_trip": False, "aws_timeout": t}),
         "mq_health (timeout)": lambda: rabbitmq.run({"url": url, "username": "u", "password": "p", "vhost": "/",

@@ -130,11 +130,11 @@ systems:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
-from ansible_collections.golive.core.plugins.module_utils.connectivity import run_probes
+from ansible_collections.golive.core.plugins.module_utils.connectivity.probes import run_probes
 from ansible_collections.golive.core.plugins.module_utils.dns import rfc2136
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 
 
 def main():
@@ -146,7 +146,7 @@ def main():
         probe_ttl=dict(type="int", default=86400),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
-    for shared in (pg.argument_spec(), rds.argument_spec(), s3.argument_spec(), rfc2136.argument_spec()):
+    for shared in (pg.argument_spec(), rds.argument_spec(), aws.argument_spec(), rfc2136.argument_spec()):
         spec.update(shared)
     module = AnsibleModule(
         argument_spec=spec,
@@ -156,7 +156,7 @@ def main():
     base.require_libs(module, [
         (lib, err) for name, lib, err in (
             ("postgres", "psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("redis", "redis", rds.REDIS_IMPORT_ERROR),
-            ("s3", "boto3", s3.BOTO3_IMPORT_ERROR), ("dns", "dnspython", rfc2136.DNSPYTHON_IMPORT_ERROR),
+            ("s3", "boto3", aws.BOTO3_IMPORT_ERROR), ("dns", "dnspython", rfc2136.DNSPYTHON_IMPORT_ERROR),
         ) if name in wanted])
 
     def service():

@@ -144,7 +144,7 @@ from ansible_collections.golive.core.plugins.module_utils.common import module a
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import verify
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 
 
 def main():
@@ -158,9 +158,9 @@ def main():
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     spec.update(pgbackup.store_argument_spec())
     spec.update(pg.argument_spec())
-    spec.update(s3.argument_spec())
+    spec.update(aws.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
+    base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR), ("boto3", aws.BOTO3_IMPORT_ERROR)])
     p = module.params
 
     def service():

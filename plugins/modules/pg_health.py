@@ -184,7 +184,7 @@ from ansible_collections.golive.core.plugins.module_utils.postgres import backup
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.postgres import health
 from ansible_collections.golive.core.plugins.module_utils.storage import catalog
-from ansible_collections.golive.core.plugins.module_utils.storage import s3
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 
 
 def main():
@@ -206,11 +206,11 @@ def main():
     spec.update(catalog.identity_argument_spec())
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     spec.update(pg.argument_spec())
-    spec.update(s3.argument_spec())
+    spec.update(aws.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
     base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR)]
-                      + ([("boto3", s3.BOTO3_IMPORT_ERROR)] if p["bucket"] else []))
+                      + ([("boto3", aws.BOTO3_IMPORT_ERROR)] if p["bucket"] else []))
 
     def service():
         result = health.health(

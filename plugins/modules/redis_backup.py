@@ -184,12 +184,13 @@ from ansible_collections.golive.core.plugins.module_utils.common import module a
 from ansible_collections.golive.core.plugins.module_utils.redis import backup
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
 from ansible_collections.golive.core.plugins.module_utils.storage import catalog
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 
 def main():
     spec = rds.argument_spec()
-    spec.update(s3.argument_spec())
+    spec.update(aws.argument_spec())
     spec.update(
         state=dict(type="str", default="present", choices=["present", "verified"]),
         bucket=dict(type="str", required=True),
@@ -207,7 +208,7 @@ def main():
     )
     spec.update(catalog.identity_argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=[("state", "present", ["label"])])
-    base.require_libs(module, [("redis", rds.REDIS_IMPORT_ERROR), ("boto3", s3.BOTO3_IMPORT_ERROR)])
+    base.require_libs(module, [("redis", rds.REDIS_IMPORT_ERROR), ("boto3", aws.BOTO3_IMPORT_ERROR)])
     p = module.params
 
     def service():

@@ -109,7 +109,8 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
-from ansible_collections.golive.core.plugins.module_utils.storage import posture, s3
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
+from ansible_collections.golive.core.plugins.module_utils.storage import posture
 
 
 def main():
@@ -123,14 +124,14 @@ def main():
         round_trip=dict(type="bool", default=True),
         checklist=dict(type="str"),
     )
-    spec.update(s3.argument_spec())
+    spec.update(aws.argument_spec())
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    base.require_libs(module, [("boto3", s3.BOTO3_IMPORT_ERROR)])
+    base.require_libs(module, [("boto3", aws.BOTO3_IMPORT_ERROR)])
     p = module.params
 
     def service():
-        result = posture.run(s3.session_client("s3", p), p, module.check_mode)
+        result = posture.run(aws.session_client("s3", p), p, module.check_mode)
         return base.finish_checks(result, p["fail_on_failed_checks"], "storage checks")
 
     base.run(module, service)

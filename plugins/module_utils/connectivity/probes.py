@@ -22,6 +22,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import G
 from ansible_collections.golive.core.plugins.module_utils.dns import rfc2136
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 
 SYSTEMS = ("postgres", "redis", "s3", "dns")
@@ -96,7 +97,7 @@ def probe_redis(params, write, check_mode, value):
 def probe_s3(params, write, check_mode, value):
     started = time.monotonic()
     bucket = params["bucket"]
-    client = s3.session_client("s3", params, max_attempts=2)
+    client = aws.session_client("s3", params, max_attempts=2)
     evidence = {"bucket": bucket, "endpoint": params.get("aws_endpoint_url") or "aws"}
     changed = False
     try:

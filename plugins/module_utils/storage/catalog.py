@@ -33,6 +33,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
     Refused,
 )
+from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
 from ansible_collections.golive.core.plugins.module_utils.storage import s3
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
@@ -356,7 +357,7 @@ class BackupStore:
 
 def store_from_params(params, default_prefix):
     """The backup store named by a module's ``bucket``/``prefix`` and ``aws_*`` options."""
-    return BackupStore(s3.session_client("s3", params), params["bucket"], params.get("prefix") or default_prefix)
+    return BackupStore(aws.session_client("s3", params), params["bucket"], params.get("prefix") or default_prefix)
 
 
 def identity_argument_spec():

@@ -1,0 +1,4 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWS APIs: the boto3 session from the collection's ``aws_*`` options and its error mapping."""

@@ -1,0 +1,4 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) golive.core contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""DNS: record sets, providers (RFC 2136, Route53) and the cutover."""
