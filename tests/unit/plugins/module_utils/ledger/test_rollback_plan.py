@@ -118,3 +118,25 @@ def test_several_versions_before_name_none():
     found = rollback.previous_version(undo)
     assert found["version"] is None and found["versions"] == ["1.0", "2.0"]
     assert rollback.previous_version(None) == {"workloads": [], "versions": [], "version": None}
+
+
+ROLLBACK_STEPS = ["maintenance-on", "scale-down", "db-restore", "redeploy", "scale-up-50", "scale-up-100",
+                  "maintenance-off", "dns-revert"]
+
+
+@pytest.mark.parametrize("killed_at", range(len(ROLLBACK_STEPS)))
+def test_after_a_kill_at_each_step_the_plan_skips_what_finished_and_runs_the_rest(killed_at):
+    # The rollback ran, finished every step before ``killed_at`` and was killed inside it.
+    r = record(*FULL)
+    for step in ROLLBACK_STEPS[:killed_at]:
+        r = rec.begin_step(r, "rollback", step, "run-2", "f", T)
+        r = rec.finish_step(r, "rollback", step, "run-2", rec.DONE, T, changed=True)
+    r = rec.begin_step(r, "rollback", ROLLBACK_STEPS[killed_at], "run-2", "f", T)
+    plan = rollback.emergency(r)
+    done = ["rollback/%s" % s for s in ROLLBACK_STEPS[:killed_at]]
+    assert plan["done_before"] == done
+    assert skipped(plan) == dict((sid, "done by an earlier run of this rollback") for sid in done)
+    assert [s["id"] for s in plan["steps"] if s["run"]] == ["rollback/%s" % s for s in ROLLBACK_STEPS[killed_at:]]
+    # Whatever was done, the plan still knows what the release changed and what to put back.
+    assert plan["database"]["backup_id"] == "pre-deploy-R1" and plan["redeploy"]["undo"] == DEPLOY_UNDO
+    assert plan["dns"]["records"] == ["app.lab.example. A", "www.lab.example. A"]
