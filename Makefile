@@ -26,17 +26,21 @@ help:
 bootstrap:
 	@./scripts/bootstrap.sh
 
-test: bootstrap
-	$(MAKE) --no-print-directory unit
-	$(MAKE) --no-print-directory integration
-	$(MAKE) --no-print-directory sanity
-	$(MAKE) --no-print-directory lint
+REPORTS := $(ROOT)/.cache/test-reports
+
+# Ends with the 15 slowest tests of the run and how long it took (bootstrap included), pass or fail.
+test:
+	@start=$$(date +%s); rm -rf $(REPORTS); \
+	  ./scripts/bootstrap.sh && $(MAKE) --no-print-directory unit && $(MAKE) --no-print-directory integration \
+	    && $(MAKE) --no-print-directory sanity && $(MAKE) --no-print-directory lint; status=$$?; \
+	  $(PY) scripts/slowest.py $(REPORTS)/*.xml --top 15 --elapsed $$(( $$(date +%s) - start )); exit $$status
 
 unit: bootstrap
-	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+	$(PY) -m pytest tests/unit -q -p no:cacheprovider --junitxml=$(REPORTS)/unit.xml
 
 integration: bootstrap
-	$(PY) -m pytest tests/integration -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest tests/integration -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup \
+	  --junitxml=$(REPORTS)/integration.xml
 
 # ansible-test wants the collection at ansible_collections/golive/core: a fresh copy of
 # the collection content per run, outside this checkout (git would hide it as ignored).
