@@ -155,7 +155,7 @@ def main():
         try:
             return with_recorder(p["ledger"], "housekeeping", "prune-kept-databases", lambda journal: kept.run(
                 admin, p["database"], p["state"], p["keep"], p["older_than"], p["drop_named"],
-                check_mode=module.check_mode, journal=journal, params=admin_params), kube, **base.modes(module))
+                check_mode=module.check_mode, recorder=journal, params=admin_params), kube, **base.modes(module))
         finally:
             admin.close()
 

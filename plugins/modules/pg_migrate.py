@@ -184,7 +184,7 @@ def main():
         return with_recorder(p["ledger"], "phase2", "migrate", lambda journal: migrate.migrate(
             p, p["path"], target=p["target"], table=p["history_table"], lock_timeout=p["lock_timeout"],
             applied_by=p["applied_by"], release=p["release"], session_role=p["session_role"],
-            accept_renames=p["accept_renames"], check_mode=module.check_mode, journal=journal), kube,
+            accept_renames=p["accept_renames"], check_mode=module.check_mode, recorder=journal), kube,
             check_mode=module.check_mode)
 
     base.run(module, service)

@@ -228,7 +228,7 @@ def main():
             p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
             source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"],
             bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"], check_mode=module.check_mode,
-            journal=journal), kube, **base.modes(module))
+            recorder=journal), kube, **base.modes(module))
 
     base.run(module, service)
 

@@ -109,12 +109,12 @@ def test_maintenance_off_takes_the_spec_from_the_ledger_when_the_annotation_is_g
     ledger = Ledger(kube, "itest-%s" % uuid.uuid4().hex[:6], "R-%s" % uuid.uuid4().hex[:6])
     run_id = ledger.open()["run_id"]
     try:
-        maintenance.switch(kube, target, journal=StepRecorder(ledger, run_id, "rollback", "maintenance-on"))
+        maintenance.switch(kube, target, recorder=StepRecorder(ledger, run_id, "rollback", "maintenance-on"))
         path = "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/pager" % lab["app"]["namespace"]
         kube.request("PATCH", path, body={"metadata": {"annotations": {maintenance.SAVED: None}}},
                      content_type="application/merge-patch+json")
         maintenance.switch(kube, target, state="disabled",
-                           journal=StepRecorder(ledger, run_id, "rollback", "maintenance-off"))
+                           recorder=StepRecorder(ledger, run_id, "rollback", "maintenance-off"))
         assert ingress(lab)["spec"] == before["spec"]
     finally:
         maintenance.switch(kube, target, state="disabled", undo={"ingresses": [dict(target[0], spec=before["spec"])]})

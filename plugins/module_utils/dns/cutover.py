@@ -149,13 +149,13 @@ def revert_drift(live, before, left):
 
 
 def run(provider, state="present", desired=None, undo=None, overwrite=False, lower_ttl=None, verify_answers=True,
-        nameservers=None, dns_port=53, deadline=None, check_mode=False, journal=None, keep_changed=False):
+        nameservers=None, dns_port=53, deadline=None, check_mode=False, recorder=None, keep_changed=False):
     """Cut over to ``desired`` sets (or revert to ``undo``); return the module result."""
     warnings = []
     if overwrite and keep_changed:
         raise InvalidInput("revert", "DNS records", "overwrite and keep_changed contradict each other",
                            fix="Give one of them: overwrite puts changed records back, keep_changed keeps them")
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     left_alone = []
     if state == "reverted":
         if undo is None:

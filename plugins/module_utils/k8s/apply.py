@@ -118,12 +118,12 @@ def flatten(manifests):
 
 
 def apply_manifests(kube, manifests, default_namespace=None, state="present", field_manager="golive.core",
-                    force=True, check_mode=False, journal=None):
+                    force=True, check_mode=False, recorder=None):
     """Apply (or delete) every manifest in order, each dry-run first. Every manifest is
     validated before anything changes; the journal's step names them all before the first
     change, and its outcome holds the exact undo of what changed (of what changed before a
     failure, too)."""
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     discovery = Discovery(kube)
     checked = [_validate(raw, default_namespace) for raw in flatten(manifests) if raw is not None]
     results, diffs, undo = [], [], []

@@ -169,11 +169,11 @@ class Maintenance:
 
 
 def switch(kube, ingresses=None, label_selector=None, namespaces=None, state="enabled", service="maintenance",
-           port="http", undo=None, check_mode=False, journal=None):
+           port="http", undo=None, check_mode=False, recorder=None):
     """Turn maintenance on or off for the selected Ingresses; return the module result."""
     engine = Maintenance(kube)
     objects = engine.select(ingresses, label_selector, namespaces)
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     if state == "disabled" and undo is None:
         undo = journal.recorded_undo("golive.core.k8s_maintenance")
     recorded = dict(("Ingress %s/%s" % (i["namespace"], i["name"]), i["spec"]) for i in (undo or {}).get("ingresses") or [])

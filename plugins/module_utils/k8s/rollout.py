@@ -456,10 +456,10 @@ def undo_workloads(undo):
 
 def roll(kube, workloads=None, label_selector=None, namespaces=None, kinds=None, images=None, template=None,
          state="present", undo=None, revision=None, change_cause=None, wait=True, timeout=300,
-         check_mode=False, journal=None, workers=MAX_WORKERS, image_policy=None):
+         check_mode=False, recorder=None, workers=MAX_WORKERS, image_policy=None):
     """Roll the selected workloads; return the module result (see ``k8s_rollout``)."""
     started = time.monotonic()
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     warnings = []
     if state != "undone":
         # Before anything is read or patched: an image that cannot be pulled, or that the

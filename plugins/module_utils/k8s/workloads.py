@@ -100,7 +100,7 @@ def _recorded(undo):
 
 
 def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None, state="scaled", replicas=0,
-          percent=100, undo=None, wait=True, check_mode=False, journal=None):
+          percent=100, undo=None, wait=True, check_mode=False, recorder=None):
     """Scale (or restore) the selected workloads; return the module result (see ``k8s_workloads``)."""
     started = time.monotonic()
     if not 1 <= int(percent) <= 100:
@@ -109,7 +109,7 @@ def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None
         raise InvalidInput("use", "replicas", "a count is 0 or more")
     engine = Rollout(kube)
     objects = engine.select(workloads, label_selector, namespaces, kinds)
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     if state == "restored" and undo is None:
         undo = journal.recorded_undo("golive.core.k8s_workloads", "restored")
     steps = plan(objects, state, replicas, percent, _recorded(undo))

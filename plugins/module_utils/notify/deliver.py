@@ -168,10 +168,10 @@ def notify(event, channels, timeout, check_mode=False, now=None):
     return delivered, undelivered, text
 
 
-def send(params, check_mode=False, journal=None):
+def send(params, check_mode=False, recorder=None):
     """The module's work: the event from ``params``, sent once per release when recorded.
 
-    With a ledger journal, an event already delivered to every channel for this release
+    With a ledger journal (``recorder``), an event already delivered to every channel for this release
     (same event, status, summary and channels) is not sent again, so a resumed run does not
     announce twice. Nothing is undone later: a sent message cannot be taken back.
     """
@@ -189,7 +189,7 @@ def send(params, check_mode=False, journal=None):
                 "warnings": [exc.message]}
     inputs = {"event": event["event"], "status": event["status"], "summary": event["summary"], "channels": names}
     result = {"event": event["event"], "release": event["release"], "channels": names}
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     if journal.done_before(inputs):
         result.update(changed=False, sent=False, delivered=[], undelivered=[],
                       skipped_reason="already sent for release %s (ledger step %s)" % (event["release"], journal.step_id))

@@ -127,7 +127,7 @@ def find(admin, database):
 
 
 def run(admin, database, state="listed", keep=None, older_than=None, drop_named=False, now=None, check_mode=False,
-        journal=None, params=None):
+        recorder=None, params=None):
     """List (``listed``) or prune (``pruned``) the kept copies of ``database``; the module result."""
     now = now or datetime.datetime.now(UTC)
     found = find(admin, database)
@@ -146,7 +146,7 @@ def run(admin, database, state="listed", keep=None, older_than=None, drop_named=
                               "them)" % ", ".join(e["name"] for e in result["refused"])]
     if not drop or check_mode:
         return result
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     with journal.step({"database": database, "drop": [e["name"] for e in drop]},
                       objects=["postgres database %s" % e["name"] for e in drop], undo=None,
                       before={"kept": [e["name"] for e in planned]}) as outcome:

@@ -295,8 +295,8 @@ def _rename(conn, table, renamed):
 
 
 def migrate(params, path, target=None, table="public.golive_schema_history", lock_timeout=300,
-            applied_by=None, release=None, session_role=None, accept_renames=False, check_mode=False, journal=None):
-    journal = journal or NoJournal()
+            applied_by=None, release=None, session_role=None, accept_renames=False, check_mode=False, recorder=None):
+    journal = recorder or NoJournal()
     migrations = load_migrations(path)
     if target is not None:
         target = normalise_version(target)

@@ -299,13 +299,13 @@ def written_since(params, target, manifest):
 
 
 def restore(params, store, target, release, label=None, backup_id=None, source=None, environment=None,
-            create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False, journal=None):
+            create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False, recorder=None):
     """Replace ``target`` with a backup of ``source`` (by default ``target`` itself) of
     ``release``; see the module doc. With a ledger ``journal``, a step already done with the
     same inputs is not done again, and an interrupted one (killed) is resumed under the
     names it started with: if its swap happened, it only finishes; otherwise its partial
     copy is dropped and the restore runs again."""
-    journal = journal or NoJournal()
+    journal = recorder or NoJournal()
     if not release:
         raise Refused("restore", "database %s" % target, "no release id given",
                       fix="Pass the release id whose pre-deploy backup is to be restored")
