@@ -29,10 +29,13 @@ bootstrap:
 REPORTS := $(ROOT)/.cache/test-reports
 
 # Ends with the 15 slowest tests of the run and how long it took (bootstrap included), pass or fail.
+# After the tests, ansible-test sanity and ansible-lint run side by side (lint's output after sanity's).
 test:
-	@start=$$(date +%s); rm -rf $(REPORTS); \
+	@start=$$(date +%s); rm -rf $(REPORTS); mkdir -p $(REPORTS); \
 	  ./scripts/bootstrap.sh && $(MAKE) --no-print-directory unit && $(MAKE) --no-print-directory integration \
-	    && $(MAKE) --no-print-directory sanity && $(MAKE) --no-print-directory lint; status=$$?; \
+	    && { $(MAKE) --no-print-directory lint > $(REPORTS)/lint.log 2>&1 & lint=$$!; \
+	         $(MAKE) --no-print-directory sanity; sanity=$$?; wait $$lint; linted=$$?; cat $(REPORTS)/lint.log; \
+	         [ $$sanity = 0 ] && [ $$linted = 0 ]; }; status=$$?; \
 	  $(PY) scripts/slowest.py $(REPORTS)/*.xml --top 15 --elapsed $$(( $$(date +%s) - start )); exit $$status
 
 unit: bootstrap
