@@ -120,7 +120,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
-from ansible_collections.golive.core.plugins.module_utils.k8s import rollout, workloads
+from ansible_collections.golive.core.plugins.module_utils.k8s import select, workloads
 from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 
 
@@ -135,7 +135,7 @@ def main():
         ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(k8s.argument_spec())
-    spec.update(rollout.selection_spec())
+    spec.update(select.selection_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            required_one_of=[("workloads", "label_selector")])
     base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])

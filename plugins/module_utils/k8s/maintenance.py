@@ -26,7 +26,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
 )
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
-from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import parallel
+from ansible_collections.golive.core.plugins.module_utils.k8s.select import parallel
 
 SAVED = "golive.io/saved-spec"
 GROUP_VERSION, PLURAL = "networking.k8s.io/v1", "ingresses"

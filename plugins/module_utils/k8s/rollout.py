@@ -19,7 +19,6 @@ import copy
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Conflict,
@@ -31,79 +30,23 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.k8s import images as imageref
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.k8s.diagnose import diagnose, readiness, timeout_message
+from ansible_collections.golive.core.plugins.module_utils.k8s.select import (
+    MAX_WORKERS,
+    parallel,
+    ref,
+    select,
+    with_kind,
+    workload_path,
+)
 
-KINDS = {"Deployment": ("apps/v1", "deployments"), "StatefulSet": ("apps/v1", "statefulsets")}
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 # Labels and annotations the controllers add to a template copy; never part of a comparison.
 _CONTROLLER_LABELS = ("pod-template-hash", "controller-revision-hash")
-MAX_WORKERS = 16
 MASK = "********"
 # Literal env values under these names are never copied into results, diffs or the ledger.
 _SECRET_ENV = re.compile(r"pass|secret|token|key|credential|auth|private|dsn|_url$|_uri$", re.I)
-
-
-def selection_spec():
-    """The options that select workloads (doc fragment ``k8s_selection``)."""
-    return dict(
-        workloads=dict(type="list", elements="dict", options=dict(
-            kind=dict(type="str", default="Deployment", choices=list(KINDS)),
-            namespace=dict(type="str", required=True), name=dict(type="str", required=True))),
-        label_selector=dict(type="str"),
-        namespaces=dict(type="list", elements="str", default=[]),
-        kinds=dict(type="list", elements="str", default=["Deployment"], choices=list(KINDS)),
-    )
-
-
-def ref(obj):
-    return "%s %s/%s" % (obj.get("kind"), obj["metadata"].get("namespace"), obj["metadata"]["name"])
-
-
-def parallel(func, items, workers=MAX_WORKERS):
-    """``[(item, value, error)]`` of ``func(item)`` for every item, in order, run in threads."""
-    items = list(items)
-    if not items:
-        return []
-    if len(items) == 1:
-        workers = 1
-
-    def call(item):
-        try:
-            return item, func(item), None
-        except GoliveError as exc:
-            return item, None, exc
-
-    if workers == 1:
-        return [call(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(pool.map(call, items))
-
-
-def unready_pod(pod):
-    """``None`` for a ready (or terminating) Pod; else its phase, the reasons its containers
-    wait, and their restarts."""
-    if pod["metadata"].get("deletionTimestamp"):
-        return None
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    if statuses and all(s.get("ready") for s in statuses):
-        return None
-    waiting = ["%s: %s%s" % (s["name"], s["state"]["waiting"].get("reason"),
-                             (" (%s)" % s["state"]["waiting"]["message"]) if s["state"]["waiting"].get("message") else "")
-               for s in statuses if (s.get("state") or {}).get("waiting")]
-    return {"pod": pod["metadata"]["name"], "phase": (pod.get("status") or {}).get("phase"), "waiting": waiting,
-            "restarts": sum(int(s.get("restartCount") or 0) for s in statuses)}
-
-
-def warning_events(kube, namespace, names, limit=10):
-    """The newest distinct Warning Events of the named objects in ``namespace`` (one LIST)."""
-    events = []
-    for event in kube.list(resource_path("v1", "events", namespace), field_selector="type=Warning"):
-        involved = (event.get("involvedObject") or {}).get("name")
-        if involved in names:
-            text = "%s %s: %s" % (involved, event.get("reason"), event.get("message"))
-            if text not in events:
-                events.append(text)
-    return events[-limit:]
 
 
 # -- pure planning ------------------------------------------------------------------------
@@ -193,41 +136,6 @@ def plan(objects, images=None, template_patch=None, targets=None):
     return steps
 
 
-def readiness(obj):
-    """``(done, missing)``: whether a workload has rolled out, and what is missing if not.
-
-    The rules are ``kubectl rollout status``'s: the controller saw the newest generation,
-    every replica runs the new template, none of the old ones is left, all are available.
-    """
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    want = spec.get("replicas", 1)
-    generation = obj["metadata"].get("generation") or 0
-    if (status.get("observedGeneration") or 0) < generation:
-        return False, "the controller has not seen generation %d yet" % generation
-    updated = status.get("updatedReplicas") or 0
-    ready = status.get("readyReplicas") or 0
-    if obj.get("kind") == "StatefulSet":
-        if updated < want:
-            return False, "%d of %d replicas updated" % (updated, want)
-        if ready < want:
-            return False, "%d of %d replicas ready" % (ready, want)
-        if status.get("updateRevision") and status.get("currentRevision") != status.get("updateRevision"):
-            return False, "update revision %s not yet current" % status.get("updateRevision")
-        return True, None
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return False, "progress deadline exceeded (%s)" % cond.get("message", "")
-    total = status.get("replicas") or 0
-    available = status.get("availableReplicas") or 0
-    if updated < want:
-        return False, "%d of %d updated replicas" % (updated, want)
-    if total > updated:
-        return False, "%d old replicas pending termination" % (total - updated)
-    if available < updated:
-        return False, "%d of %d updated replicas available" % (available, updated)
-    return True, None
-
-
 def mask_template(template):
     """``(template, masked)``: literal env values of secret-looking names replaced, and which."""
     template = copy.deepcopy(template)
@@ -275,38 +183,11 @@ class Rollout:
         self.poll = poll
 
     def _path(self, kind, namespace=None, name=None):
-        group_version, plural = KINDS[kind]
-        return resource_path(group_version, plural, namespace, name)
+        return workload_path(kind, namespace, name)
 
     def select(self, workloads=None, label_selector=None, namespaces=None, kinds=None):
-        """The workload objects named, or matching ``label_selector`` in ``namespaces`` (all when empty)."""
-        found = []
-        if workloads:
-            for item in workloads:
-                if item.get("kind", "Deployment") not in KINDS:
-                    raise InvalidInput("select", "workload %s" % item.get("name"),
-                                       "kind must be one of %s" % ", ".join(sorted(KINDS)))
-            answers = parallel(lambda w: self.kube.get(self._path(w.get("kind", "Deployment"), w["namespace"],
-                                                                  w["name"])), workloads, self.workers)
-            missing = ["%s %s/%s" % (w.get("kind", "Deployment"), w["namespace"], w["name"])
-                       for w, obj, err in answers if isinstance(err, NotFound)]
-            if missing:
-                raise NotFound("find", "workloads to roll", "%s do not exist" % ", ".join(missing))
-            for item, obj, err in answers:
-                if err is not None:
-                    raise err
-                found.append(_with_kind(obj, item))
-        if label_selector:
-            for kind in kinds or ["Deployment"]:
-                for namespace in namespaces or [None]:
-                    for obj in self.kube.list(self._path(kind, namespace), label_selector=label_selector):
-                        found.append(_with_kind(obj, {"kind": kind}))
-        unique = dict((ref(obj), obj) for obj in found)
-        if not unique:
-            raise NotFound("find", "workloads to roll", "nothing matches %s" % (
-                "selector %r in %s" % (label_selector, ", ".join(namespaces or ["every namespace"]))
-                if label_selector else "the given names"))
-        return [unique[key] for key in sorted(unique)]
+        """The workload objects named, or matching ``label_selector`` (see ``select.select``)."""
+        return select(self.kube, workloads, label_selector, namespaces, kinds, self.workers)
 
     def apply(self, steps, change_cause=None, dry_run=False):
         """PUT the new template of every changed workload (re-read and re-apply on 409)."""
@@ -324,13 +205,13 @@ class Rollout:
                                                                obj["metadata"]["name"]),
                                              query=query, body=body, what="update %s" % step["ref"])
                 except Conflict:
-                    obj = _with_kind(self.kube.get(self._path(obj["kind"], obj["metadata"]["namespace"],
+                    obj = with_kind(self.kube.get(self._path(obj["kind"], obj["metadata"]["namespace"],
                                                               obj["metadata"]["name"])), obj)
             raise Conflict("update", step["ref"], "it kept changing under us", retryable=False)
 
         answers = parallel(one, [s for s in steps if s["changed"]], self.workers)
         errors = ["%s: %s" % (step["ref"], err.cause) for step, answer, err in answers if err is not None]
-        applied = dict((step["ref"], _with_kind(obj, step["object"])) for step, obj, err in answers if err is None)
+        applied = dict((step["ref"], with_kind(obj, step["object"])) for step, obj, err in answers if err is None)
         return applied, errors
 
     def wait(self, objects, deadline):
@@ -349,7 +230,7 @@ class Rollout:
                 for item in (items or {}).get("items") or []:
                     key = "%s %s/%s" % (kind, namespace, item["metadata"]["name"])
                     if key in pending:
-                        item = _with_kind(item, {"kind": kind})
+                        item = with_kind(item, {"kind": kind})
                         latest[key] = item
                         if readiness(item)[0]:
                             pending.discard(key)
@@ -359,22 +240,8 @@ class Rollout:
             delay = min(1.0, delay * 1.2)
 
     def diagnose(self, obj, max_pods=5):
-        """Why a workload is not there: its Pods' states and their Warning Events."""
-        namespace = obj["metadata"]["namespace"]
-        match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
-        pods = self.kube.list(resource_path("v1", "pods", namespace), label_selector=selector) if selector else []
-        wanted = comparable(obj["spec"]["template"])
-        report = []
-        for pod in pods:
-            state = unready_pod(pod)
-            if state is None:
-                continue
-            state["new_template"] = images_of(pod) == images_of(wanted) if "spec" in pod else False
-            report.append(state)
-        report = sorted(report, key=lambda p: (not p["new_template"], p["pod"]))[:max_pods]
-        names = set(p["pod"] for p in report) | {obj["metadata"]["name"]}
-        return {"pods": report, "events": warning_events(self.kube, namespace, names)}
+        """Why a workload is not there (see ``diagnose.diagnose``)."""
+        return diagnose(self.kube, obj, images_of(comparable(obj["spec"]["template"])), max_pods)
 
     def recorded_template(self, obj, recorded, warnings):
         """The template a recorded undo returns ``obj`` to, with masked values filled in."""
@@ -417,24 +284,6 @@ class Rollout:
             raise NotFound("undo", ref(obj), "revision %s is not in its history (%s)" % (
                 revision, ", ".join(str(r) for r in sorted(by_revision)) or "empty"))
         return comparable(by_revision[int(revision)]["spec"]["template"]), int(revision)
-
-
-def _with_kind(obj, like):
-    obj = dict(obj)
-    obj.setdefault("kind", like.get("kind", "Deployment"))
-    return obj
-
-
-def timeout_message(pending, diagnoses, seconds):
-    parts = []
-    for key in sorted(pending):
-        diag = diagnoses.get(key) or {}
-        detail = [diag.get("missing") or "not rolled out"]
-        detail += diag.get("events", [])[-2:]
-        for pod in diag.get("pods", [])[:1]:
-            detail += pod.get("waiting", [])
-        parts.append("%s: %s" % (key, "; ".join(detail)))
-    return "%d workload(s) not rolled out within %ss: %s" % (len(pending), seconds, " | ".join(parts))
 
 
 def template_images(template):

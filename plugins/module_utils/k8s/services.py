@@ -21,7 +21,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.checks import m
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput, describe_exception
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
-from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import unready_pod, warning_events
+from ansible_collections.golive.core.plugins.module_utils.k8s.diagnose import unready_pod, warning_events
 
 CHECKLIST = "Validate service discovery"
 

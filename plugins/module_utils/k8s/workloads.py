@@ -27,13 +27,9 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
     Timeout,
 )
-from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import (
-    Rollout,
-    parallel,
-    readiness,
-    ref,
-    timeout_message,
-)
+from ansible_collections.golive.core.plugins.module_utils.k8s.diagnose import readiness, timeout_message
+from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import Rollout
+from ansible_collections.golive.core.plugins.module_utils.k8s.select import parallel, ref
 
 SAVED = "golive.io/saved-replicas"
 
