@@ -197,9 +197,7 @@ def task_cost(kubeconfig: str, full: bool) -> float:
 def time_to_503(lab: dict) -> float:
     """One round: phase 4 of the next release in a fresh environment, then the emergency
     rollback, watched through the router."""
-    from pager_helpers import next_release_schema, request
-    from playbook_helpers import ansible_env as test_env
-    from playbook_helpers import lab_vars_file, run_playbook as test_playbook
+    from helpers import ansible_env as test_env, lab_vars_file, next_release_schema, request, run_playbook as test_playbook
 
     environment, release = "bench-" + uuid.uuid4().hex[:6], "B-" + uuid.uuid4().hex[:6]
     next_release_schema(lab)

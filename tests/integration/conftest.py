@@ -1,9 +1,10 @@
 """Fixtures shared by the integration tests."""
 
+import uuid
+
 import pytest
 
-from dns_helpers import answers, by_hand, current, put_back
-from pager_helpers import reset_pager, wait
+from helpers import answers, by_hand, current, put_back, reset_pager, rows, wait
 
 
 @pytest.fixture
@@ -30,3 +31,15 @@ def dns_at_old_site(lab):
     yield
     for name, value in saved.items():
         put_back(lab, name, value)
+
+
+@pytest.fixture
+def database(lab):
+    """A database of the test's own on the lab's primary, dropped afterwards with every
+    database named after it (a restore's dated copy, say)."""
+    pg = lab["postgres"]
+    name = "golive_t_db_%s" % uuid.uuid4().hex[:10]
+    rows(pg, "postgres", "CREATE DATABASE %s OWNER %s" % (name, pg["app_user"]))
+    yield name
+    for (db,) in rows(pg, "postgres", "SELECT datname FROM pg_database WHERE datname LIKE %s", (name + "%",)):
+        rows(pg, "postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)

@@ -4,23 +4,10 @@ timed-out nodes, an unknown node or workflow job, a wrong token, and the control
 credential's environment variables (CONTROLLER_HOST, CONTROLLER_OAUTH_TOKEN) as AWX injects
 them, the token never shown."""
 
-import json
-import random
-import urllib.request
 
 import pytest
+from helpers import run_tasks, seed
 
-from playbook_helpers import run_tasks
-
-
-def seed(lab, nodes):
-    job = random.randint(10 ** 5, 10 ** 6)
-    body = json.dumps({"workflow_job_id": job, "nodes": nodes}).encode()
-    request = urllib.request.Request(lab["standins"]["url"] + "/_lab/awx", method="POST", data=body,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as resp:
-        json.loads(resp.read())
-    return job
 
 
 def task(job, **extra):

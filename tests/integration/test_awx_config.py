@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import yaml
+from helpers import ansible_env, BIN, REPO
 
-from playbook_helpers import BIN, REPO, ansible_env
 
 
 class _Loader(yaml.SafeLoader):

@@ -22,10 +22,7 @@ import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from pager_helpers import request, reset_pager
-from playbook_helpers import REPO
-from test_galaxy_install import site_values
-from test_rollback_playbook import PREVIOUS
+from helpers import PREVIOUS, REPO, request, reset_pager, site_values
 
 pytestmark = pytest.mark.xdist_group("pager")
 

@@ -10,9 +10,7 @@ import pytest
 
 from ansible_collections.golive.core.plugins.module_utils.redis.scratch import ScratchServer
 from lab.services.moto import lab_client
-from test_pg_backup import keys, s3_args
-from test_pg_migrate import admin_args, rows, run_module
-from test_redis_health import run_module as run_task
+from helpers import admin_args, keys, rows, run_module, run_task, s3_args
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import dns.message
 import dns.query
 import pytest
 
-from playbook_helpers import ansible_env, read_ledger, run_tasks
+from helpers import read_ledger, run_tasks
 
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import ansible_env, REPO
 
-from playbook_helpers import REPO, ansible_env
 
 pytestmark = pytest.mark.xdist_group("gates")
 BIN = Path(sys.executable).parent

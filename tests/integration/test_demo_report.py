@@ -24,11 +24,23 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from browser import Browser
-from dns_helpers import answers, by_hand, current, put_back
+from helpers import (
+    answers,
+    by_hand,
+    column_exists,
+    current,
+    kept_databases,
+    NEXT,
+    PREVIOUS,
+    put_back,
+    request,
+    reset_pager,
+    run_playbook,
+    schema_before_next_release,
+    sql,
+    wait,
+)
 from lab.services.sinks import messages
-from pager_helpers import request, reset_pager, wait
-from playbook_helpers import run_playbook
-from test_rollback_playbook import NEXT, PREVIOUS, column_exists, kept_databases, schema_before_next_release, sql
 
 pytestmark = pytest.mark.xdist_group("pager")
 

@@ -12,8 +12,7 @@ import dns.tsigkeyring
 import dns.update
 import pytest
 
-from dns_helpers import answers, by_hand, put_back
-from playbook_helpers import read_ledger, recap, run_playbook
+from helpers import answers, by_hand, put_back, read_ledger, recap, run_playbook
 
 from lab.services.moto import lab_client
 

@@ -17,102 +17,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dns_helpers import answers, by_hand
-from pager_helpers import request, reset_pager, wait
-from playbook_helpers import REPO
-from test_rollback_playbook import NEXT, PREVIOUS, column_exists, kept_databases, schema_before_next_release, sql
+from helpers import (
+    answers,
+    by_hand,
+    column_exists,
+    kept_databases,
+    NEXT,
+    PREVIOUS,
+    REPO,
+    request,
+    reset_pager,
+    schema_before_next_release,
+    site_values,
+    sql,
+    wait,
+)
 
 pytestmark = pytest.mark.xdist_group("pager")
-
-LAB_VARS = yaml.safe_load((REPO / "inventories/lab/group_vars/all/main.yml").read_text())
-
-
-def site_values(lab, environment):
-    """site.yml as a user of the lab would fill it in (every key of the example's site.yml)."""
-    app, pg, dns, k8s = lab["app"], lab["postgres"], lab["dns"], lab["k8s"]
-    ns = app["namespace"]
-    base = "https://%s:%s" % (app["hosts"][0], app["https_port"])
-    version_check = ["version == '{{ golive_app_version }}'"]
-    return {
-        "site_environment": environment,
-        "site_allow_drills": False,
-        "site_kubeconfig": k8s["kubeconfig"],
-        "site_kube_context": "",
-        "site_pg_host": pg["host"], "site_pg_port": pg["pgbouncer_port"], "site_pg_user": pg["app_user"],
-        "site_pg_database": pg["database"], "site_pg_ssl_mode": "disable", "site_pg_ca_cert": "",
-        "site_pg_admin_host": pg["host"], "site_pg_admin_port": pg["port"], "site_pg_admin_user": pg["admin_user"],
-        "site_pgbouncer_admin_user": pg["pgbouncer_admin_user"], "site_pgbouncer_pool_mode": pg["pgbouncer_pool_mode"],
-        "site_seed": LAB_VARS["phase2_seed"],
-        "site_redis_sentinels": lab["redis"]["sentinels"], "site_redis_master_name": lab["redis"]["master_name"],
-        "site_s3_region": lab["s3"]["region"], "site_s3_endpoint_url": lab["s3"]["endpoint_url"],
-        "site_backup_bucket": lab["s3"]["bucket"], "site_backup_cronjob": True,
-        "site_dns_server": dns["server"], "site_dns_port": dns["port"], "site_dns_zone": dns["zone"],
-        "site_dns_tsig_key_name": dns["tsig_key_name"], "site_dns_tsig_algorithm": dns["tsig_algorithm"],
-        "site_dns_nameservers": dns["nameservers"],
-        "site_dns_records": [{"name": n, "values": [app["sites"]["new"]], "ttl": 60} for n in ("www", "app")],
-        "site_prometheus_url": lab["prometheus"]["url"],
-        "site_app_namespace": ns,
-        "site_app_selector": LAB_VARS["phase4_application_selector"],
-        "site_app_images": {"pager": "registry.lab.example/pager:{{ golive_app_version }}@sha256:"
-                                     "{{ ('registry.lab.example/pager:' ~ golive_app_version) | hash('sha256') }}"},
-        "site_rollout_timeout": 120,
-        "site_app_hosts": app["hosts"],
-        "site_address_before": app["sites"]["old"], "site_address_after": app["sites"]["new"],
-        "site_https_port": app["https_port"], "site_ca_cert": app["ca_file"], "site_tls_min_days": 30,
-        "site_services": [{"namespace": ns, "name": "pager", "path": "/healthz", "min_ready": 2},
-                          {"namespace": ns, "name": "maintenance", "path": "/healthz"}],
-        "site_health_requests": [{"name": "healthz", "url": base + "/healthz"},
-                                 {"name": "version", "url": base + "/version", "assertions": version_check}],
-        "site_smoke_requests": [
-            {"name": "register", "method": "POST", "url": base + "/api/users", "status": [201, 409],
-             "body": {"email": "smoke+%s@lab.example" % environment, "password": "${smoke_password}"}},
-            {"name": "login", "method": "POST", "url": base + "/api/login", "save": {"token": "token"},
-             "body": {"email": "smoke+%s@lab.example" % environment, "password": "${smoke_password}"}},
-            {"name": "list-incidents", "url": base + "/api/incidents", "headers": {"Authorization": "Bearer ${token}"},
-             "assertions": ["length(incidents) >= `0`"]}],
-        "site_protected_requests": [{"name": "incidents-need-a-login", "url": base + "/api/incidents",
-                                     "status": [401, 403]}],
-        "site_functional_requests": [{"name": "healthz", "url": base + "/healthz",
-                                      "checklist": "All health checks passing"}],
-        "site_slo_requests": [{"name": "version", "url": base + "/version", "assertions": version_check},
-                              {"name": "incidents", "url": base + "/api/incidents", "status": [401]}],
-        "site_slo_objectives": LAB_VARS["golive_slo_objectives"],
-        "site_resource_objectives": [dict(o, workload={"namespace": ns, "name": "pager"})
-                                     for o in LAB_VARS["golive_resource_objectives"]],
-        "site_monitoring_objectives": LAB_VARS["validate_monitoring_objectives"],
-        "site_secrets": [{"namespace": ns, "name": "pager-config", "keys": ["DATABASE_PASSWORD", "REDIS_PASSWORD"]}],
-        "site_images": {"namespaces": [ns], "allowed_registries": ["registry.lab.example"], "require_digest": True},
-        "site_readiness": LAB_VARS["golive_readiness"],
-        "site_rabbitmq": {"url": lab["rabbitmq"]["management_url"], "username": lab["rabbitmq"]["user"],
-                          "vhost": lab["rabbitmq"]["vhost"], "max_depth": 1000, "max_unacked": 100},
-        "site_buckets": [{"bucket": lab["s3"]["uploads_bucket"], "versioning": True, "encryption": "AES256",
-                          "public_access_block": True, "abort_multipart_days": 7}],
-        "site_smtp": {"host": lab["notify"]["smtp_host"], "port": lab["notify"]["smtp_port"],
-                      "username": lab["notify"]["smtp_user"], "ca_cert": lab["notify"]["ca_file"],
-                      "sender": "golive@lab.example", "send_to": ["smtp-check@lab.example"]},
-        "site_search": LAB_VARS["readiness_integrations_search"] | {"url": lab["standins"]["search_url"]},
-        "site_integration_requests": [
-            {"name": "cdn-app-css", "url": lab["standins"]["cdn_url"] + "/app.css",
-             "header_regex": {"Cache-Control": "max-age=[0-9]{5,}", "ETag": ".+"},
-             "sha256": "{{ lookup('ansible.builtin.file', inventory_dir ~ '/files/app.css', rstrip=false)"
-                       " | hash('sha256') }}"},
-            {"name": "sandbox-click", "url": lab["standins"]["sandbox_url"] + "/click/health",
-             "headers": {"Authorization": "Bearer ${payments_key}"}, "assertions": ["status == 'ok'"]},
-            {"name": "feature-flags", "url": lab["standins"]["flags_url"],
-             "assertions": ["flags.\"new-checkout\".rollout == `10`"]}],
-        "site_status_requests": [{"name": "status-page", "url": lab["standins"]["status_url"],
-                                  "assertions": ["status.indicator == 'none'"]}],
-        "site_notify_channels": [
-            {"name": "ops-chat", "type": "slack", "url": "{{ golive_notify_slack_url | default(vault_slack_webhook_url) }}"},
-            {"name": "change-board", "type": "email", "host": lab["notify"]["smtp_host"],
-             "port": lab["notify"]["smtp_port"], "username": lab["notify"]["smtp_user"],
-             "password": "{{ golive_notify_smtp_password | default(vault_smtp_password) }}",
-             "ca_cert": lab["notify"]["ca_file"],
-             "sender": "golive@lab.example", "to": ["change-board@lab.example"]}],
-        "site_ingresses": [{"namespace": ns, "name": "pager"}],
-        "site_rollback_validation_requests": [{"name": "version", "url": base + "/version"}],
-        "site_rollback_objectives": LAB_VARS["rollback_controlled_objectives"][:1],
-    }
 
 
 def vault_values(lab):

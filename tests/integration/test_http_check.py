@@ -12,7 +12,7 @@ import dns.update
 import redis
 import redis.sentinel
 
-from playbook_helpers import run_playbook
+from helpers import run_playbook
 
 from ansible_collections.golive.core.plugins.module_utils.http import probe, transport
 

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from lab.services.sinks import messages
-from playbook_helpers import REPO, run_playbook, run_tasks as run
+from helpers import REPO, run_playbook, run_tasks as run
 
 pytestmark = pytest.mark.xdist_group("standins")
 

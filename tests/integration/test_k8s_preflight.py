@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from lab.scratch import cluster
-from playbook_helpers import REPO, recap, run_playbook
+from helpers import recap, REPO, run_playbook
 
 from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
 from ansible_collections.golive.core.plugins.module_utils.k8s.preflight import run_preflight

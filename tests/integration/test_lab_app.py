@@ -19,8 +19,8 @@ import psycopg2
 import pytest
 
 from lab.router import client
+from helpers import HOST, kubectl, next_release_schema, pod_processes, request, wait
 
-from pager_helpers import HOST, kubectl, next_release_schema, pod_processes, request, wait
 
 pytestmark = pytest.mark.xdist_group("pager")
 

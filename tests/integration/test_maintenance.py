@@ -8,8 +8,7 @@ import uuid
 import pytest
 
 from lab.router import client
-from pager_helpers import HOST, wait
-from playbook_helpers import run_tasks as run
+from helpers import HOST, run_tasks as run, wait
 
 pytestmark = pytest.mark.xdist_group("pager")
 

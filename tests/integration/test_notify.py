@@ -6,7 +6,7 @@ or password appears in the output, even at -vvv."""
 import uuid
 
 from lab.services.sinks import messages
-from playbook_helpers import run_tasks as run
+from helpers import run_tasks as run
 
 
 def channels(lab, prefix="", password=None, token="tok-" + uuid.uuid4().hex):

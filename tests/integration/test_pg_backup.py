@@ -9,18 +9,7 @@ import uuid
 import pytest
 
 from lab.services.moto import lab_client
-from test_pg_migrate import admin_args, finish, rows, run_module
-
-
-def s3_args(lab, prefix):
-    s = lab["s3"]
-    return {"aws_endpoint_url": s["endpoint_url"], "aws_access_key": s["access_key"],
-            "aws_secret_key": s["secret_key"], "aws_region": s["region"], "bucket": s["bucket"], "prefix": prefix}
-
-
-def keys(lab, prefix):
-    pages = lab_client(lab).get_paginator("list_objects_v2").paginate(Bucket=lab["s3"]["bucket"], Prefix=prefix + "/")
-    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+from helpers import admin_args, finish, keys, rows, run_module, s3_args
 
 
 def home(prefix, dbname, environment=None):

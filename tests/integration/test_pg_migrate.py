@@ -1,82 +1,20 @@
 """pg_migrate and pg_seed against the lab's PostgreSQL (each test in its own database),
 and a migration interrupted by a killed postmaster on a private PostgreSQL."""
 
-import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
+from helpers import admin_args, finish, rendered_diff, REPO, rows, run_module
 
-from playbook_helpers import REPO, ansible_env, rendered_diff
 
 BIN = Path(sys.executable).parent
 MIGRATIONS = REPO / "inventories" / "lab" / "files"
-
-
-def run_module(module, args, check=False, env=None, wait=True):
-    """Run one module the way `ansible -m` does; return (rc, result dict, raw output)."""
-    cmd = [str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m", "golive.core." + module,
-           "-a", json.dumps(args), "-e", "ansible_python_interpreter=%s" % sys.executable]
-    if check:
-        cmd.append("--check")
-    extra = {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"}
-    extra.update(env or {})
-    proc = subprocess.Popen(cmd, cwd=REPO, env=ansible_env(extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    if not wait:
-        return proc
-    return finish(proc)
-
-
-def finish(proc, timeout=300):
-    out, err = proc.communicate(timeout=timeout)
-    try:
-        result = json.loads(out)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
-        raise AssertionError("no module result in:\n%s\n%s" % (out[-3000:], err[-3000:]))
-    return proc.returncode, result, out + err
-
-
-def admin_args(pg, dbname):
-    return {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
-            "login_password": pg["admin_password"], "login_db": dbname, "ssl_mode": "disable"}
-
-
-def connect(pg, dbname):
-    conn = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"],
-                            password=pg["admin_password"], dbname=dbname)
-    conn.autocommit = True
-    return conn
-
-
-def rows(pg, dbname, sql, args=None):
-    conn = connect(pg, dbname)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def database(lab):
-    """A database of the test's own on the lab's primary, dropped afterwards with every
-    database named after it (a restore's dated copy, say)."""
-    pg = lab["postgres"]
-    name = "golive_t_db_%s" % uuid.uuid4().hex[:10]
-    rows(pg, "postgres", "CREATE DATABASE %s OWNER %s" % (name, pg["app_user"]))
-    yield name
-    for (db,) in rows(pg, "postgres", "SELECT datname FROM pg_database WHERE datname LIKE %s", (name + "%",)):
-        rows(pg, "postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
 
 
 def copy_migrations(tmp_path, name="migrations"):

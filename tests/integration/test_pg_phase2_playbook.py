@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from lab.services.moto import lab_client
-from playbook_helpers import read_ledger, recap, run_playbook
-from test_pg_migrate import rows
+from helpers import read_ledger, recap, rows, run_playbook
 
 pytestmark = pytest.mark.xdist_group("phase2-playbook")
 

@@ -8,9 +8,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from test_pg_backup import s3_args
-from test_pg_migrate import admin_args, database, rows, run_module  # noqa: F401 (fixture)
-from playbook_helpers import run_tasks as play
+from helpers import admin_args, rows, run_module, run_tasks as play, s3_args
 
 
 def _app_conn(pg, dbname):

@@ -12,8 +12,20 @@ import uuid
 import psycopg2
 import pytest
 
-from pager_helpers import kubectl, next_release_schema, request, wait
-from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, lock_holder, read_ledger, recap, run_playbook
+from helpers import (
+    ansible_env,
+    BIN,
+    kubectl,
+    lab_vars_file,
+    lock_holder,
+    next_release_schema,
+    read_ledger,
+    recap,
+    REPO,
+    request,
+    run_playbook,
+    wait,
+)
 
 
 pytestmark = pytest.mark.xdist_group("pager")

@@ -7,8 +7,7 @@ Secret that does not exist), so nothing of the pager or DNS is touched."""
 import json
 import uuid
 
-from playbook_helpers import read_ledger, run_playbook
-from test_awx_approval import seed
+from helpers import read_ledger, run_playbook, seed
 
 
 def phase5(lab, release, environment, workflow):

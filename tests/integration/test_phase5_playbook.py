@@ -8,9 +8,7 @@ import uuid
 
 import pytest
 
-from pager_helpers import HOST, switch, wait
-from playbook_helpers import read_ledger, run_playbook
-from dns_helpers import answers
+from helpers import answers, HOST, read_ledger, run_playbook, switch, wait
 
 from lab.services.moto import lab_client
 

@@ -11,8 +11,8 @@ import socketserver
 import threading
 
 import pytest
+from helpers import run_tasks
 
-from playbook_helpers import run_tasks
 
 
 class Proxy(socketserver.ThreadingTCPServer):

@@ -11,7 +11,7 @@ import redis.sentinel
 
 from ansible_collections.golive.core.plugins.module_utils.redis.scratch import ScratchServer
 from lab.services.moto import lab_client
-from test_redis_health import lab_redis_args, run_module
+from helpers import lab_redis_args, run_task as run_module
 
 DB = 7  # databases of this file's own on the lab's Redis: 7 and, for the second test, 8
 

@@ -10,8 +10,7 @@ import redis
 from lab.core import Lab
 from lab.services.moto import lab_client
 from lab.services.redis import Redis
-from playbook_helpers import recap, run_playbook
-from test_redis_health import run_module
+from helpers import recap, run_playbook, run_task as run_module
 
 pytestmark = pytest.mark.xdist_group("redis-drill")
 

@@ -1,37 +1,10 @@
 """redis_health against real servers: the lab's Redis (via its Sentinels), and scratch
 servers without a password, with persistence off, and with restricted commands."""
 
-import json
-import sys
 import uuid
 
 from ansible_collections.golive.core.plugins.module_utils.redis.scratch import ScratchServer
-from playbook_helpers import run_playbook
-
-
-def run_module(tmp_path, module, args, *extra, check=False):
-    """Run one module as a task on the lab host; return (registered result, process)."""
-    out = tmp_path / ("result-%s.json" % uuid.uuid4().hex)
-    play = [{"name": "Run %s" % module, "hosts": "lab", "gather_facts": False, "tasks": [
-        {"name": "Run the module", module: args, "register": "r", "ignore_errors": True, "check_mode": check},
-        {"name": "Keep the result", "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(out)},
-         "check_mode": False}]}]
-    path = tmp_path / ("play-%s.yml" % uuid.uuid4().hex)
-    path.write_text(json.dumps(play))
-    # The module gets every endpoint in its arguments: a one-host inventory of its own, so it
-    # runs whether or not the shared lab is up.
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"lab": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
-    proc = run_playbook(str(path), *extra, inventory=str(inventory))
-    assert out.exists(), proc.stdout[-3000:] + proc.stderr[-2000:]
-    return json.loads(out.read_text()), proc
-
-
-def lab_redis_args(lab):
-    r = lab["redis"]
-    return {"redis_sentinels": r["sentinels"], "redis_master_name": r["master_name"],
-            "redis_password": r["password"]}
+from helpers import lab_redis_args, run_task as run_module
 
 
 def by_id(result):

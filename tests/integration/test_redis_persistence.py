@@ -3,7 +3,7 @@
 import uuid
 
 from ansible_collections.golive.core.plugins.module_utils.redis.scratch import ScratchServer
-from test_redis_health import lab_redis_args, run_module
+from helpers import lab_redis_args, run_task as run_module
 
 
 def _config(server, name):

@@ -2,8 +2,8 @@
 a wrong value fails the phase at its first task, naming the variable."""
 
 import pytest
+from helpers import run_playbook
 
-from playbook_helpers import run_playbook
 
 CASES = [
     ("phase1", "phase1_infrastructure_preflight_timeout=soon", "phase1_infrastructure_preflight_timeout",

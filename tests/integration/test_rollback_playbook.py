@@ -16,46 +16,32 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from dns_helpers import answers, by_hand
-from pager_helpers import CURRENT, kubectl, next_release_schema, request, switch, wait
-from playbook_helpers import BIN, REPO, ansible_env, lab_vars_file, read_ledger, run_playbook
+from helpers import (
+    ansible_env,
+    answers,
+    BIN,
+    by_hand,
+    column_exists,
+    CURRENT,
+    kept_databases,
+    kubectl,
+    lab_vars_file,
+    NEXT,
+    next_release_schema,
+    PREVIOUS,
+    read_ledger,
+    REPO,
+    request,
+    run_playbook,
+    schema_before_next_release,
+    sql,
+    switch,
+    wait,
+)
 
 pytestmark = pytest.mark.xdist_group("pager")
-NEXT = "2026.11.3"
-PREVIOUS = "2026.11.2"
-
-
-def admin(lab, dbname=None):
-    pg = lab["postgres"]
-    conn = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
-                            dbname=dbname or pg["database"])
-    conn.autocommit = True
-    return conn
-
-
-def sql(lab, query, args=None, dbname=None):
-    conn = admin(lab, dbname)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, args)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
-
-
-def schema_before_next_release(lab):
-    """The database as the running release has it: without V5 (make demo or another test
-    may have applied it)."""
-    sql(lab, "ALTER TABLE incidents DROP COLUMN IF EXISTS acknowledged_at, DROP COLUMN IF EXISTS acknowledged_by")
-    sql(lab, "DELETE FROM golive_schema_history WHERE version = '5'")
-
-
-def kept_databases(lab):
-    return set(r[0] for r in sql(lab, "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                 (lab["postgres"]["database"] + "_before_%",), dbname="postgres"))
 
 
 def golive(release, environment):
@@ -179,11 +165,6 @@ def kill_tree(pid, sig=signal.SIGKILL):
             os.kill(each, sig)
         except ProcessLookupError:
             pass
-
-
-def column_exists(lab, dbname=None):
-    return bool(sql(lab, "SELECT 1 FROM information_schema.columns WHERE table_name = 'incidents' "
-                         "AND column_name = 'acknowledged_at'", dbname=dbname))
 
 
 def assert_rolled_back(lab, went_live, incidents, tag):

@@ -8,8 +8,7 @@ import pytest
 
 from lab.router import client
 from lab.services.prometheus import query
-from pager_helpers import HOST, switch, wait
-from playbook_helpers import run_playbook
+from helpers import HOST, run_playbook, switch, wait
 
 pytestmark = pytest.mark.xdist_group("pager")
 

@@ -6,7 +6,7 @@ optional ones left empty as "")."""
 import json
 
 from lab.scratch import cluster
-from playbook_helpers import recap, run_playbook
+from helpers import recap, run_playbook
 
 
 def test_kubernetes_core_and_amazon_aws_settings_work_unchanged_with_empty_injected_fields(lab, tmp_path):

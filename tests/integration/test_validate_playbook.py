@@ -13,7 +13,7 @@ import redis
 import redis.sentinel
 
 from lab.services.moto import lab_client
-from playbook_helpers import recap, run_playbook
+from helpers import recap, run_playbook
 
 pytestmark = pytest.mark.xdist_group("validate-playbook")
 

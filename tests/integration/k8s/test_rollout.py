@@ -8,14 +8,9 @@ import pytest
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound, Timeout
 from ansible_collections.golive.core.plugins.module_utils.k8s import rollout
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
 from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger, StepRecorder
+from helpers import IMAGE, lab_kube as client, workload_manifest as _workload
 
-IMAGE = "registry.example.test/web:%s"
-
-
-def client(k8s_lab, deadline=60):
-    return Kube({"kubeconfig": k8s_lab["kubeconfig"]}, deadline=deadline)
 
 
 @pytest.fixture
@@ -34,16 +29,6 @@ def apps(k8s_lab):
                                                             kinds=["Deployment", "StatefulSet"]), kube.deadline)
     kube.close()
     return {"tag": tag, "namespaces": namespaces, "selector": "part-of=" + tag}
-
-
-def _workload(kind, name, tag):
-    spec = {"replicas": 2, "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}},
-                         "spec": {"containers": [{"name": "main", "image": IMAGE % "1"}]}}}
-    if kind == "StatefulSet":
-        spec["serviceName"] = name
-    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "labels": {"part-of": tag}},
-            "spec": spec}
 
 
 def roll(k8s_lab, deadline=60, **kwargs):

@@ -11,7 +11,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import I
 from ansible_collections.golive.core.plugins.module_utils.k8s import workloads
 from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger, StepRecorder
 
-from .test_rollout import _workload, client
+from helpers import lab_kube as client, workload_manifest as _workload
 
 
 @pytest.fixture
