@@ -206,7 +206,7 @@ class Rollout:
                                              query=query, body=body, what="update %s" % step["ref"])
                 except Conflict:
                     obj = with_kind(self.kube.get(self._path(obj["kind"], obj["metadata"]["namespace"],
-                                                              obj["metadata"]["name"])), obj)
+                                                             obj["metadata"]["name"])), obj)
             raise Conflict("update", step["ref"], "it kept changing under us", retryable=False)
 
         answers = parallel(one, [s for s in steps if s["changed"]], self.workers)

@@ -73,8 +73,8 @@ def select(kube, workloads=None, label_selector=None, namespaces=None, kinds=Non
             if item.get("kind", "Deployment") not in KINDS:
                 raise InvalidInput("select", "workload %s" % item.get("name"),
                                    "kind must be one of %s" % ", ".join(sorted(KINDS)))
-        answers = parallel(lambda w: kube.get(workload_path(w.get("kind", "Deployment"), w["namespace"],
-                                                              w["name"])), workloads, workers)
+        answers = parallel(lambda w: kube.get(workload_path(w.get("kind", "Deployment"), w["namespace"], w["name"])),
+                           workloads, workers)
         missing = ["%s %s/%s" % (w.get("kind", "Deployment"), w["namespace"], w["name"])
                    for w, obj, err in answers if isinstance(err, NotFound)]
         if missing:
