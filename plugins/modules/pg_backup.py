@@ -23,7 +23,7 @@ description:
     newest. Retention then deletes old backups, manifest first.
   - Returns the backup id and label, which a rollback uses to restore it.
   - With O(ledger), the backup is a ledger step (default C(phase2/predeploy-backup)) whose outputs
-    name the backup (id, label, release, database, environment). M(golive.core.pg_migrate) with
+    name the backup (id, label, release, source database, environment). M(golive.core.pg_migrate) with
     O(ledger) names that backup as the undo of its migrations, and the rollback restores it.
 author:
   - golive.core maintainers (@golive)

@@ -26,6 +26,8 @@ description:
   - With O(state=verified), verifies an existing backup (by O(backup_id), else the newest
     whose label matches O(label)) the same way, and fails naming the backup when it does
     not load or does not match.
+  - With O(ledger) and O(state=present), the backup is a ledger step (default C(phase3/backup)) whose
+    outputs name it (id, label, release, master, environment).
 author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
@@ -34,6 +36,8 @@ extends_documentation_fragment:
   - golive.core.aws
   - golive.core.backup_retention
   - golive.core.backup_identity
+  - golive.core.k8s
+  - golive.core.ledger
 options:
   state:
     description:
@@ -176,11 +180,24 @@ undo:
   description: What the ledger records to restore this backup.
   returned: success
   type: dict
+ledger:
+  description: The ledger step this task recorded.
+  returned: when O(ledger) is set and O(state=present)
+  type: dict
+  sample:
+    release: 2026.11.3
+    environment: production
+    run_id: 20261205T091200-1a2b3c4d
+    step: phase3/backup
+    decision: run
+    copy: null
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
+from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 from ansible_collections.golive.core.plugins.module_utils.redis import backup
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
 from ansible_collections.golive.core.plugins.module_utils.storage import catalog
@@ -205,18 +222,25 @@ def main():
         part_size_mb=dict(type="int", default=32),
         redis_server_path=dict(type="str", default="redis-server"),
         timeout=dict(type="float", default=3600.0),
+        ledger=dict(type="dict", options=context_spec()),
     )
     spec.update(catalog.identity_argument_spec())
+    spec.update(k8s.argument_spec())  # where the ledger lives
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=[("state", "present", ["label"])])
-    base.require_libs(module, [("redis", rds.REDIS_IMPORT_ERROR), ("boto3", aws.BOTO3_IMPORT_ERROR)])
+    libs = [("redis", rds.REDIS_IMPORT_ERROR), ("boto3", aws.BOTO3_IMPORT_ERROR)]
+    if module.params["ledger"]:
+        libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
+    base.require_libs(module, libs)
     p = module.params
 
     def service():
         store = backup.store_from_params(p)
         engine = backup.SnapshotEngine(p, store, p["source"], p["verify"], p["redis_server_path"], p["timeout"],
                                        p["part_size_mb"] * s3.MIB)
-        result = backup.ensure(p["state"], store, backup.identity(p, p["environment"]), engine, p["label"],
-                               p["release"], p["backup_id"], p["if_exists"], p["retention"], module.check_mode)
+        kube = k8s.Kube(p, deadline=60) if p["ledger"] and p["state"] == "present" else None
+        result = with_recorder(p["ledger"] if kube else None, "phase3", "backup", lambda journal: backup.ensure(
+            p["state"], store, backup.identity(p, p["environment"]), engine, p["label"], p["release"], p["backup_id"],
+            p["if_exists"], p["retention"], module.check_mode, journal), kube, check_mode=module.check_mode)
         return base.finish_checks(result) if "checks" in result else result
 
     base.run(module, service)

@@ -348,7 +348,7 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
         result["diff"] = _diff(steps["current"], after, [m["filename"] for m in steps["pending"]], renamed)
         result["undo"] = {"action": "restore the pre-migration backup", "version_before": steps["current"]}
         database = params.get("login_db")
-        backup = journal.outputs_of("golive.core.pg_backup", database=database) or {}
+        backup = journal.outputs_of("golive.core.pg_backup", source=database) or {}
         undo = {"module": "golive.core.pg_restore", "database": database, "backup_id": backup.get("backup_id"),
                 "environment": backup.get("environment")}
         if check_mode:

@@ -38,6 +38,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     VerificationFailed,
     describe_exception,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline, wait_until
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
 from ansible_collections.golive.core.plugins.module_utils.redis import rdb
@@ -421,12 +422,14 @@ def verify(store, identity, backup_id=None, label=None, server_binary="redis-ser
 
 
 def ensure(state, store, identity, engine, label=None, release=None, backup_id=None, if_exists="new",
-           retention=None, check_mode=False):
-    """``state=present``: take a backup (or reuse one); ``state=verified``: verify one."""
+           retention=None, check_mode=False, recorder=None):
+    """``state=present``: take a backup (or reuse one), a ledger step with a ``recorder``;
+    ``state=verified``: verify one."""
     if state == "verified":
         return verify(store, identity, backup_id, label, engine.server_binary)
-    return runner.backup(store, identity, engine, label, release=release, if_exists=if_exists,
-                         retention=retention, check_mode=check_mode)
+    return runner.recorded_backup(recorder or NoJournal(), "golive.core.redis_backup", ["redis %s" % identity.source],
+                                  store, identity, engine, label, release=release, if_exists=if_exists,
+                                  retention=retention, check_mode=check_mode)
 
 
 def store_from_params(params):

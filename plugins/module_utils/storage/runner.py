@@ -56,7 +56,7 @@ def recorded_backup(journal, module, objects, store, identity, engine, label, **
         out = backup(store, identity, engine, label, **options)
         outcome.update(changed=out["changed"], outputs={
             "module": module, "backup_id": out.get("backup_id"), "label": out.get("label"),
-            "release": options.get("release"), "database": identity.source, "environment": identity.environment})
+            "release": options.get("release"), "source": identity.source, "environment": identity.environment})
     return out
 
 

@@ -129,10 +129,10 @@ def test_a_later_step_finds_an_earlier_steps_outputs():
     ledger = MemoryLedger()
     j = StepRecorder(ledger, "run-1", "phase2", "predeploy-backup")
     with j.step({"db": "pager"}) as outcome:
-        outcome.update(changed=True, outputs={"module": "golive.core.pg_backup", "database": "pager", "backup_id": "b1"})
+        outcome.update(changed=True, outputs={"module": "golive.core.pg_backup", "source": "pager", "backup_id": "b1"})
     later = StepRecorder(ledger, "run-1", "phase2", "migrate")
-    assert later.outputs_of("golive.core.pg_backup", database="pager")["backup_id"] == "b1"
-    assert later.outputs_of("golive.core.pg_backup", database="other") is None
+    assert later.outputs_of("golive.core.pg_backup", source="pager")["backup_id"] == "b1"
+    assert later.outputs_of("golive.core.pg_backup", source="other") is None
 
 
 def test_without_the_option_the_service_gets_a_journal_that_records_nothing():
