@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ast
 import importlib
 import importlib.util
 import json
@@ -54,6 +55,16 @@ class _PartialPackage(types.ModuleType):
     def __getattr__(self, name):
         if name in _MACHINERY:
             raise AttributeError(name)
+        if not self.__dict__.get("_golive_partial_done"):
+            # A submodule asked for by name (``from kubernetes import watch``, which the
+            # official dynamic client does) imports on its own: running the package's
+            # ``__init__`` in the middle of another submodule's import would be circular.
+            try:
+                found = importlib.util.find_spec("%s.%s" % (self.__name__, name))
+            except (ImportError, ValueError):
+                found = None
+            if found is not None:
+                return importlib.import_module("%s.%s" % (self.__name__, name))
         _complete(self)
         try:
             return self.__dict__[name]
@@ -68,6 +79,20 @@ def _complete(package):
             package.__dict__["_golive_partial_done"] = True
             with open(package.__file__, "rb") as handle:
                 exec(compile(handle.read(), package.__file__, "exec"), package.__dict__)  # noqa: S102
+
+
+def _constants(path):
+    """The plain constants a package's ``__init__`` assigns (``__version__``): what other
+    parts of the official client import from it while they load."""
+    found = {}
+    with open(path, "rb") as handle:
+        tree = ast.parse(handle.read(), path)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node.value.value
+    return found
 
 
 def _api_client(*args, **kwargs):
@@ -97,6 +122,7 @@ def _import_official_client():
                 package = _PartialPackage(name)
                 package.__spec__, package.__loader__, package.__file__ = spec, spec.loader, spec.origin
                 package.__path__, package.__package__ = list(spec.submodule_search_locations), name
+                package.__dict__.update(_constants(spec.origin))
                 sys.modules[name] = package
                 if parent is not None:
                     setattr(parent, name.rsplit(".", 1)[1], package)
