@@ -126,6 +126,8 @@ class Cluster:
                 # use the status subresource or the preload path).
                 obj.pop("status", None)
             self._defaults(res, obj)
+            if not res.crd:
+                _initial_status(res, obj)
             self._validate(res, obj)
             if dry_run:
                 meta["resourceVersion"] = str(self.store.rv)
@@ -506,3 +508,41 @@ def parse_body(data: bytes, content_type: str):
         return json.loads(data)
     except (ValueError, yaml.YAMLError) as exc:
         raise ApiError(400, f"couldn't decode the request body: {exc}")
+
+
+# What a real API server's create answers as an object's status, before any controller
+# has run (the registry strategies' PrepareForCreate): a client reading it right after a
+# create sees the same shape as on a cluster.
+INITIAL_STATUS = {
+    ("apps", "Deployment"): {},
+    ("apps", "ReplicaSet"): {"replicas": 0},
+    ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "DaemonSet"): {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                            "numberReady": 0},
+    ("batch", "Job"): {},
+    ("batch", "CronJob"): {},
+    ("", "Service"): {"loadBalancer": {}},
+    ("networking.k8s.io", "Ingress"): {"loadBalancer": {}},
+}
+
+
+def _qos_class(spec: dict) -> str:
+    containers = [c for key in ("initContainers", "containers") for c in (spec or {}).get(key) or []]
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    guaranteed = all((r.get("limits") or {}).get(k) and (r.get("requests") or {}).get(k, (r.get("limits") or {})[k])
+                     == (r.get("limits") or {})[k] for r in resources for k in ("cpu", "memory"))
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def _initial_status(res, obj: dict) -> None:
+    if res.kind == "Pod" and res.group == "":
+        status = obj.setdefault("status", {})
+        status.setdefault("phase", "Pending")
+        status.setdefault("qosClass", _qos_class(obj.get("spec")))
+        return
+    initial = INITIAL_STATUS.get((res.group, res.kind))
+    if initial is not None and "status" not in obj:
+        obj["status"] = copy.deepcopy(initial)
+

@@ -49,7 +49,9 @@ class Kubelet:
         if pod is None or pod["metadata"].get("deletionTimestamp"):
             return
         status = pod.get("status") or {}
-        if status.get("phase"):
+        # A created Pod is Pending with no host yet (as the API server answers a create); one
+        # this kubelet took on has a host, and one past Pending is running or done.
+        if status.get("phase") not in (None, "Pending") or status.get("hostIP"):
             return
         spec = pod.get("spec") or {}
         if not spec.get("nodeName"):

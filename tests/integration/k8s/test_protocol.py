@@ -98,6 +98,31 @@ def test_create_sets_metadata_and_stale_update_gets_409(http, namespace):
     assert http("GET", f"{base}/missing").status_code == 404
 
 
+def test_a_create_answers_the_status_a_real_api_server_gives_before_any_controller(http, namespace):
+    tpl = {"metadata": {"labels": {"app": "s"}}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}
+    apps = f"/apis/apps/v1/namespaces/{namespace}"
+    workload = {"selector": {"matchLabels": {"app": "s"}}, "template": tpl}
+    cases = [
+        (f"{apps}/deployments", {"metadata": {"name": "d"}, "spec": dict(workload, replicas=0)}, {}),
+        (f"{apps}/replicasets", {"metadata": {"name": "r"}, "spec": dict(workload, replicas=0)}, {"replicas": 0}),
+        (f"{apps}/statefulsets", {"metadata": {"name": "s"}, "spec": dict(workload, replicas=0, serviceName="s")},
+         {"replicas": 0, "availableReplicas": 0}),
+        (f"{apps}/daemonsets", {"metadata": {"name": "ds"}, "spec": workload},
+         {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0}),
+        (f"/apis/batch/v1/namespaces/{namespace}/jobs",
+         {"metadata": {"name": "j"}, "spec": {"template": dict(tpl, spec=dict(tpl["spec"], restartPolicy="Never"))}}, {}),
+        (f"/api/v1/namespaces/{namespace}/services",
+         {"metadata": {"name": "svc"}, "spec": {"ports": [{"port": 80}]}}, {"loadBalancer": {}}),
+    ]
+    for path, body, status in cases:
+        created = http("POST", path, body)
+        assert created.status_code == 201, created.text
+        assert created.json()["status"] == status, (path, created.json().get("status"))
+    pod = http("POST", f"/api/v1/namespaces/{namespace}/pods",
+               {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x:1"}]}}).json()
+    assert pod["status"]["phase"] == "Pending" and pod["status"]["qosClass"] == "BestEffort"
+
+
 def test_status_subresource_is_separate_from_spec(http, namespace):
     base = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims"
     http("POST", base, {"metadata": {"name": "c"}, "spec": {"storageClassName": "nope",
