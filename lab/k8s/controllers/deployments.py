@@ -184,6 +184,15 @@ class Deployments:
 
     def _deploy_status(self, d: dict, rss: list[dict], new_rs: dict | None) -> None:
         spec = d.get("spec") or {}
+        shown = (d.get("status") or {}).get("conditions") or []
+        if not spec.get("paused") and any(c.get("type") == "Progressing" and c.get("reason") == "DeploymentPaused"
+                                          for c in shown):
+            # Resumed: said at once, as the real controller does, before the rollout goes on.
+            resumed = dict(d.get("status") or {})
+            resumed["conditions"] = set_condition(shown, "Progressing", "Unknown", "DeploymentResumed",
+                                                  "Deployment is resumed", True)
+            self.set_status(K_DEPLOY, d, resumed)
+            d = self.get(K_DEPLOY, d["metadata"].get("namespace", ""), d["metadata"]["name"]) or d
         desired = spec.get("replicas", 1)
         st = lambda rs, k: (rs.get("status") or {}).get(k, 0)  # noqa: E731
         total = sum(st(rs, "replicas") for rs in rss)
@@ -210,7 +219,11 @@ class Deployments:
         rs_name = (new_rs or {}).get("metadata", {}).get("name", "")
         prev = next((c for c in conds if c.get("type") == "Progressing"), None)
         deadline = spec.get("progressDeadlineSeconds", 600)
-        if complete:
+        if spec.get("paused"):
+            # A paused Deployment makes no progress and has no deadline: the real controller
+            # says so with an Unknown Progressing condition.
+            conds = set_condition(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", True)
+        elif complete:
             conds = set_condition(conds, "Progressing", "True", "NewReplicaSetAvailable",
                                   f'ReplicaSet "{rs_name}" has successfully progressed.', True)
         elif prev is not None and prev.get("reason") == "ProgressDeadlineExceeded":

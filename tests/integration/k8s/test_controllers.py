@@ -190,3 +190,34 @@ def test_min_ready_seconds_delays_availability(api_client, namespace):
         if seen[-1] == (1, 1):
             w.stop()
     assert (1, 0) in seen and seen.index((1, 0)) < seen.index((1, 1))
+
+
+def test_a_paused_deployment_says_so_and_its_resume_is_said_before_it_goes_on(api_client, namespace):
+    from kubernetes import watch
+    apps = client.AppsV1Api(api_client)
+    apps.create_namespaced_deployment(namespace, deployment("held", replicas=1))
+
+    def progressing():
+        conds = apps.read_namespaced_deployment_status("held", namespace).status.conditions or []
+        found = [c for c in conds if c.type == "Progressing"]
+        return (found[0].status, found[0].reason) if found else None
+
+    wait_until(lambda: progressing() == ("True", "NewReplicaSetAvailable"), message="the rollout to complete")
+    apps.patch_namespaced_deployment("held", namespace, {"spec": {"paused": True}})
+    wait_until(lambda: progressing() == ("Unknown", "DeploymentPaused"), message="the paused condition")
+    # A new template while paused is not rolled out, and no deadline runs.
+    apps.patch_namespaced_deployment("held", namespace, {"spec": {"template": {"metadata": {
+        "annotations": {"golive.test/rev": "2"}}}}})
+    assert progressing() == ("Unknown", "DeploymentPaused")
+    version = apps.read_namespaced_deployment("held", namespace).metadata.resource_version
+    seen = []
+    w = watch.Watch()
+    apps.patch_namespaced_deployment("held", namespace, {"spec": {"paused": False}})
+    for ev in w.stream(apps.list_namespaced_deployment, namespace, resource_version=version, timeout_seconds=30):
+        conds = [c for c in ev["object"].status.conditions or [] if c.type == "Progressing"]
+        if conds:
+            seen.append((conds[0].status, conds[0].reason))
+        if seen and seen[-1] == ("True", "NewReplicaSetAvailable") and ("Unknown", "DeploymentResumed") in seen:
+            w.stop()
+    assert ("Unknown", "DeploymentResumed") in seen, seen
+    assert seen.index(("Unknown", "DeploymentResumed")) < len(seen) - 1 and seen[-1] == ("True", "NewReplicaSetAvailable")
