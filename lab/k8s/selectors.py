@@ -109,11 +109,36 @@ def field_value(obj: dict, path: str) -> str | None:
     return None if cur is None else str(cur)
 
 
-def parse_field_selector(text: str | None) -> Predicate | None:
-    """`metadata.name=x,status.phase!=Running`; any dotted path of a scalar field may be used."""
+# The field labels each kind supports (its registry's field label conversion functions);
+# every kind has metadata.name and metadata.namespace. Anything else is a 400.
+FIELD_LABELS = {
+    ("", "Pod"): {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+                  "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"},
+    ("", "Event"): {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                    "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                    "reason", "reportingComponent", "source", "type"},
+    ("events.k8s.io", "Event"): {"regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
+                                 "regarding.apiVersion", "regarding.resourceVersion", "regarding.fieldPath",
+                                 "reason", "reportingController", "type"},
+    ("", "Secret"): {"type"},
+    ("", "Namespace"): {"status.phase"},
+    ("", "Node"): {"spec.unschedulable"},
+    ("", "Service"): {"spec.clusterIP", "spec.type"},
+    ("", "ReplicationController"): {"status.replicas"},
+    ("apps", "ReplicaSet"): {"status.replicas"},
+    ("batch", "Job"): {"status.successful"},
+    ("certificates.k8s.io", "CertificateSigningRequest"): {"spec.signerName"},
+}
+ALWAYS = {"metadata.name", "metadata.namespace"}
+
+
+def parse_field_selector(text: str | None, res=None) -> Predicate | None:
+    """`metadata.name=x,status.phase!=Running`; with ``res``, only the field labels its kind
+    supports (as a real API server: 400 "field label not supported" otherwise)."""
     if not text:
         return None
     checks: list[Callable[[dict], bool]] = []
+    allowed = None if res is None else ALWAYS | FIELD_LABELS.get((res.group, res.kind), set())
     for term in _split_terms(text):
         if "!=" in term:
             path, value = term.split("!=", 1)
@@ -123,4 +148,6 @@ def parse_field_selector(text: str | None) -> Predicate | None:
             checks.append(lambda o, p=path.strip(), v=value.strip(): (field_value(o, p) or "") == v)
         else:
             raise ApiError(400, f"invalid field selector: {term!r}")
+        if allowed is not None and path.strip() not in allowed:
+            raise ApiError(400, f'field label not supported: {path.strip()}')
     return lambda obj: all(c(obj) for c in checks)

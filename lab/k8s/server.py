@@ -351,9 +351,9 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
             return _dumps({**entry.obj, "apiVersion": res.api_version}).encode()
         return entry.raw
 
-    def _filter(self, query: dict):
+    def _filter(self, query: dict, res: Resource | None = None):
         labels = parse_label_selector(query.get("labelSelector"))
-        fields = parse_field_selector(query.get("fieldSelector"))
+        fields = parse_field_selector(query.get("fieldSelector"), res)
         if labels is None and fields is None:
             return None
 
@@ -365,7 +365,7 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
 
     def _list(self, res: Resource, namespace: str | None, query: dict) -> None:
         store = self.server.cluster.store
-        match = self._filter(query)
+        match = self._filter(query, res)
         limit = int(query.get("limit") or 0)
         start = None
         cont = query.get("continue")
@@ -411,7 +411,7 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
 
     def _delete_collection(self, res, namespace, query, body, dry_run):
         cl = self.server.cluster
-        match = self._filter(query)
+        match = self._filter(query, res)
         items = []
         for entry in cl.store.list(res.key, namespace):
             if match is None or match(entry.obj):

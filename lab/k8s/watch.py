@@ -19,7 +19,7 @@ class WatchMixin:
     def _watch(self, res: Resource, namespace: str | None, query: dict) -> None:
         srv = self.server
         store = srv.cluster.store
-        match = self._filter(query)
+        match = self._filter(query, res)
         rv_param = query.get("resourceVersion") or ""
         send_initial = _bool(query.get("sendInitialEvents"))
         bookmarks = _bool(query.get("allowWatchBookmarks"))

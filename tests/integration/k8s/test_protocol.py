@@ -123,6 +123,22 @@ def test_a_create_answers_the_status_a_real_api_server_gives_before_any_controll
     assert pod["status"]["phase"] == "Pending" and pod["status"]["qosClass"] == "BestEffort"
 
 
+def test_field_selectors_take_only_the_labels_each_kind_supports(http, namespace):
+    deployments = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+    http("POST", deployments, deployment("fs"))
+    refused = http("GET", deployments + "?fieldSelector=spec.replicas%3D2")
+    assert refused.status_code == 400 and refused.json()["message"] == "field label not supported: spec.replicas"
+    watched = http("GET", deployments + "?watch=1&fieldSelector=status.replicas%3D2&timeoutSeconds=1")
+    assert watched.status_code == 400
+    assert [d["metadata"]["name"] for d in http("GET", deployments + "?fieldSelector=metadata.name%3Dfs").json()["items"]] == ["fs"]
+    for path, selector in ((f"/api/v1/namespaces/{namespace}/pods", "status.phase%3DRunning,spec.nodeName%3Dx"),
+                           (f"/api/v1/namespaces/{namespace}/events", "type%3DWarning,involvedObject.name%3Dfs"),
+                           (f"/api/v1/namespaces/{namespace}/secrets", "type%3DOpaque"),
+                           (f"/apis/apps/v1/namespaces/{namespace}/replicasets", "status.replicas%3D0")):
+        assert http("GET", f"{path}?fieldSelector={selector}").status_code == 200, path
+    assert http("GET", f"/api/v1/namespaces/{namespace}/configmaps?fieldSelector=data.x%3Dy").status_code == 400
+
+
 def test_status_subresource_is_separate_from_spec(http, namespace):
     base = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims"
     http("POST", base, {"metadata": {"name": "c"}, "spec": {"storageClassName": "nope",
