@@ -178,7 +178,8 @@ def main():
         return with_recorder(p["ledger"], "phase2", "predeploy-backup", lambda journal: runner.recorded_backup(
             journal, "golive.core.pg_backup", ["postgres database %s" % p["login_db"]], pgbackup.store_from_params(p),
             pgbackup.identity(p["login_db"], p["environment"]), engine, p["label"], release=p["release"],
-            if_exists=p["if_exists"], retention=p["retention"], check_mode=module.check_mode), kube, check_mode=module.check_mode)
+            if_exists=p["if_exists"], retention=p["retention"], check_mode=module.check_mode),
+            kube, check_mode=module.check_mode)
 
     base.run(module, service)
 

@@ -281,40 +281,40 @@ class StepRecorder:
         return (previous.get("intent") or {}).get("before") or {}
 
     def recorded_undo(self, module, state=None, step=None):
-        """The first undo in the release's record written by ``module`` (with that ``state``,
-        by that ``phase/step``): what a later step needs when the objects have lost their
-        annotations."""
+        """The undo the release's record holds for step ``phase/step`` when given, else the
+        first one written by ``module`` (with that ``state``): what a later step needs when
+        the objects have lost their annotations."""
         for entry in (self.record() or {}).get("steps") or []:
             undo = (entry.get("intent") or {}).get("undo") or {}
-            if step is not None and entry.get("id") != step:
-                continue
-            if step is not None or (undo.get("module") == module and (state is None or undo.get("state") == state)):
-                return undo or None
+            if step is not None:
+                if entry.get("id") == step:
+                    return undo or None
+            elif undo.get("module") == module and (state is None or undo.get("state") == state):
+                return undo
         return None
+
+    def _newest_done(self, wanted):
+        """The outcome of the release's newest finished step for which ``wanted(entry)`` holds."""
+        done = [entry for entry in (self.record() or {}).get("steps") or []
+                if entry.get("status") == rec.DONE and wanted(entry)]
+        if not done:
+            return None
+        return max(done, key=lambda entry: (entry.get("outcome") or {}).get("at") or "").get("outcome") or {}
 
     def left_by(self, module):
         """What the release's newest finished step of ``module`` left (its ``after``)."""
-        done = [entry for entry in (self.record() or {}).get("steps") or []
-                if entry.get("status") == rec.DONE
-                and ((entry.get("intent") or {}).get("undo") or {}).get("module") == module]
-        if not done:
-            return None
-        newest = max(done, key=lambda entry: (entry.get("outcome") or {}).get("at") or "")
-        return (newest.get("outcome") or {}).get("after")
+        outcome = self._newest_done(lambda e: ((e.get("intent") or {}).get("undo") or {}).get("module") == module)
+        return None if outcome is None else outcome.get("after")
 
     def outputs_of(self, module, **match):
         """The outputs of the release's newest finished step whose outputs name ``module``
         and hold ``match`` (a later step's link to an earlier one: the backup a migration
         would be undone with)."""
-        found = []
-        for entry in (self.record() or {}).get("steps") or []:
+        def wanted(entry):
             outputs = (entry.get("outcome") or {}).get("outputs") or {}
-            if entry.get("status") == rec.DONE and outputs.get("module") == module \
-                    and all(outputs.get(k) == v for k, v in match.items()):
-                found.append(entry)
-        if not found:
-            return None
-        return max(found, key=lambda entry: (entry.get("outcome") or {}).get("at") or "")["outcome"]["outputs"]
+            return outputs.get("module") == module and all(outputs.get(k) == v for k, v in match.items())
+        outcome = self._newest_done(wanted)
+        return None if outcome is None else outcome["outputs"]
 
     # -- the step ------------------------------------------------------------------------
     def step(self, inputs, pending=True, objects=None, undo=None, before=None):
@@ -366,9 +366,8 @@ class _Step:
 
     def __enter__(self):
         inputs, objects, undo, before = self.args
-        if not self.pending and self.journal.done_before(inputs):
-            pass  # done before with these inputs and nothing to change: nothing to write
-        else:
+        # Done before with these inputs and nothing to change: nothing to write.
+        if self.pending or not self.journal.done_before(inputs):
             self.journal.begin(inputs, objects=objects, undo=undo, before=before)
             self.writing = True
         return self.outcome

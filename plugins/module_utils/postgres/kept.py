@@ -150,7 +150,7 @@ def run(admin, database, state="listed", keep=None, older_than=None, drop_named=
     with journal.step({"database": database, "drop": [e["name"] for e in drop]},
                       objects=["postgres database %s" % e["name"] for e in drop], undo=None,
                       before={"kept": [e["name"] for e in planned]}) as outcome:
-        outcome.update(changed=True, outputs={"dropped": result["dropped"]})
+        outcome["outputs"] = {"dropped": result["dropped"]}
         try:
             for entry in drop:
                 if entry["sessions"]:
