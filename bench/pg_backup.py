@@ -31,6 +31,7 @@ sys.path[:0] = [str(REPO / ".cache" / "collections"), str(REPO)]
 import psycopg2  # noqa: E402
 
 from ansible_collections.golive.core.plugins.module_utils.postgres import backup as pgbackup  # noqa: E402
+from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pgconn  # noqa: E402
 from ansible_collections.golive.core.plugins.module_utils.postgres import tools, verify  # noqa: E402
 from ansible_collections.golive.core.plugins.module_utils.storage import runner  # noqa: E402
 from lab.core import Lab  # noqa: E402
@@ -106,7 +107,9 @@ def main():
                   "aws_endpoint_url": s3eps["endpoint_url"], "aws_access_key": s3eps["access_key"],
                   "aws_secret_key": s3eps["secret_key"], "aws_region": s3eps["region"],
                   "bucket": s3eps["bucket"], "prefix": "bench"}
-        env = tools.libpq_env(params)
+        server = pgconn.PgServer(host=pg["host"], port=pg["port"], user=pg["admin_user"],
+                                 password=pg["admin_password"], dbname=DB, ssl_mode="disable")
+        env = tools.libpq_env(server)
         bindir = pg["bindir"]
         client = lab_client(eps)
         store = pgbackup.store_from_params(params)
@@ -121,17 +124,17 @@ def main():
             sql(pg, "postgres", "CREATE DATABASE bench_plain_restore TEMPLATE template0")
             subprocess.run([os.path.join(bindir, "pg_restore"), "--exit-on-error", "--no-password",
                             "--dbname", "bench_plain_restore", str(dump)],
-                           env=tools.libpq_env(params, "bench_plain_restore"), check=True)
+                           env=tools.libpq_env(server, "bench_plain_restore"), check=True)
 
         sql(pg, DB, "CHECKPOINT")
         base_backup, _ = timed(plain_backup)
         identity = pgbackup.identity(DB)
-        engine = pgbackup.DumpEngine(params, jobs=opts.jobs)
+        engine = pgbackup.DumpEngine(server, jobs=opts.jobs)
         ours_backup, made = timed(lambda: runner.backup(store, identity, engine, "bench"))
         base_restore, _ = timed(plain_restore)
         sql(pg, "postgres", "DROP DATABASE bench_plain_restore WITH (FORCE)")
         ours_restore, verified = timed(lambda: verify.verify(
-            dict(params, login_db="postgres"), store, identity, backup_id=made["backup_id"], jobs=opts.jobs))
+            server.on("postgres"), store, identity, backup_id=made["backup_id"], jobs=opts.jobs))
 
         figures = made["backup"]
         report = {

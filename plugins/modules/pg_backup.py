@@ -170,11 +170,11 @@ def main():
         libs.append(("kubernetes", k8s.KUBERNETES_IMPORT_ERROR))
     base.require_libs(module, libs)
     p = module.params
-    engine = pgbackup.DumpEngine(p, bindir=p["bindir"], part_size=p["part_size_mb"] * s3.MIB,
+    engine = pgbackup.DumpEngine(pg.PgServer.from_params(p), bindir=p["bindir"], part_size=p["part_size_mb"] * s3.MIB,
                                  compress=p["compress"], jobs=p["jobs"])
 
     def service():
-        kube = k8s.Kube(p, deadline=60) if p["ledger"] else None
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=60) if p["ledger"] else None
         return with_recorder(p["ledger"], "phase2", "predeploy-backup", lambda journal: runner.recorded_backup(
             journal, "golive.core.pg_backup", ["postgres database %s" % p["login_db"]], pgbackup.store_from_params(p),
             pgbackup.identity(p["login_db"], p["environment"]), engine, p["label"], release=p["release"],

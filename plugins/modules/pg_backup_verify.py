@@ -164,7 +164,7 @@ def main():
     p = module.params
 
     def service():
-        result = verify.verify(p, pgbackup.store_from_params(p),
+        result = verify.verify(pg.PgServer.from_params(p), pgbackup.store_from_params(p),
                                pgbackup.identity(p["database"] or p["login_db"], p["environment"]),
                                backup_id=p["backup_id"], label=p["label"], rto_seconds=p["rto_seconds"],
                                bindir=p["bindir"], jobs=p["jobs"], scratch_prefix=p["scratch_prefix"],

@@ -214,7 +214,7 @@ def main():
 
     def service():
         result = health.health(
-            p, expect_role=p["expect_role"], min_connection_headroom=p["min_connection_headroom"],
+            pg.PgServer.from_params(p), expect_role=p["expect_role"], min_connection_headroom=p["min_connection_headroom"],
             min_replicas=p["min_replicas"], max_lag_bytes=p["max_lag_bytes"], max_lag_seconds=p["max_lag_seconds"],
             replication_wait=p["replication_wait"],
             pgbouncer=p["pgbouncer"], store=pgbackup.store_from_params(p) if p["bucket"] else None,

@@ -149,13 +149,14 @@ def main():
     p = module.params
 
     def service():
-        admin_params = dict(p, login_db=p["login_db"] if p["login_db"] != p["database"] else "postgres")
-        admin = pg.connect(admin_params, application_name="golive.core/pg_kept")
-        kube = k8s.Kube(p, deadline=60) if p["ledger"] else None
+        server = pg.PgServer.from_params(p)
+        admin_server = server if server.dbname != p["database"] else server.on("postgres")
+        admin = pg.connect(admin_server, application_name="golive.core/pg_kept")
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=60) if p["ledger"] else None
         try:
             return with_recorder(p["ledger"], "housekeeping", "prune-kept-databases", lambda journal: kept.run(
                 admin, p["database"], p["state"], p["keep"], p["older_than"], p["drop_named"],
-                check_mode=module.check_mode, recorder=journal, params=admin_params), kube, **base.modes(module))
+                check_mode=module.check_mode, recorder=journal, server=admin_server), kube, **base.modes(module))
         finally:
             admin.close()
 

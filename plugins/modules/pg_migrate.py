@@ -180,9 +180,10 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=max(60, p["lock_timeout"])) if p["ledger"] else None
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=max(60, p["lock_timeout"])) \
+            if p["ledger"] else None
         return with_recorder(p["ledger"], "phase2", "migrate", lambda journal: migrate.migrate(
-            p, p["path"], target=p["target"], table=p["history_table"], lock_timeout=p["lock_timeout"],
+            pg.PgServer.from_params(p), p["path"], target=p["target"], table=p["history_table"], lock_timeout=p["lock_timeout"],
             applied_by=p["applied_by"], release=p["release"], session_role=p["session_role"],
             accept_renames=p["accept_renames"], check_mode=module.check_mode, recorder=journal), kube,
             check_mode=module.check_mode)

@@ -223,9 +223,10 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=max(60, p["timeout"])) if p["ledger"] else None
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=max(60, p["timeout"])) \
+            if p["ledger"] else None
         return with_recorder(p["ledger"], "rollback", "db-restore", lambda journal: restore.restore(
-            p, pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
+            pg.PgServer.from_params(p), pgbackup.store_from_params(p), p["database"], p["release"], label=p["label"], backup_id=p["backup_id"],
             source=p["source_database"], environment=p["environment"], create=p["create"], pgbouncer=p["pgbouncer"],
             bindir=p["bindir"], jobs=p["jobs"], timeout=p["timeout"], check_mode=module.check_mode,
             recorder=journal), kube, **base.modes(module))

@@ -100,7 +100,7 @@ def main():
     spec.update(pg.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     base.require_libs(module, [("psycopg2", pg.PSYCOPG2_IMPORT_ERROR)])
-    base.run(module, seed.seed, module.params, module.params["tables"], check_mode=module.check_mode)
+    base.run(module, seed.seed, pg.PgServer.from_params(module.params), module.params["tables"], check_mode=module.check_mode)
 
 
 if __name__ == "__main__":

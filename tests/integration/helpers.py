@@ -21,7 +21,7 @@ import dns.update
 import psycopg2
 import yaml
 
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
 from lab import demo
 from lab.app import catalog
 from lab.core import REPO_ROOT
@@ -86,9 +86,9 @@ def recap(output, host="lab"):
 
 def read_ledger(lab, environment, release):
     """The release's record in the lab cluster, as the ledger stores it (None when none)."""
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
     from ansible_collections.golive.core.plugins.module_utils.ledger.store import LedgerStore
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     try:
         return LedgerStore(kube).read(environment, release)[0]
     finally:
@@ -97,9 +97,9 @@ def read_ledger(lab, environment, release):
 
 def lock_holder(lab, environment):
     """Who holds the environment's run lock in the lab cluster (None when nobody)."""
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
     from ansible_collections.golive.core.plugins.module_utils.ledger.lock import RunLock
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     try:
         return RunLock(kube, "golive-system", environment).holder()
     finally:
@@ -182,7 +182,7 @@ IMAGE = "registry.example.test/web:%s"
 
 def lab_kube(k8s_lab, deadline=60):
     """The collection's client of a ``k8s_lab`` API server."""
-    return Kube({"kubeconfig": k8s_lab["kubeconfig"]}, deadline=deadline)
+    return Kube(KubeSettings(kubeconfig=k8s_lab["kubeconfig"]), deadline=deadline)
 
 
 def workload_manifest(kind, name, tag):
@@ -254,10 +254,11 @@ def wait(predicate, timeout=30.0, what="the condition"):
 def next_release_schema(lab):
     """What phase 2 of the next release does first: its migration (V5)."""
     from ansible_collections.golive.core.plugins.module_utils.postgres import migrate
+    from ansible_collections.golive.core.plugins.module_utils.postgres.connection import PgServer
     pg = lab["postgres"]
-    params = {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
-              "login_password": pg["admin_password"], "login_db": pg["database"], "ssl_mode": "disable"}
-    migrate.migrate(params, str(REPO_ROOT / "inventories/lab/files/migrations"), session_role=pg["app_user"])
+    server = PgServer(host=pg["host"], port=pg["port"], user=pg["admin_user"], password=pg["admin_password"],
+                      dbname=pg["database"], ssl_mode="disable")
+    migrate.migrate(server, str(REPO_ROOT / "inventories/lab/files/migrations"), session_role=pg["app_user"])
 
 
 # -- the lab zone's www and app records --------------------------------------------------

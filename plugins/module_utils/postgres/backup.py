@@ -69,24 +69,24 @@ def summarize_manifest(manifest):
 
 
 class DumpEngine:
-    """``pg_dump -Fc`` of ``params['login_db']`` plus its figures, in one snapshot."""
+    """``pg_dump -Fc`` of the server's database (``server.dbname``) plus its figures, in one snapshot."""
 
     kind = KIND
     summarize = staticmethod(summarize_manifest)
 
-    def __init__(self, params, bindir=None, part_size=s3.DEFAULT_PART_SIZE, compress=None, jobs=2):
-        self.params = params
+    def __init__(self, server, bindir=None, part_size=s3.DEFAULT_PART_SIZE, compress=None, jobs=2):
+        self.server = server
         self.bindir = bindir
         self.part_size = part_size
         self.compress = compress
         self.jobs = jobs
 
     def describe(self):
-        return "dump database %s" % self.params.get("login_db")
+        return "dump database %s" % self.server.dbname
 
     def produce(self, upload, backup_id):  # pylint: disable=unused-argument
-        params = self.params
-        conn = pg.connect(params, autocommit=True, application_name="golive.core/backup")
+        server = self.server
+        conn = pg.connect(server, autocommit=True, application_name="golive.core/backup")
         workdir = tempfile.mkdtemp(prefix="golive-pgdump-")
         proc = None
         try:
@@ -97,7 +97,7 @@ class DumpEngine:
                 # The write counters as of the snapshot: a restore later says what was written since.
                 write_counters = writes.counters(lambda sql: pg.query(conn, sql))
             except pg.psycopg2.Error as exc:
-                raise pg.classify(exc, params, verb="open a snapshot of")
+                raise pg.classify(exc, server, verb="open a snapshot of")
             tool = tools.find_tool("pg_dump", self.bindir, facts["server_version_num"] // 10000)
             argv = [tool, "--format=custom", "--snapshot=%s" % snapshot, "--no-password"]
             if self.compress is not None:
@@ -107,14 +107,14 @@ class DumpEngine:
 
             def figures_worker():
                 try:
-                    figures["value"] = pgfigures.collect_figures(params, facts["database"], snapshot, self.jobs)
+                    figures["value"] = pgfigures.collect_figures(server, facts["database"], snapshot, self.jobs)
                 except Exception as exc:  # noqa: BLE001 - re-raised in the caller
                     figures["error"] = exc
 
             worker = threading.Thread(target=figures_worker)
             worker.daemon = True
             with open(stderr_path, "wb") as stderr:
-                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, env=tools.libpq_env(params),
+                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, env=tools.libpq_env(server),
                                         close_fds=True, bufsize=0)
             worker.start()
             reader = tools.ProcessReader(proc, "pg_dump of database %s" % facts["database"], stderr_path)
@@ -127,7 +127,7 @@ class DumpEngine:
                     "read the figures of", "database %s" % facts["database"], describe_exception(err))
             found = figures["value"]
             return {"objects": {DUMP_NAME: obj}, "extra": {
-                "source": {"host": params.get("login_host"), "port": params.get("login_port"),
+                "source": {"host": server.host, "port": server.port,
                            "database": facts["database"]},
                 "server_version": facts["server_version"],
                 "server_version_num": facts["server_version_num"],
@@ -163,4 +163,5 @@ def store_argument_spec():
 
 
 def store_from_params(params):
+    """The backup store from the module's ``bucket``/``prefix``/identity options (the edge's settings)."""
     return catalog.store_from_params(params, DEFAULT_PREFIX)

@@ -18,6 +18,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     describe_exception,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
+from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 
 try:
     import psycopg2
@@ -34,19 +35,49 @@ CONNECTION_KEYS = ("login_host", "login_port", "login_user", "login_password", "
                    "ssl_mode", "ca_cert", "connect_timeout")
 
 
-def describe_target(params):
-    return "PostgreSQL at %s:%s (database %s, user %s)" % (
-        params.get("login_host") or "localhost", params.get("login_port") or 5432,
-        params.get("login_db") or "postgres", params.get("login_user") or "postgres")
+class PgServer(Settings):
+    """Where and as whom to connect to PostgreSQL, from the collection's ``login_*`` options."""
+
+    FIELDS = (("host", "login_host", "localhost"), ("port", "login_port", 5432),
+              ("user", "login_user", "postgres"), ("password", "login_password", None),
+              ("dbname", "login_db", "postgres"), ("ssl_mode", "ssl_mode", None),
+              ("ca_cert", "ca_cert", None), ("connect_timeout", "connect_timeout", 10))
+    SECRETS = ("password",)
+
+    def on(self, dbname):
+        """The same server and role, connected to database ``dbname``."""
+        return self.replace(dbname=dbname)
+
+    def describe(self):
+        return "PostgreSQL at %s:%s (database %s, user %s)" % (self.host, self.port, self.dbname, self.user)
+
+    def libpq(self, dbname=None):
+        """libpq's connection keywords: the one mapping behind :func:`connect` (psycopg2)
+        and the ``PG*`` environment of the tools."""
+        settings = {"host": str(self.host), "port": int(self.port), "user": str(self.user),
+                    "dbname": str(dbname or self.dbname), "connect_timeout": int(self.connect_timeout)}
+        for name, keyword in (("password", "password"), ("ssl_mode", "sslmode"), ("ca_cert", "sslrootcert")):
+            if getattr(self, name):
+                settings[keyword] = getattr(self, name)
+        return settings
+
+    @classmethod
+    def pgbouncer(cls, options):
+        """PgBouncer's admin console from a module's ``pgbouncer`` option."""
+        return cls(host=options.get("host"), port=options.get("port") or 6432, user=options.get("user"),
+                   password=options.get("password"), dbname="pgbouncer",
+                   ssl_mode=options.get("ssl_mode") or "disable",
+                   connect_timeout=options.get("connect_timeout") or 5)
 
 
 _LIBPQ_PREFIX = re.compile(r'^(connection to server (at|on) .*? failed:\s*)?((FATAL|ERROR):\s+)?')
 
 
-def classify(exc, params, verb="connect to"):
-    """Turn a psycopg2 error into a GoliveError naming the cause and the fix."""
+def classify(exc, target, verb="connect to"):
+    """Turn a psycopg2 error on ``target`` (a :class:`PgServer`) into a GoliveError naming
+    the cause and the fix."""
     text = _LIBPQ_PREFIX.sub("", describe_exception(exc)) or describe_exception(exc)
-    target = describe_target(params)
+    target = target.describe()
     lowered = text.lower()
     if "password authentication failed" in lowered or "no password supplied" in lowered \
             or "authentication failed" in lowered:
@@ -64,38 +95,14 @@ def classify(exc, params, verb="connect to"):
     return BackendError(verb, target, text)
 
 
-def libpq_settings(params, dbname=None):
-    """libpq's connection keywords from the collection's ``login_*`` options: the one
-    mapping behind :func:`connect` (psycopg2) and the ``PG*`` environment of the tools."""
-    settings = {
-        "host": str(params.get("login_host") or "localhost"),
-        "port": int(params.get("login_port") or 5432),
-        "user": str(params.get("login_user") or "postgres"),
-        "dbname": str(dbname or params.get("login_db") or "postgres"),
-        "connect_timeout": int(params.get("connect_timeout") or 10),
-    }
-    for option, keyword in (("login_password", "password"), ("ssl_mode", "sslmode"), ("ca_cert", "sslrootcert")):
-        if params.get(option):
-            settings[keyword] = params[option]
-    return settings
-
-
-def connect(params, autocommit=True, application_name="golive.core"):
-    """Open a connection from the collection's ``login_*`` options."""
+def connect(target, autocommit=True, application_name="golive.core"):
+    """Open a connection to ``target`` (a :class:`PgServer`)."""
     try:
-        conn = psycopg2.connect(application_name=application_name, **libpq_settings(params))
+        conn = psycopg2.connect(application_name=application_name, **target.libpq())
     except psycopg2.Error as exc:
-        raise classify(exc, params)
+        raise classify(exc, target)
     conn.autocommit = autocommit
     return conn
-
-
-def pgbouncer_params(options):
-    """``login_*`` options for PgBouncer's admin console from a module's ``pgbouncer`` option."""
-    return {"login_host": options.get("host"), "login_port": options.get("port") or 6432,
-            "login_user": options.get("user"), "login_password": options.get("password"),
-            "login_db": "pgbouncer", "ssl_mode": options.get("ssl_mode") or "disable",
-            "connect_timeout": options.get("connect_timeout") or 5}
 
 
 def query(conn, sql, args=None):

@@ -148,8 +148,8 @@ class FigureWorkers:
     what ``pg_dump --snapshot`` dumps.
     """
 
-    def __init__(self, params, dbname, jobs=1, snapshot=None, method=DEFAULT_CHECKSUM):
-        self.params = dict(params, login_db=dbname)
+    def __init__(self, server, dbname, jobs=1, snapshot=None, method=DEFAULT_CHECKSUM):
+        self.server = server.on(dbname)
         self.snapshot = snapshot
         self.method = method
         self.figures = {}
@@ -162,12 +162,12 @@ class FigureWorkers:
         self.threads = []
         try:
             for _index in range(max(1, int(jobs or 1))):
-                conn = pg.connect(self.params, autocommit=True, application_name="golive.core/figures")
+                conn = pg.connect(self.server, autocommit=True, application_name="golive.core/figures")
                 self.conns.append(conn)
                 _begin_snapshot(conn, snapshot)
         except pg.psycopg2.Error as exc:
             self.close()
-            raise pg.classify(exc, self.params, verb="read the figures of")
+            raise pg.classify(exc, self.server, verb="read the figures of")
         except Exception:
             self.close()
             raise
@@ -210,7 +210,7 @@ class FigureWorkers:
             lines = [row["line"] for row in pg.query(conn, SCHEMA_SQL)]
         except pg.psycopg2.Error as exc:
             self.close()
-            raise pg.classify(exc, self.params, verb="read the figures of")
+            raise pg.classify(exc, self.server, verb="read the figures of")
         for table in tables:
             self.submit(table["schema"], table["name"])
         with self.lock:
@@ -222,7 +222,7 @@ class FigureWorkers:
         if self.errors:
             exc = self.errors[0]
             if isinstance(exc, pg.psycopg2.Error):
-                raise pg.classify(exc, self.params, verb="read the figures of")
+                raise pg.classify(exc, self.server, verb="read the figures of")
             raise exc
         wanted = set("%s.%s" % (t["schema"], t["name"]) for t in tables)
         return {"tables": dict((k, v) for k, v in self.figures.items() if k in wanted),
@@ -239,9 +239,9 @@ class FigureWorkers:
                 pass
 
 
-def collect_figures(params, dbname, snapshot=None, jobs=1, method=DEFAULT_CHECKSUM):
+def collect_figures(server, dbname, snapshot=None, jobs=1, method=DEFAULT_CHECKSUM):
     """Per-table row counts and checksums plus the schema hash of ``dbname``."""
-    return FigureWorkers(params, dbname, jobs, snapshot, method).finish()
+    return FigureWorkers(server, dbname, jobs, snapshot, method).finish()
 
 
 def compare_object(expected, observed):

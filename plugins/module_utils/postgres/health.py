@@ -147,10 +147,10 @@ def observe_replicas(conn):
 
 
 def observe_pgbouncer(options):
-    params = pg.pgbouncer_params(options)
-    address = "%s:%s" % (params["login_host"], params["login_port"])
+    server = pg.PgServer.pgbouncer(options)
+    address = "%s:%s" % (server.host, server.port)
     try:
-        conn = pg.connect(params, autocommit=True, application_name="golive.core/health")
+        conn = pg.connect(server, autocommit=True, application_name="golive.core/health")
     except GoliveError as exc:
         return {"address": address, "error": exc.message}
     try:
@@ -158,18 +158,18 @@ def observe_pgbouncer(options):
         pools = pg.query(conn, "SHOW POOLS")
         version = pg.query(conn, "SHOW VERSION")
     except pg.psycopg2.Error as exc:
-        return {"address": address, "error": pg.classify(exc, params, verb="query").message}
+        return {"address": address, "error": pg.classify(exc, server, verb="query").message}
     finally:
         conn.close()
     return {"address": address, "config": config, "pools": pools,
             "version": list(version[0].values())[0] if version else None}
 
 
-def health(params, expect_role="any", min_connection_headroom=20.0, min_replicas=None, max_lag_bytes=None,
+def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas=None, max_lag_bytes=None,
            max_lag_seconds=None, pgbouncer=None, store=None, backup_identity=None, backup_label=None,
            rpo_seconds=None, replication_wait=0):
     wants_replication = min_replicas is not None or max_lag_bytes is not None or max_lag_seconds is not None
-    conn = pg.connect(params, autocommit=True, application_name="golive.core/health")
+    conn = pg.connect(target, autocommit=True, application_name="golive.core/health")
     try:
         try:
             server = observe_server(conn)
@@ -185,7 +185,7 @@ def health(params, expect_role="any", min_connection_headroom=20.0, min_replicas
                     server = observe_server(conn)
                     replicas = [] if server["in_recovery"] else observe_replicas(conn)
         except pg.psycopg2.Error as exc:
-            raise pg.classify(exc, params, verb="query")
+            raise pg.classify(exc, target, verb="query")
     finally:
         conn.close()
     checks = [judge_server(server, expect_role), judge_connections(conns, min_connection_headroom)]

@@ -127,7 +127,7 @@ def find(admin, database):
 
 
 def run(admin, database, state="listed", keep=None, older_than=None, drop_named=False, now=None, check_mode=False,
-        recorder=None, params=None):
+        recorder=None, server=None):
     """List (``listed``) or prune (``pruned``) the kept copies of ``database``; the module result."""
     now = now or datetime.datetime.now(UTC)
     found = find(admin, database)
@@ -161,7 +161,7 @@ def run(admin, database, state="listed", keep=None, older_than=None, drop_named=
                 pg.query(admin, "DROP DATABASE %s" % pg.quote_ident(entry["name"]))
                 result["dropped"].append(entry["name"])
         except pg.psycopg2.Error as exc:
-            raise pg.classify(exc, params or {}, verb="drop a kept database on")
+            raise pg.classify(exc, server or pg.PgServer(), verb="drop a kept database on")
         finally:
             outcome["changed"] = bool(result["dropped"])
     return result

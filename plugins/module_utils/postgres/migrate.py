@@ -294,7 +294,7 @@ def _rename(conn, table, renamed):
                  (item["name"], item["filename"], item["version"]))
 
 
-def migrate(params, path, target=None, table="public.golive_schema_history", lock_timeout=300,
+def migrate(server, path, target=None, table="public.golive_schema_history", lock_timeout=300,
             applied_by=None, release=None, session_role=None, accept_renames=False, check_mode=False, recorder=None):
     journal = recorder or NoJournal()
     migrations = load_migrations(path)
@@ -303,7 +303,7 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
         if target not in [m["version"] for m in migrations]:
             raise InvalidInput("migrate", "to version %s" % target, "no migration file has that version")
     applied_by = applied_by or getpass.getuser()
-    conn = pg.connect(params, autocommit=True, application_name="golive.core/migrate")
+    conn = pg.connect(server, autocommit=True, application_name="golive.core/migrate")
     applied = []
     result = {"changed": False, "applied": applied}
     try:
@@ -314,13 +314,13 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
             _acquire(conn, key, Deadline(lock_timeout), table)
             history = read_history(conn, table)
         except pg.psycopg2.Error as exc:
-            raise pg.classify(exc, params, verb="read the migration history of")
+            raise pg.classify(exc, server, verb="read the migration history of")
         steps = plan(migrations, history, target)
         result.update({"current_version": steps["current"], "pending": [_public(m) for m in steps["pending"]],
                        "target": target})
         if steps["drifted"]:
             raise PreconditionFailed(
-                "migrate", pg.describe_target(params),
+                "migrate", server.describe(),
                 "applied migration files changed since they ran: %s" % ", ".join(
                     "%s (applied %s, file now %s)" % (d["filename"], d["applied_checksum"][:12], d["file_checksum"][:12])
                     for d in steps["drifted"]),
@@ -329,25 +329,25 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
         result["renamed"] = renamed
         if renamed and not accept_renames:
             raise PreconditionFailed(
-                "migrate", pg.describe_target(params),
+                "migrate", server.describe(),
                 "applied migrations were renamed: %s" % ", ".join(
                     "version %s was applied as %s, the file is now %s" % (
                         r["version"], r["applied_filename"], r["filename"]) for r in renamed),
                 fix="Restore the original names, or set accept_renames=true to record the new ones",
                 result=result)
         if steps["missing"]:
-            raise PreconditionFailed("migrate", pg.describe_target(params),
+            raise PreconditionFailed("migrate", server.describe(),
                                      "applied migrations have no file: %s" % ", ".join(steps["missing"]),
                                      fix="Restore the missing files", result=result)
         if steps["out_of_order"]:
-            raise PreconditionFailed("migrate", pg.describe_target(params),
+            raise PreconditionFailed("migrate", server.describe(),
                                      "migrations older than the applied version %s are not applied: %s" % (
                                          steps["current"], ", ".join(steps["out_of_order"])),
                                      fix="Give them versions above %s" % steps["current"], result=result)
         after = steps["pending"][-1]["version"] if steps["pending"] else steps["current"]
         result["diff"] = _diff(steps["current"], after, [m["filename"] for m in steps["pending"]], renamed)
         result["undo"] = {"action": "restore the pre-migration backup", "version_before": steps["current"]}
-        database = params.get("login_db")
+        database = server.dbname
         backup = journal.outputs_of("golive.core.pg_backup", source=database) or {}
         undo = {"module": "golive.core.pg_restore", "database": database, "backup_id": backup.get("backup_id"),
                 "environment": backup.get("environment")}
@@ -362,18 +362,18 @@ def migrate(params, path, target=None, table="public.golive_schema_history", loc
                 try:
                     _rename(conn, table, renamed)
                 except pg.psycopg2.Error as exc:
-                    raise pg.classify(exc, params, verb="record the renamed migrations in %s on" % table)
+                    raise pg.classify(exc, server, verb="record the renamed migrations in %s on" % table)
                 result["changed"] = True
             if steps["pending"]:
                 try:
                     pg.query(conn, HISTORY_DDL.format(table=pg.quote_qualified(table)))
                 except pg.psycopg2.Error as exc:
-                    raise pg.classify(exc, params, verb="create the migration history %s on" % table)
+                    raise pg.classify(exc, server, verb="create the migration history %s on" % table)
             for migration in steps["pending"]:
                 try:
                     duration = _apply(conn, migration, table, applied_by, release)
                 except pg.psycopg2.Error as exc:
-                    error = pg.classify(exc, params, verb="apply migration %s to" % migration["filename"])
+                    error = pg.classify(exc, server, verb="apply migration %s to" % migration["filename"])
                     # What really happened: the migrations applied before this one, not the plan.
                     reached = applied[-1]["version"] if applied else steps["current"]
                     error.result = dict(result, changed=bool(applied or renamed), failed_migration=migration["filename"],

@@ -113,29 +113,29 @@ class _RestoreWatcher:
         return "; ".join(lines[-3:])
 
 
-def restore_into(params, store, manifest, dbname, bindir=None, jobs=2, owner=None):
+def restore_into(server, store, manifest, dbname, bindir=None, jobs=2, owner=None):
     """Create ``dbname``, restore the backup into it from S3 and compare its figures
     with the manifest. Raises ``VerificationFailed`` naming every difference; the
     database is left in place either way (the caller drops or keeps it).
     Returns ``{restore_seconds, download, figures}``."""
     started = time.monotonic()
-    admin = pg.connect(params, autocommit=True, application_name="golive.core/restore")
+    admin = pg.connect(server, autocommit=True, application_name="golive.core/restore")
     try:
         try:
             major = int(pg.query(admin, "SELECT current_setting('server_version_num')::int AS v")[0]["v"]) // 10000
             create_database(admin, dbname, owner)
         except pg.psycopg2.Error as exc:
-            raise pg.classify(exc, params, verb="create database %s on" % dbname)
+            raise pg.classify(exc, server, verb="create database %s on" % dbname)
     finally:
         admin.close()
     tool = tools.find_tool("pg_restore", bindir, major)
     method = manifest.get("checksum_method") or "sum-md5-64"
-    workers = pgfigures.FigureWorkers(params, dbname, jobs, method=method) if jobs else None
+    workers = pgfigures.FigureWorkers(server, dbname, jobs, method=method) if jobs else None
     watcher = _RestoreWatcher(workers)
     try:
         proc = subprocess.Popen([tool, "--exit-on-error", "--no-password", "--verbose", "--dbname", dbname],
                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                env=tools.libpq_env(params, dbname), close_fds=True)
+                                env=tools.libpq_env(server, dbname), close_fds=True)
         reader = threading.Thread(target=watcher.follow, args=(proc.stderr,))
         reader.daemon = True
         reader.start()
@@ -154,7 +154,7 @@ def restore_into(params, store, manifest, dbname, bindir=None, jobs=2, owner=Non
             differences.insert(0, "pg_restore exited with code %s: %s" % (code, watcher.tail() or "no message"))
         figures = None
         if not differences:
-            workers = workers or pgfigures.FigureWorkers(params, dbname, 1, method=method)
+            workers = workers or pgfigures.FigureWorkers(server, dbname, 1, method=method)
             figures = workers.finish()
             workers = None
             differences = pgfigures.compare_manifest(manifest, figures)
@@ -208,13 +208,13 @@ def plan(target, manifest, now, target_exists=True, pgbouncer=False, pinned=None
             "steps": [{"step": key, "description": text} for key, text in steps]}
 
 
-def _elsewhere(manifest, params, target):
+def _elsewhere(manifest, server, target):
     """Pure: a warning when the backup was taken on another server than the one restored
     (a replacement server is fine; the same database name on another cluster sharing the
     bucket without an environment is what this points at)."""
     source = manifest.get("source") or {}
     taken = (source.get("host"), str(source.get("port") or ""))
-    here = (params.get("login_host"), str(params.get("login_port") or ""))
+    here = (server.host, str(server.port or ""))
     if not source.get("host") or taken == here:
         return []
     return ["Backup %s of database %s was taken on %s:%s; it is being restored into %s on %s:%s. If other "
@@ -223,11 +223,11 @@ def _elsewhere(manifest, params, target):
 
 
 def _bouncer(options):
-    params = pg.pgbouncer_params(options)
-    return pg.connect(params, autocommit=True, application_name="golive.core/restore"), params
+    server = pg.PgServer.pgbouncer(options)
+    return pg.connect(server, autocommit=True, application_name="golive.core/restore"), server
 
 
-def _bouncer_command(conn, params, command, database):
+def _bouncer_command(conn, server, command, database):
     """KILL/RESUME one database. Returns False when PgBouncer does not know the database
     (or, for RESUME, when it is not paused), True when the command was applied."""
     try:
@@ -237,7 +237,7 @@ def _bouncer_command(conn, params, command, database):
         text = str(exc).lower()
         if "not paused" in text or "no such database" in text or "does not exist" in text:
             return False
-        raise pg.classify(exc, params, verb="%s %s on PgBouncer" % (command, database))
+        raise pg.classify(exc, server, verb="%s %s on PgBouncer" % (command, database))
 
 
 def _swap(admin, target, new, kept, deadline, comment=None):
@@ -279,18 +279,18 @@ def _exists(admin, name):
     return bool(name) and bool(pg.query(admin, "SELECT 1 AS found FROM pg_database WHERE datname = %s", (name,)))
 
 
-def written_since(params, target, manifest):
+def written_since(server, target, manifest):
     """The rows written to ``target`` since ``manifest``'s backup, per table, from statistics
     (what the restore keeps aside in the previous database); ``{"error": ...}`` when the
     statistics cannot be read (the restore does not depend on them)."""
     try:
-        conn = pg.connect(dict(params, login_db=target), autocommit=True, application_name="golive.core/restore")
+        conn = pg.connect(server.on(target), autocommit=True, application_name="golive.core/restore")
     except GoliveError as exc:
         return {"method": "unknown", "error": str(exc)}
     try:
         now = writes.counters(lambda sql: pg.query(conn, sql))
     except pg.psycopg2.Error as exc:
-        return {"method": "unknown", "error": str(pg.classify(exc, params, verb="read the statistics of"))}
+        return {"method": "unknown", "error": str(pg.classify(exc, server, verb="read the statistics of"))}
     finally:
         conn.close()
     rows = dict((name, figures.get("rows")) for name, figures in (manifest.get("tables") or {}).items())
@@ -298,7 +298,7 @@ def written_since(params, target, manifest):
                 backup_taken=manifest.get("created_at"))
 
 
-def restore(params, store, target, release, label=None, backup_id=None, source=None, environment=None,
+def restore(server, store, target, release, label=None, backup_id=None, source=None, environment=None,
             create=False, pgbouncer=None, bindir=None, jobs=2, timeout=1800, check_mode=False, recorder=None):
     """Replace ``target`` with a backup of ``source`` (by default ``target`` itself) of
     ``release``; see the module doc. With a ledger ``journal``, a step already done with the
@@ -315,8 +315,8 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
         raise Refused("restore", "database %s" % target,
                       "backup %s belongs to release %s, not %s" % (manifest["id"], manifest.get("release"), release),
                       fix="Check the release id")
-    admin_params = dict(params, login_db=params.get("login_db") if params.get("login_db") != target else "postgres")
-    admin = pg.connect(admin_params, autocommit=True, application_name="golive.core/restore")
+    admin_server = server.on(server.dbname if server.dbname != target else "postgres")
+    admin = pg.connect(admin_server, autocommit=True, application_name="golive.core/restore")
     deadline = Deadline(timeout)
     now = clock.utcnow()
     applied = []
@@ -325,13 +325,13 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                          (target,))
         if not found and not create:
             raise Refused("restore", "database %s" % target,
-                          "it does not exist on %s:%s" % (params.get("login_host"), params.get("login_port")),
+                          "it does not exist on %s:%s" % (server.host, server.port),
                           fix="Check the database name, or set create=true to create it from backup %s"
                           % manifest["id"])
         pinned = _interrupted(journal)
         steps = plan(target, manifest, now, bool(found), bool(pgbouncer and pgbouncer.get("host")), pinned)
-        result = {"warnings": _elsewhere(manifest, params, target),
-                  "writes_since_backup": written_since(admin_params, target, manifest) if found and not pinned else None,
+        result = {"warnings": _elsewhere(manifest, server, target),
+                  "writes_since_backup": written_since(admin_server, target, manifest) if found and not pinned else None,
                   "changed": True, "backup_id": manifest["id"], "label": manifest["label"], "release": release,
                   "database": target, "restored_from": pgbackup.summarize_manifest(manifest),
                   "steps": steps["steps"], "previous_database": steps["kept"], "applied": applied,
@@ -352,7 +352,7 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                           before={"database": target, "restoring": steps["new"], "kept": steps["kept"],
                                   "backup_id": manifest["id"]}) as outcome:
             try:
-                _restore_and_swap(admin, admin_params, store, manifest, target, found, steps, pinned, pgbouncer,
+                _restore_and_swap(admin, admin_server, store, manifest, target, found, steps, pinned, pgbouncer,
                                   bindir, jobs, deadline, result, applied)
             finally:
                 outcome["changed"] = bool(applied)
@@ -360,20 +360,20 @@ def restore(params, store, target, release, label=None, backup_id=None, source=N
                                                   "applied": applied})
         return result
     except pg.psycopg2.Error as exc:
-        raise pg.classify(exc, admin_params, verb="restore database %s on" % target)
+        raise pg.classify(exc, admin_server, verb="restore database %s on" % target)
     finally:
         admin.close()
 
 
-def _restore_and_swap(admin, admin_params, store, manifest, target, found, steps, pinned, pgbouncer, bindir, jobs,
+def _restore_and_swap(admin, admin_server, store, manifest, target, found, steps, pinned, pgbouncer, bindir, jobs,
                       deadline, result, applied):
     if pinned and found and _exists(admin, steps["kept"]):
         # The interrupted attempt swapped already: the target is the restored database.
         pg.query(admin, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS true" % pg.quote_ident(steps["kept"]))
         if pgbouncer and pgbouncer.get("host"):
-            bouncer, bouncer_params = _bouncer(pgbouncer)
+            bouncer, bouncer_server = _bouncer(pgbouncer)
             try:
-                _bouncer_command(bouncer, bouncer_params, "RESUME", target)
+                _bouncer_command(bouncer, bouncer_server, "RESUME", target)
             except GoliveError:
                 pass  # not paused: the interrupted attempt resumed it
             finally:
@@ -387,7 +387,7 @@ def _restore_and_swap(admin, admin_params, store, manifest, target, found, steps
         result["resumed"] = True
     owner = found[0]["owner"] if found else None
     try:
-        restore_into(admin_params, store, manifest, steps["new"], bindir=bindir, jobs=jobs, owner=owner)
+        restore_into(admin_server, store, manifest, steps["new"], bindir=bindir, jobs=jobs, owner=owner)
     except GoliveError:
         drop_database(admin, steps["new"])
         raise
@@ -403,16 +403,16 @@ def _restore_and_swap(admin, admin_params, store, manifest, target, found, steps
         pg.query(admin, "ALTER DATABASE %s WITH ALLOW_CONNECTIONS false" % pg.quote_ident(target))
         applied.append("block")
         if pgbouncer and pgbouncer.get("host"):
-            bouncer, bouncer_params = _bouncer(pgbouncer)
+            bouncer, bouncer_server = _bouncer(pgbouncer)
             paused = True
-            _bouncer_command(bouncer, bouncer_params, "KILL", target)
+            _bouncer_command(bouncer, bouncer_server, "KILL", target)
             applied.append("pgbouncer_kill")
         applied.append("terminate")
         _swap(admin, target, steps["new"], steps["kept"], deadline.child(60),
               comment=keptdb.comment_of(target, manifest, result.get("release"), result.get("writes_since_backup")))
         applied.append("swap")
     except pg.psycopg2.Error as exc:
-        raise pg.classify(exc, admin_params, verb="swap databases on")
+        raise pg.classify(exc, admin_server, verb="swap databases on")
     finally:
         # Whichever name it has now, the old database accepts connections again.
         still = target if "swap" not in applied else steps["kept"]
@@ -420,7 +420,7 @@ def _restore_and_swap(admin, admin_params, store, manifest, target, found, steps
         applied.append("unblock")
         if bouncer is not None:
             if paused:
-                _bouncer_command(bouncer, bouncer_params, "RESUME", target)
+                _bouncer_command(bouncer, bouncer_server, "RESUME", target)
                 applied.append("pgbouncer_resume")
             bouncer.close()
     result["undo"] = {"action": "swap back", "database": target, "previous_database": steps["kept"]}

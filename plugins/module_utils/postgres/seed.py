@@ -84,11 +84,11 @@ def _adapt(value):
     return value
 
 
-def seed(params, tables, check_mode=False):
+def seed(server, tables, check_mode=False):
     import json
 
     specs = validate(tables)
-    conn = pg.connect(params, autocommit=False, application_name="golive.core/seed")
+    conn = pg.connect(server, autocommit=False, application_name="golive.core/seed")
     changes = []
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     try:
@@ -116,7 +116,7 @@ def seed(params, tables, check_mode=False):
                 conn.commit()
         except pg.psycopg2.Error as exc:
             conn.rollback()
-            raise pg.classify(exc, params, verb="seed data into")
+            raise pg.classify(exc, server, verb="seed data into")
     finally:
         conn.close()
     return {

@@ -12,7 +12,6 @@ import os
 import shutil
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import BackendError, InvalidInput
-from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 
 
 _LIBPQ_ENV = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE",
@@ -20,10 +19,10 @@ _LIBPQ_ENV = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "P
               "sslrootcert": "PGSSLROOTCERT"}
 
 
-def libpq_env(params, dbname=None):
+def libpq_env(server, dbname=None):
     """Environment for libpq tools: the password goes here, never on a command line."""
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PG"))
-    env.update((_LIBPQ_ENV[key], str(value)) for key, value in pg.libpq_settings(params, dbname).items())
+    env.update((_LIBPQ_ENV[key], str(value)) for key, value in server.libpq(dbname).items())
     env["PGAPPNAME"] = "golive.core"
     return env
 

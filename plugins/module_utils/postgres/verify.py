@@ -15,7 +15,7 @@ from ansible_collections.golive.core.plugins.module_utils.postgres import connec
 from ansible_collections.golive.core.plugins.module_utils.postgres import restore
 
 
-def verify(params, store, identity, backup_id=None, label=None, rto_seconds=None, bindir=None, jobs=2,
+def verify(server, store, identity, backup_id=None, label=None, rto_seconds=None, bindir=None, jobs=2,
            scratch_prefix="golive_verify", check_mode=False):
     """Restore a backup of ``identity`` into a scratch database, compare, drop it; report
     against the RTO."""
@@ -40,16 +40,16 @@ def verify(params, store, identity, backup_id=None, label=None, rto_seconds=None
         result["checks"] = []
         return result
     try:
-        outcome = restore.restore_into(params, store, manifest, dbname, bindir=bindir, jobs=jobs)
+        outcome = restore.restore_into(server, store, manifest, dbname, bindir=bindir, jobs=jobs)
     except GoliveError as exc:
         exc.result.update(scratch_database=dbname, label=manifest["label"])
         raise
     finally:
-        admin = pg.connect(params, autocommit=True, application_name="golive.core/restore")
+        admin = pg.connect(server, autocommit=True, application_name="golive.core/restore")
         try:
             restore.drop_database(admin, dbname)
         except pg.psycopg2.Error as exc:
-            raise pg.classify(exc, params, verb="drop scratch database %s on" % dbname)
+            raise pg.classify(exc, server, verb="drop scratch database %s on" % dbname)
         finally:
             admin.close()
     seconds = outcome["restore_seconds"]

@@ -29,8 +29,8 @@ def test_describe_exception_keeps_first_line_or_class_name():
 
 def test_libpq_noise_is_stripped_and_auth_is_classified():
     import psycopg2
-    from ansible_collections.golive.core.plugins.module_utils.postgres.connection import classify
-    params = {"login_host": "db", "login_port": 6432, "login_db": "app", "login_user": "app"}
+    from ansible_collections.golive.core.plugins.module_utils.postgres.connection import PgServer, classify
+    params = PgServer.from_params({"login_host": "db", "login_port": 6432, "login_db": "app", "login_user": "app"})
     exc = classify(psycopg2.OperationalError(
         'connection to server at "db", port 6432 failed: FATAL:  SASL authentication failed'), params)
     assert isinstance(exc, errors.AuthenticationFailed)

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.golive.core.plugins.module_utils.common import clock
+from ansible_collections.golive.core.plugins.module_utils.postgres.connection import PgServer
 from ansible_collections.golive.core.plugins.module_utils.postgres import figures, health, restore, seed, tools
 from ansible_collections.golive.core.plugins.module_utils.storage import catalog
 
@@ -157,8 +158,9 @@ def test_table_stats_sql_quotes_names():
 
 def test_libpq_env_keeps_the_password_off_the_command_line(monkeypatch):
     monkeypatch.setenv("PGSERVICE", "elsewhere")
-    env = tools.libpq_env({"login_host": "db", "login_port": 5433, "login_user": "admin",
-                           "login_password": "s3cret", "login_db": "app", "ssl_mode": "require"}, "scratch")
+    env = tools.libpq_env(PgServer.from_params({"login_host": "db", "login_port": 5433, "login_user": "admin",
+                                                "login_password": "s3cret", "login_db": "app",
+                                                "ssl_mode": "require"}), "scratch")
     assert env["PGPASSWORD"] == "s3cret" and env["PGDATABASE"] == "scratch" and env["PGSSLMODE"] == "require"
     assert "PGSERVICE" not in env
 
@@ -231,7 +233,7 @@ def test_backup_ids_sort_by_time_and_reject_bad_labels():
     ({"database": "app"}, {"login_host": "db2", "login_port": 5432}, False),  # old manifests name no host
 ])
 def test_a_restore_from_another_server_is_named_in_a_warning(source, params, warned):
-    warnings = restore._elsewhere({"id": "b1", "source": source}, params, "app")
+    warnings = restore._elsewhere({"id": "b1", "source": source}, PgServer.from_params(params), "app")
     assert bool(warnings) is warned
     if warned:
         assert "taken on db1:5432" in warnings[0] and "own environment" in warnings[0]
