@@ -40,9 +40,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args()
     eps = Lab().up()["redis"]
-    params = {"redis_sentinels": eps["sentinels"], "redis_master_name": eps["master_name"],
-              "redis_password": eps["password"], "redis_sentinel_password": eps.get("sentinel_password"),
-              "redis_timeout": 5.0, "redis_db": 0}
+    params = connection.RedisServer(sentinels=eps["sentinels"], master_name=eps["master_name"],
+                                    password=eps["password"], sentinel_password=eps.get("sentinel_password"),
+                                    timeout=5.0, db=0)
     ours_policy = connection._retry  # pylint: disable=protected-access
     ours, baseline = [], []
     for _ in range(opts.rounds):  # interleaved, so load affects both alike

@@ -235,11 +235,13 @@ def main():
 
     def service():
         store = backup.store_from_params(p)
-        engine = backup.SnapshotEngine(p, store, p["source"], p["verify"], p["redis_server_path"], p["timeout"],
+        server = rds.RedisServer.from_params(p)
+        engine = backup.SnapshotEngine(server, store, p["source"], p["verify"], p["redis_server_path"], p["timeout"],
                                        p["part_size_mb"] * s3.MIB)
-        kube = k8s.Kube(p, deadline=60) if p["ledger"] and p["state"] == "present" else None
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=60) \
+            if p["ledger"] and p["state"] == "present" else None
         result = with_recorder(p["ledger"] if kube else None, "phase3", "backup", lambda journal: backup.ensure(
-            p["state"], store, backup.identity(p, p["environment"]), engine, p["label"], p["release"], p["backup_id"],
+            p["state"], store, backup.identity(server, p["environment"]), engine, p["label"], p["release"], p["backup_id"],
             p["if_exists"], p["retention"], module.check_mode, journal), kube, check_mode=module.check_mode)
         return base.finish_checks(result) if "checks" in result else result
 

@@ -156,7 +156,7 @@ def main():
     p = module.params
 
     def service():
-        result = drill.run(p, p["allow_drill"], p["max_downtime"], p["timeout"], p["marker_key"],
+        result = drill.run(rds.RedisServer.from_params(p), p["allow_drill"], p["max_downtime"], p["timeout"], p["marker_key"],
                            p["marker_ttl"], module.check_mode)
         if "checks" in result:
             base.finish_checks(result, p["fail_on_failed_checks"])

@@ -173,7 +173,7 @@ def main():
 
     def service():
         limits = dict((name, module.params[name]) for name in LIMITS)
-        result = health.run(module.params, limits)
+        result = health.run(rds.RedisServer.from_params(module.params), limits)
         return base.finish_checks(result, module.params["fail_on_failed_checks"])
 
     base.run(module, service)

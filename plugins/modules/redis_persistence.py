@@ -144,7 +144,7 @@ def main():
 
     def service():
         desired = persistence.desired_settings(p["appendonly"], p["appendfsync"], p["save"])
-        return persistence.run(p, desired, p["include_replicas"], p["persist_config"],
+        return persistence.run(rds.RedisServer.from_params(p), desired, p["include_replicas"], p["persist_config"],
                                p["on_config_unavailable"], p["timeout"], module.check_mode)
 
     base.run(module, service)

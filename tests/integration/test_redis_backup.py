@@ -151,13 +151,13 @@ def test_a_snapshot_copy_in_flight_is_not_mistaken_for_a_replica():
     transfer open, so the master lists it among its replicas while health runs."""
     from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
     from ansible_collections.golive.core.plugins.module_utils.redis import backup, health, rdb
+    from ansible_collections.golive.core.plugins.module_utils.redis.connection import RedisServer
 
     password = uuid.uuid4().hex
     with ScratchServer(password=password) as primary:
         with ScratchServer(password=password, settings={"replicaof": "127.0.0.1 %d" % primary.port,
                                                          "masterauth": password}) as replica:
-            params = {"redis_host": "127.0.0.1", "redis_port": primary.port, "redis_password": password,
-                      "redis_timeout": 5}
+            params = RedisServer(host="127.0.0.1", port=primary.port, password=password, timeout=5)
             client = primary.client()
             # More than the socket buffers hold, so the transfer stays in flight while we do not read.
             client.set("ballast", os.urandom(24 * 1024 * 1024))

@@ -169,24 +169,24 @@ class SnapshotStream:
             self._inbuf = self._recv()
 
 
-def open_snapshot(params, address, counter, deadline):
+def open_snapshot(server, address, counter, deadline):
     """Connect to ``address``, authenticate and ask for a snapshot; return a started stream."""
     host, port = address.rsplit(":", 1)
-    timeout = float(params.get("redis_timeout") or 5)
+    timeout = float(server.timeout or 5)
     target = "Redis at %s" % address
     try:
         sock = socket.create_connection((host, int(port)), timeout=timeout)
-        if params.get("redis_tls"):
-            context = ssl.create_default_context(cafile=params.get("redis_ca_cert") or None)
+        if server.tls:
+            context = ssl.create_default_context(cafile=server.ca_cert or None)
             sock = context.wrap_socket(sock, server_hostname=host)
     except (OSError, socket.timeout) as exc:
         raise ConnectionFailed("connect to", target, describe_exception(exc),
                                fix="Check the host/port and that the server is running")
     stream = SnapshotStream(sock, target, counter)
     try:
-        if params.get("redis_password"):
-            args = ["AUTH"] + ([params["redis_username"]] if params.get("redis_username") else [])
-            sock.sendall(_command(*(args + [params["redis_password"]])))
+        if server.password:
+            args = ["AUTH"] + ([server.username] if server.username else [])
+            sock.sendall(_command(*(args + [server.password])))
             answer = stream.readline()
             if not answer.startswith(b"+"):
                 raise AuthenticationFailed("authenticate to", target, answer[1:].decode("utf-8", "replace"),
@@ -338,12 +338,12 @@ def summarize_manifest(manifest):
             "source": manifest.get("source")}
 
 
-def identity(params, environment=None):
+def identity(server, environment=None):
     """The identity of a Redis master's backups: its Sentinel name, else ``host:port``."""
-    if params.get("redis_sentinels"):
-        source = params.get("redis_master_name")
+    if server.sentinels:
+        source = server.master_name
     else:
-        source = "%s:%s" % (params.get("redis_host") or "localhost", int(params.get("redis_port") or 6379))
+        source = "%s:%s" % (server.host or "localhost", int(server.port or 6379))
     return catalog.Identity(KIND, source, environment)
 
 
@@ -354,9 +354,9 @@ class SnapshotEngine:
     kind = KIND
     summarize = staticmethod(summarize_manifest)
 
-    def __init__(self, params, store, source="master", verify=True, server_binary="redis-server",
+    def __init__(self, server, store, source="master", verify=True, server_binary="redis-server",
                  timeout=3600, part_size=s3.DEFAULT_PART_SIZE):
-        self.params = params
+        self.server = server
         self.store = store
         self.source = source
         self.verify = verify
@@ -365,7 +365,7 @@ class SnapshotEngine:
         self.part_size = part_size
 
     def _locate(self):
-        client, address = rds.connect(self.params)
+        client, address = rds.connect(self.server)
         return client, address, _source_address(client, address, self.source)
 
     def describe(self):
@@ -376,13 +376,13 @@ class SnapshotEngine:
         deadline = Deadline(self.timeout)
         client, address, snapshot_from = self._locate()
         try:
-            saved = trigger_save(rds.node(self.params, snapshot_from), deadline)
+            saved = trigger_save(rds.node(self.server, snapshot_from), deadline)
             server = client.info("server")
             info_keyspace = scratch.parse_keyspace(client.info("keyspace"))
         except rds.redis.RedisError as exc:
-            raise rds.classify(exc, self.params, verb="save")
+            raise rds.classify(exc, self.server, verb="save")
         counter = rdb.KeyCounter()
-        stream = open_snapshot(self.params, snapshot_from, counter, deadline)
+        stream = open_snapshot(self.server, snapshot_from, counter, deadline)
         try:
             obj = upload(DUMP_NAME, stream, self.part_size)
         finally:
@@ -433,4 +433,5 @@ def ensure(state, store, identity, engine, label=None, release=None, backup_id=N
 
 
 def store_from_params(params):
+    """The backup store from the module's ``bucket``/``prefix``/identity options (the edge's settings)."""
     return catalog.store_from_params(params, DEFAULT_PREFIX)

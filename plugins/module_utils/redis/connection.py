@@ -16,6 +16,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     describe_exception,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
+from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 
 try:
     import redis
@@ -30,17 +31,34 @@ except ImportError:  # pragma: no cover - reported by the module entry point
     REDIS_IMPORT_ERROR = traceback.format_exc()
 
 
-def describe_target(params):
-    if params.get("redis_sentinels"):
-        return "Redis master %r via Sentinels %s" % (
-            params.get("redis_master_name"),
-            ", ".join("%s:%s" % (s["host"], s["port"]) for s in params["redis_sentinels"]))
-    return "Redis at %s:%s" % (params.get("redis_host") or "localhost", params.get("redis_port") or 6379)
+class RedisServer(Settings):
+    """A Redis server (or the master a set of Sentinels names), from the ``redis_*`` options."""
+
+    FIELDS = (("host", "redis_host", "localhost"), ("port", "redis_port", 6379),
+              ("username", "redis_username", None), ("password", "redis_password", None),
+              ("db", "redis_db", 0), ("sentinels", "redis_sentinels", ()),
+              ("master_name", "redis_master_name", "mymaster"),
+              ("sentinel_password", "redis_sentinel_password", None),
+              ("tls", "redis_tls", False), ("ca_cert", "redis_ca_cert", None), ("timeout", "redis_timeout", 5.0))
+    SECRETS = ("password", "sentinel_password")
+
+    def __init__(self, **values):
+        sentinels = values.get("sentinels") or ()
+        values["sentinels"] = tuple((str(s["host"]), int(s.get("port") or 26379)) if isinstance(s, dict)
+                                    else (str(s[0]), int(s[1])) for s in sentinels)
+        super(RedisServer, self).__init__(**values)
+
+    def describe(self):
+        if self.sentinels:
+            return "Redis master %r via Sentinels %s" % (
+                self.master_name, ", ".join("%s:%s" % sentinel for sentinel in self.sentinels))
+        return "Redis at %s:%s" % (self.host, self.port)
 
 
-def classify(exc, params, verb="connect to"):
+def classify(exc, server, verb="connect to"):
+    """Turn a redis-py error on ``server`` (a :class:`RedisServer`) into a GoliveError."""
     text = describe_exception(exc)
-    target = describe_target(params)
+    target = server.describe()
     lowered = text.lower()
     if isinstance(exc, redis.AuthenticationError) or "wrongpass" in lowered or "noauth" in lowered \
             or "invalid password" in lowered or "authentication required" in lowered:
@@ -64,37 +82,37 @@ def _retry(probe):
     return redis.retry.Retry(redis.backoff.ExponentialBackoff(cap=0.5, base=0.05), 2)
 
 
-def _socket_kwargs(params, password=None, probe=False):
+def _socket_kwargs(server, password=None, probe=False):
     """Timeouts, TLS, retries and a password: what a connection to a server or a Sentinel needs."""
     kwargs = {
         "retry": _retry(probe),
-        "socket_timeout": float(params.get("redis_timeout") or 5),
-        "socket_connect_timeout": float(params.get("redis_timeout") or 5),
+        "socket_timeout": float(server.timeout or 5),
+        "socket_connect_timeout": float(server.timeout or 5),
         "decode_responses": True,
     }
     if password:
         kwargs["password"] = password
-    if params.get("redis_tls"):
+    if server.tls:
         kwargs["ssl"] = True
-        if params.get("redis_ca_cert"):
-            kwargs["ssl_ca_certs"] = params["redis_ca_cert"]
+        if server.ca_cert:
+            kwargs["ssl_ca_certs"] = server.ca_cert
     return kwargs
 
 
-def _client_kwargs(params):
-    kwargs = _socket_kwargs(params, params.get("redis_password"))
-    kwargs["db"] = int(params.get("redis_db") or 0)
-    if params.get("redis_username"):
-        kwargs["username"] = params["redis_username"]
+def _client_kwargs(server):
+    kwargs = _socket_kwargs(server, server.password)
+    kwargs["db"] = int(server.db or 0)
+    if server.username:
+        kwargs["username"] = server.username
     return kwargs
 
 
-def ask_sentinels(params, name=None):
+def ask_sentinels(server, name=None):
     """What each configured Sentinel says of master ``name`` (default: redis_master_name):
     ``[{address, reachable, master ("host:port" or None), error}]``, one attempt each."""
-    name = name or params.get("redis_master_name")
+    name = name or server.master_name
     answers = []
-    for address, client in sentinel_nodes(params):
+    for address, client in sentinel_nodes(server):
         answer = {"address": address, "reachable": False, "master": None, "error": None}
         try:
             found = client.sentinel_get_master_addr_by_name(name)
@@ -136,39 +154,39 @@ def brief(exc):
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def connect(params):
+def connect(server):
     """A client for the master: via Sentinel discovery when Sentinels are given.
 
     Returns ``(client, address)``; the connection is checked with PING.
     """
     try:
-        if params.get("redis_sentinels"):
-            answers = ask_sentinels(params)
-            problem = discovery_problem(answers, params["redis_master_name"])
+        if server.sentinels:
+            answers = ask_sentinels(server)
+            problem = discovery_problem(answers, server.master_name)
             if problem:
                 error = ConnectionFailed if all(not a["reachable"] for a in answers) else NotFound
-                raise error("discover", describe_target(params), problem[0], fix=problem[1])
+                raise error("discover", server.describe(), problem[0], fix=problem[1])
             masters = [a["master"] for a in answers if a["master"]]
             host, port = max(set(masters), key=masters.count).rsplit(":", 1)
-            client = redis.Redis(host=host, port=int(port), **_client_kwargs(params))
+            client = redis.Redis(host=host, port=int(port), **_client_kwargs(server))
         else:
-            host, port = params.get("redis_host") or "localhost", int(params.get("redis_port") or 6379)
-            client = redis.Redis(host=host, port=port, **_client_kwargs(params))
+            host, port = server.host, int(server.port)
+            client = redis.Redis(host=host, port=port, **_client_kwargs(server))
         client.ping()
     except redis.RedisError as exc:
-        raise classify(exc, params)
+        raise classify(exc, server)
     return client, "%s:%s" % (host, port)
 
 
-def node(params, address):
+def node(server, address):
     """A client for one node given as ``host:port`` (same credentials and TLS)."""
     host, port = address.rsplit(":", 1)
-    return redis.Redis(host=host, port=int(port), **_client_kwargs(params))
+    return redis.Redis(host=host, port=int(port), **_client_kwargs(server))
 
 
-def anonymous_node(params, address):
+def anonymous_node(server, address):
     """A client for one node that sends no credentials (to prove they are required)."""
-    kwargs = _client_kwargs(params)
+    kwargs = _client_kwargs(server)
     kwargs["retry"] = _retry(probe=True)
     kwargs.pop("password", None)
     kwargs.pop("username", None)
@@ -177,11 +195,11 @@ def anonymous_node(params, address):
     return redis.Redis(host=host, port=int(port), **kwargs)
 
 
-def sentinel_nodes(params):
+def sentinel_nodes(server):
     """One client per configured Sentinel, as ``[(address, client)]``."""
-    kwargs = _socket_kwargs(params, params.get("redis_sentinel_password"), probe=True)
-    return [("%s:%s" % (s["host"], s["port"]), redis.Redis(host=s["host"], port=int(s["port"]), **kwargs))
-            for s in params.get("redis_sentinels") or []]
+    kwargs = _socket_kwargs(server, server.sentinel_password, probe=True)
+    return [("%s:%s" % (host, port), redis.Redis(host=host, port=port, **kwargs))
+            for host, port in server.sentinels]
 
 
 def replica_entries(replication_info):

@@ -103,18 +103,18 @@ def _request_failover(sentinels, name, deadline):
                       "a Sentinel to accept the failover of %r" % name, interval=0.2, maximum=1.0)
 
 
-def _write_probe(params, address, key, value):
+def _write_probe(server, address, key, value):
     try:
-        client = rds.node(params, address)
+        client = rds.node(server, address)
         client.set(key, value, ex=3600)
         return True
     except rds.redis.RedisError:
         return False
 
 
-def _rejoined(params, old, new):
+def _rejoined(server, old, new):
     try:
-        info = rds.node(params, old).info("replication")
+        info = rds.node(server, old).info("replication")
     except rds.redis.RedisError as exc:
         return False, {"error": describe_exception(exc)}
     observed = {"role": info.get("role"), "master": "%s:%s" % (info.get("master_host"), info.get("master_port")),
@@ -138,9 +138,9 @@ def plan(view, quorum, master_info, allow_drill):
             "quorum": quorum}, problems
 
 
-def run(params, allow_drill, max_downtime, timeout, marker_key, marker_ttl, check_mode):
-    name = params.get("redis_master_name")
-    if not params.get("redis_sentinels"):
+def run(server, allow_drill, max_downtime, timeout, marker_key, marker_ttl, check_mode):
+    name = server.master_name
+    if not server.sentinels:
         raise InvalidInput("run", "a failover drill", "redis_sentinels is not set",
                            fix="A drill goes through Sentinel; set redis_sentinels and redis_master_name")
     if not allow_drill:
@@ -148,21 +148,21 @@ def run(params, allow_drill, max_downtime, timeout, marker_key, marker_ttl, chec
                       "this inventory does not allow drills (allow_drill is false)",
                       fix="Set allow_drill (golive_allow_drills) to true only where a failover is acceptable")
     deadline = Deadline(timeout)
-    answers = rds.ask_sentinels(params, name)
+    answers = rds.ask_sentinels(server, name)
     problem = rds.discovery_problem(answers, name)
     if problem:
         # Unreachable Sentinels and an unknown master name are told apart, in one line.
         raise PreconditionFailed("start", "a failover drill of Redis master %r" % name, problem[0], fix=problem[1])
-    sentinels = rds.sentinel_nodes(params)
+    sentinels = rds.sentinel_nodes(server)
     quorum = _quorum(sentinels, name)
     view = dict((a["address"], a["master"]) for a in answers)
     master_info = {"replicas": []}
     old = agreed_master(view, quorum)
     if old:
         try:
-            info = rds.node(params, old).info("replication")
+            info = rds.node(server, old).info("replication")
         except rds.redis.RedisError as exc:
-            raise rds.classify(exc, params, verb="inspect")
+            raise rds.classify(exc, server, verb="inspect")
         master_info["replicas"] = rds.replica_entries(info)
     steps, problems = plan(view, quorum, master_info, allow_drill)
     result = {"changed": True, "plan": steps, "old_master": old, "max_downtime": max_downtime}
@@ -174,12 +174,12 @@ def run(params, allow_drill, max_downtime, timeout, marker_key, marker_ttl, chec
         return result
 
     drill_id = "%s-%s" % (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), os.urandom(3).hex())
-    master = rds.node(params, old)
+    master = rds.node(server, old)
     try:
         master.set(marker_key, drill_id, ex=marker_ttl)
         acked = master.wait(1, int(min(5.0, deadline.remaining()) * 1000))
     except rds.redis.RedisError as exc:
-        raise rds.classify(exc, params, verb="write the drill marker to")
+        raise rds.classify(exc, server, verb="write the drill marker to")
     result.update({"drill_id": drill_id, "marker_key": marker_key, "marker_replicas_acked": acked})
     if acked < 1:
         raise PreconditionFailed("start", "a failover drill of Redis master %r" % name,
@@ -199,12 +199,12 @@ def run(params, allow_drill, max_downtime, timeout, marker_key, marker_ttl, chec
         new = agreed_master(switched_view, quorum)
         result["new_master"] = new
         result["switch_seconds"] = round(time.monotonic() - started, 3)
-        wait_until(lambda: _write_probe(params, new, marker_key + ":write", drill_id), deadline,
+        wait_until(lambda: _write_probe(server, new, marker_key + ":write", drill_id), deadline,
                    "the new master %s to accept writes" % new, interval=0.02, maximum=0.1)
         downtime = round(time.monotonic() - started, 3)
         result["downtime_seconds"] = downtime
-        marker = rds.node(params, new).get(marker_key)
-        rejoined = wait_until(lambda: _rejoined(params, old, new), deadline,
+        marker = rds.node(server, new).get(marker_key)
+        rejoined = wait_until(lambda: _rejoined(server, old, new), deadline,
                               "the old master %s to rejoin as a replica of %s" % (old, new), interval=0.2)
         result["rejoin_seconds"] = round(time.monotonic() - started, 3)
 
@@ -221,7 +221,7 @@ def run(params, allow_drill, max_downtime, timeout, marker_key, marker_ttl, chec
         exc.result = dict(result, **exc.result)
         raise
     except rds.redis.RedisError as exc:
-        raise rds.classify(exc, params, verb="follow the failover of")
+        raise rds.classify(exc, server, verb="follow the failover of")
 
     result["sentinels_after"] = final_view
     result["checks"] = [

@@ -54,10 +54,10 @@ def config_values(client, names=CONFIG_PARAMETERS):
     return dict((name, values.get(name)) for name in names)
 
 
-def _anonymous_answer(params, address):
+def _anonymous_answer(server, address):
     """Whether a client without credentials is refused by the node at ``address``."""
     try:
-        rds.anonymous_node(params, address).ping()
+        rds.anonymous_node(server, address).ping()
         return {"required": False, "answer": "PONG"}
     except rds.redis.AuthenticationError as exc:
         return {"required": True, "answer": describe_exception(exc)}
@@ -116,10 +116,10 @@ def _command_restrictions(client, commands, users):
     return observed
 
 
-def _sentinel_view(params):
+def _sentinel_view(server):
     views = []
-    name = params["redis_master_name"]
-    for address, client in rds.sentinel_nodes(params):
+    name = server.master_name
+    for address, client in rds.sentinel_nodes(server):
         view = {"address": address, "reachable": False}
         try:
             master = client.sentinel_master(name)
@@ -143,15 +143,15 @@ def _sentinel_view(params):
     return views
 
 
-def observe(params, restricted_commands=(), restricted_for_users=("default",)):
+def observe(server, restricted_commands=(), restricted_for_users=("default",)):
     """Read everything the checks need from the master, its replicas and the Sentinels."""
     started = time.monotonic()
-    client, address = rds.connect(params)
-    obs = {"address": address, "via_sentinel": bool(params.get("redis_sentinels")), "now": int(time.time())}
+    client, address = rds.connect(server)
+    obs = {"address": address, "via_sentinel": bool(server.sentinels), "now": int(time.time())}
     try:
-        server = client.info("server")
-        obs["server"] = {"redis_version": server.get("redis_version"), "redis_mode": server.get("redis_mode"),
-                         "uptime_in_seconds": server.get("uptime_in_seconds")}
+        info = client.info("server")
+        obs["server"] = {"redis_version": info.get("redis_version"), "redis_mode": info.get("redis_mode"),
+                         "uptime_in_seconds": info.get("uptime_in_seconds")}
         obs["latency_ms"] = _ms(started)
         replication = client.info("replication")
         obs["replication"] = {
@@ -174,10 +174,10 @@ def observe(params, restricted_commands=(), restricted_for_users=("default",)):
             obs["config_error"] = describe_exception(exc)
         obs["commands"] = _command_restrictions(client, restricted_commands, restricted_for_users)
     except rds.redis.RedisError as exc:
-        raise rds.classify(exc, params, verb="inspect")
+        raise rds.classify(exc, server, verb="inspect")
     nodes = [address] + [r["address"] for r in obs["replication"]["replicas"]]
-    obs["auth"] = dict((node, _anonymous_answer(params, node)) for node in nodes)
-    obs["sentinels"] = _sentinel_view(params) if params.get("redis_sentinels") else []
+    obs["auth"] = dict((node, _anonymous_answer(server, node)) for node in nodes)
+    obs["sentinels"] = _sentinel_view(server) if server.sentinels else []
     return obs
 
 
@@ -365,11 +365,11 @@ def _sentinel_checks(obs):
     ]
 
 
-def run(params, limits):
+def run(server, limits):
     """Observe and evaluate; the module's one service call."""
     lim = dict(DEFAULT_LIMITS)
     lim.update(dict((k, v) for k, v in (limits or {}).items() if v is not None))
-    obs = observe(params, lim["restricted_commands"], lim["restricted_for_users"])
+    obs = observe(server, lim["restricted_commands"], lim["restricted_for_users"])
     checks = evaluate(obs, lim)
     result = {"changed": False, "checks": checks, "master": obs["address"],
               "redis_version": obs["server"].get("redis_version"), "role": obs["replication"]["role"]}

@@ -66,28 +66,28 @@ def _config_unavailable(exc):
     return "unknown command" in text or "noperm" in text or "no permissions" in text
 
 
-def _nodes(params, include_replicas):
-    client, address = rds.connect(params)
+def _nodes(server, include_replicas):
+    client, address = rds.connect(server)
     nodes = [address]
     if include_replicas:
         nodes += rds.replica_addresses(client.info("replication"))
     return nodes
 
 
-def run(params, desired, include_replicas=True, persist_config=False, on_config_unavailable="fail",
+def run(server, desired, include_replicas=True, persist_config=False, on_config_unavailable="fail",
         timeout=300, check_mode=False):
     deadline = Deadline(timeout)
     try:
-        nodes = _nodes(params, include_replicas)
+        nodes = _nodes(server, include_replicas)
     except rds.redis.RedisError as exc:
-        raise rds.classify(exc, params, verb="inspect")
+        raise rds.classify(exc, server, verb="inspect")
     observed = {}
     for node in nodes:
         try:
-            observed[node] = config_values(rds.node(params, node), PARAMETERS)
+            observed[node] = config_values(rds.node(server, node), PARAMETERS)
         except rds.redis.ResponseError as exc:
             if not _config_unavailable(exc):
-                raise rds.classify(exc, params, verb="read the configuration of")
+                raise rds.classify(exc, server, verb="read the configuration of")
             evidence = {"node": node, "answer": describe_exception(exc)}
             if on_config_unavailable == "skip":
                 return {"changed": False, "nodes": nodes, "steps": [], "checks": [make_check(
@@ -100,7 +100,7 @@ def run(params, desired, include_replicas=True, persist_config=False, on_config_
                 fix="Managed services disable CONFIG: set persistence through the provider, "
                     "or set on_config_unavailable=skip")
         except rds.redis.RedisError as exc:
-            raise rds.classify(exc, params, verb="read the configuration of")
+            raise rds.classify(exc, server, verb="read the configuration of")
     steps = plan(observed, desired)
     before = dict((node, dict((p, normalize(p, v)) for p, v in values.items())) for node, values in observed.items())
     after = dict((node, dict(values, **desired)) for node, values in before.items())
@@ -115,7 +115,7 @@ def run(params, desired, include_replicas=True, persist_config=False, on_config_
         return result
     applied = []
     for node in sorted(set(step["node"] for step in steps)):
-        client = rds.node(params, node)
+        client = rds.node(server, node)
         pairs = [(s["parameter"], s["after"]) for s in steps if s["node"] == node]
         try:
             for parameter, value in pairs:
@@ -133,14 +133,14 @@ def run(params, desired, include_replicas=True, persist_config=False, on_config_
                     "persist", "the configuration of Redis at %s" % node, text,
                     fix="The settings are live but will not survive a restart; set them in the server's "
                         "configuration or through the provider, or set persist_config=false", result=result)
-            raise rds.classify(exc, params, verb="change the configuration of")
+            raise rds.classify(exc, server, verb="change the configuration of")
         except rds.redis.RedisError as exc:
-            raise rds.classify(exc, params, verb="change the configuration of")
+            raise rds.classify(exc, server, verb="change the configuration of")
     result["applied"] = applied
     result["persisted"] = bool(persist_config)
     now = {}
     for node in nodes:
-        now[node] = dict((p, normalize(p, v)) for p, v in config_values(rds.node(params, node), PARAMETERS).items())
+        now[node] = dict((p, normalize(p, v)) for p, v in config_values(rds.node(server, node), PARAMETERS).items())
     remaining = plan(now, desired)
     result["checks"] = [check("redis.persistence.ensured", "Persistence settings are as required", not remaining,
                               {"nodes": nodes, "settings": now, "persisted": bool(persist_config),

@@ -27,9 +27,11 @@ def test_plan_names_every_reason_not_to_start():
 
 def test_refused_before_any_connection():
     from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, Refused
+    from ansible_collections.golive.core.plugins.module_utils.redis.connection import RedisServer
 
     with pytest.raises(Refused, match="does not allow drills"):
-        drill.run({"redis_sentinels": [{"host": "nowhere.invalid", "port": 1}], "redis_master_name": "m"},
+        drill.run(RedisServer.from_params({"redis_sentinels": [{"host": "nowhere.invalid", "port": 1}],
+                                           "redis_master_name": "m"}),
                   False, 10, 5, "k", 60, False)
     with pytest.raises(InvalidInput, match="redis_sentinels is not set"):
-        drill.run({"redis_master_name": "m"}, True, 10, 5, "k", 60, False)
+        drill.run(RedisServer.from_params({"redis_master_name": "m"}), True, 10, 5, "k", 60, False)
