@@ -78,11 +78,11 @@ def main() -> int:
     cases = {
         "slo_gate (timeout)": lambda: gate.evaluate([{"name": "up", "source": "prometheus", "query": "up", "max": 1}],
                                                     1, 0, None, url, None, Deadline(t)),
-        "s3_health (aws_timeout)": lambda: posture.run(aws.session_client("s3", {
-            "aws_endpoint_url": url, "aws_access_key": "a", "aws_secret_key": "b", "aws_timeout": t}),
-            {"bucket": "shop-files", "prefix": "x/", "round_trip": False, "aws_timeout": t}),
-        "mq_health (timeout)": lambda: rabbitmq.run({"url": url, "username": "u", "password": "p", "vhost": "/",
-                                                     "round_trip": False, "queues": [], "timeout": t}),
+        "s3_health (aws_timeout)": lambda: posture.run(aws.session_client("s3", aws.AwsSettings(
+            endpoint_url=url, access_key="a", secret_key="b", timeout=t)),
+            {"bucket": "shop-files", "prefix": "x/", "round_trip": False}, t),
+        "mq_health (timeout)": lambda: rabbitmq.run(rabbitmq.RabbitMqApi(url=url, username="u", password="p",
+                                                                         timeout=t), "/", [], round_trip=False),
         "http_check (timeout, 3 sends)": lambda: probe.run(
             [{"name": "x", "url": url + "/", "method": "GET", "status": [200]}], transport.Resolver(), None,
             Deadline(t), count=3, concurrency=1, request_timeout=30),

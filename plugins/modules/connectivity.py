@@ -161,8 +161,13 @@ def main():
 
     def service():
         base.require_options(module.params, {"s3": ["bucket"], "dns": ["dns_server", "dns_zone"]}, "systems")
-        result = run_probes(module.params, module.params["systems"], module.params["write_probe"],
-                            module.check_mode, module.params["probe_value"])
+        p = module.params
+        builders = {"postgres": lambda: pg.PgServer.from_params(p), "redis": lambda: rds.RedisServer.from_params(p),
+                    "s3": lambda: (aws.AwsSettings.from_params(p), p["bucket"]),
+                    "dns": lambda: rfc2136.server_from_params(p)}
+        targets = dict((name, builders[name]()) for name in wanted)
+        result = run_probes(targets, p["systems"], p["write_probe"], module.check_mode, p["probe_value"],
+                            p["probe_ttl"])
         return base.finish_checks(result, module.params["fail_on_failed_checks"], "systems")
 
     base.run(module, service)

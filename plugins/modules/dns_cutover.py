@@ -281,15 +281,15 @@ def main():
     def service():
         deadline = Deadline(p["timeout"])
         if p["provider"] == "route53":
-            provider = providers.Route53Provider(aws.session_client("route53", p), p["dns_zone"], p["hosted_zone_id"],
-                                                 classify=aws.classify)
+            client = aws.session_client("route53", aws.AwsSettings.from_params(p))
+            provider = providers.Route53Provider(client, p["dns_zone"], p["hosted_zone_id"], classify=aws.classify)
         else:
             provider = providers.rfc2136_from_params(p, timeout=min(5.0, p["timeout"]))
         desired = [records.record_set(r["name"], r["type"], r["ttl"], r["values"], provider.zone,
                                       r["set_identifier"], r["weight"]) for r in p["records"]]
         if p["shift"]:
             desired = records.shift(p["shift"]["pairs"], p["shift"]["percent"], provider.zone, p["shift"]["ttl"])
-        kube = k8s.Kube(p, deadline=deadline) if p["ledger"] else None
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=deadline) if p["ledger"] else None
         return with_recorder(p["ledger"], "phase5", "dns-cutover", lambda journal: cutover.run(
             provider, p["state"], desired, p["undo"], p["overwrite"], p["lower_ttl"], p["verify"], p["nameservers"],
             p["dns_port"], deadline, module.check_mode, journal, keep_changed=p["keep_changed"]), kube, **base.modes(module))

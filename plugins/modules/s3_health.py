@@ -131,7 +131,9 @@ def main():
     p = module.params
 
     def service():
-        result = posture.run(aws.session_client("s3", p), p, module.check_mode)
+        want = dict((name, p[name]) for name in posture.POSTURE_KEYS)
+        result = posture.run(aws.session_client("s3", aws.AwsSettings.from_params(p)), want, p["aws_timeout"],
+                             module.check_mode, p["checklist"])
         return base.finish_checks(result, p["fail_on_failed_checks"], "storage checks")
 
     base.run(module, service)

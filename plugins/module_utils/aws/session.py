@@ -21,6 +21,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     describe_exception,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
+from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 
 try:
     import boto3
@@ -39,37 +40,45 @@ _AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientToke
 _NOT_FOUND_CODES = ("NoSuchBucket", "NoSuchKey", "404", "NotFound", "NoSuchHostedZone")
 
 
-def session_client(service, params, max_attempts=5):
-    """A boto3 client for ``service`` from the collection's ``aws_*`` options.
+class AwsSettings(Settings):
+    """How to reach an AWS API (or one that speaks it), from the ``aws_*`` options."""
 
-    Unset options fall back to boto3's own chain (environment, profile, instance role).
+    FIELDS = (("endpoint_url", "aws_endpoint_url", None), ("access_key", "aws_access_key", None),
+              ("secret_key", "aws_secret_key", None), ("session_token", "aws_session_token", None),
+              ("region", "aws_region", "us-east-1"), ("profile", "aws_profile", None),
+              ("ca_bundle", "aws_ca_bundle", None), ("timeout", "aws_timeout", 60.0))
+    SECRETS = ("access_key", "secret_key", "session_token")
+
+
+def session_client(service, settings, max_attempts=5):
+    """A boto3 client for ``service`` from :class:`AwsSettings`.
+
+    Unset settings fall back to boto3's own chain (environment, profile, instance role).
     """
     kwargs = {}
-    if params.get("aws_access_key"):
-        kwargs["aws_access_key_id"] = params["aws_access_key"]
-    if params.get("aws_secret_key"):
-        kwargs["aws_secret_access_key"] = params["aws_secret_key"]
-    if params.get("aws_session_token"):
-        kwargs["aws_session_token"] = params["aws_session_token"]
-    endpoint = params.get("aws_endpoint_url")
+    for name, keyword in (("access_key", "aws_access_key_id"), ("secret_key", "aws_secret_access_key"),
+                          ("session_token", "aws_session_token")):
+        if getattr(settings, name):
+            kwargs[keyword] = getattr(settings, name)
+    endpoint = settings.endpoint_url
     if endpoint and not str(endpoint).lower().startswith(("http://", "https://")):
         raise InvalidInput("use", "aws_endpoint_url %r" % endpoint, "it needs its scheme",
                            fix="Write it as http://%s or https://%s" % (endpoint, endpoint))
     config = botocore.config.Config(
         retries={"max_attempts": max_attempts, "mode": "standard"},
-        connect_timeout=float(params.get("aws_timeout") or 10),
-        read_timeout=float(params.get("aws_timeout") or 60),
+        connect_timeout=float(settings.timeout or 10),
+        read_timeout=float(settings.timeout or 60),
     )
-    if params.get("aws_ca_bundle"):
-        kwargs["verify"] = params["aws_ca_bundle"]
+    if settings.ca_bundle:
+        kwargs["verify"] = settings.ca_bundle
     # boto3 reads AWS_* variables itself: an empty one (an AWX credential's field left empty)
     # is no setting, not a profile named "".
     for name in [n for n, v in os.environ.items() if n.startswith(("AWS_", "BOTO_")) and not v.strip()]:
         del os.environ[name]
     try:
-        session = boto3.session.Session(region_name=params.get("aws_region") or "us-east-1",
-                                        profile_name=params.get("aws_profile") or None)
-        return session.client(service, endpoint_url=params.get("aws_endpoint_url") or None, config=config, **kwargs)
+        session = boto3.session.Session(region_name=settings.region or "us-east-1",
+                                        profile_name=settings.profile or None)
+        return session.client(service, endpoint_url=endpoint or None, config=config, **kwargs)
     except botocore.exceptions.BotoCoreError as exc:
         raise InvalidInput("set up", "the %s client" % service, describe_exception(exc),
                            fix="Check aws_profile, aws_region and aws_endpoint_url")

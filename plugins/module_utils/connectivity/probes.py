@@ -19,7 +19,6 @@ import time
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput
-from ansible_collections.golive.core.plugins.module_utils.dns import rfc2136
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
 from ansible_collections.golive.core.plugins.module_utils.aws import session as aws
@@ -35,14 +34,14 @@ def _ms(started):
     return round((time.monotonic() - started) * 1000.0, 1)
 
 
-def probe_postgres(params, write, check_mode):
+def probe_postgres(server, write, check_mode):
     started = time.monotonic()
-    conn = pg.connect(params)
+    conn = pg.connect(server)
     try:
         row = pg.query(conn, "SELECT current_setting('server_version') AS version, current_database() AS database, "
                              "current_user AS user_name, pg_is_in_recovery() AS in_recovery")[0]
         evidence = {
-            "address": "%s:%s" % (params.get("login_host"), params.get("login_port")),
+            "address": "%s:%s" % (server.host, server.port),
             "server_version": row["version"],
             "database": row["database"],
             "user": row["user_name"],
@@ -51,7 +50,7 @@ def probe_postgres(params, write, check_mode):
         changed = False
         if write:
             if row["in_recovery"]:
-                raise GoliveError("write to", pg.describe_target(params), "the server is a read-only replica")
+                raise GoliveError("write to", server.describe(), "the server is a read-only replica")
             if not check_mode:
                 # A write transaction that leaves nothing behind: proves the primary accepts writes.
                 conn.autocommit = False
@@ -59,16 +58,16 @@ def probe_postgres(params, write, check_mode):
                 conn.rollback()
                 evidence["write_checked"] = not check_mode
     except pg.psycopg2.Error as exc:
-        raise pg.classify(exc, params, verb="query")
+        raise pg.classify(exc, server, verb="query")
     finally:
         conn.close()
     evidence["latency_ms"] = _ms(started)
     return changed, evidence
 
 
-def probe_redis(params, write, check_mode, value):
+def probe_redis(server, write, check_mode, value, ttl=86400):
     started = time.monotonic()
-    client, address = rds.connect(params)
+    client, address = rds.connect(server)
     try:
         info = client.info("server")
         replication = client.info("replication")
@@ -83,22 +82,21 @@ def probe_redis(params, write, check_mode, value):
             current = client.get(PROBE_KEY)
             changed = current != value
             if changed and not check_mode:
-                client.set(PROBE_KEY, value, ex=int(params.get("probe_ttl") or 86400))
+                client.set(PROBE_KEY, value, ex=int(ttl or 86400))
                 if client.get(PROBE_KEY) != value:
                     raise GoliveError("read back", "the probe key %s" % PROBE_KEY, "the value differs")
             evidence["probe_key"] = PROBE_KEY
             evidence["probe_written"] = changed
     except rds.redis.RedisError as exc:
-        raise rds.classify(exc, params, verb="probe")
+        raise rds.classify(exc, server, verb="probe")
     evidence["latency_ms"] = _ms(started)
     return changed, evidence
 
 
-def probe_s3(params, write, check_mode, value):
+def probe_s3(settings, bucket, write, check_mode, value):
     started = time.monotonic()
-    bucket = params["bucket"]
-    client = aws.session_client("s3", params, max_attempts=2)
-    evidence = {"bucket": bucket, "endpoint": params.get("aws_endpoint_url") or "aws"}
+    client = aws.session_client("s3", settings, max_attempts=2)
+    evidence = {"bucket": bucket, "endpoint": settings.endpoint_url or "aws"}
     changed = False
     try:
         client.head_bucket(Bucket=bucket)
@@ -126,10 +124,9 @@ def probe_s3(params, write, check_mode, value):
     return changed, evidence
 
 
-def probe_dns(params, write, check_mode, value):
+def probe_dns(server, write, check_mode, value):
     started = time.monotonic()
-    server = rfc2136.server_from_params(params)
-    evidence = {"zone": params["dns_zone"], "server": "%s:%s" % (params["dns_server"], params.get("dns_port") or 53)}
+    evidence = {"zone": server.zone.to_text(omit_final_dot=True), "server": "%s:%s" % (server.server, server.port)}
     serial = server.soa_serial()
     if serial is None:
         raise GoliveError("query", server.describe(), "the server has no SOA for the zone (not authoritative)")
@@ -144,7 +141,7 @@ def probe_dns(params, write, check_mode, value):
             if server.query(PROBE_RECORD, "TXT") != wanted:
                 raise GoliveError("read back", "%s TXT in %s" % (PROBE_RECORD, server.describe()),
                                   "the server does not answer the new value")
-        evidence["probe_record"] = "%s.%s" % (PROBE_RECORD, params["dns_zone"].rstrip(".") + ".")
+        evidence["probe_record"] = "%s.%s" % (PROBE_RECORD, str(server.zone).rstrip(".") + ".")
         evidence["probe_written"] = changed
     evidence["latency_ms"] = _ms(started)
     return changed, evidence
@@ -158,8 +155,11 @@ TITLES = {
 }
 
 
-def run_probes(params, systems, write_probe=False, check_mode=False, probe_value="golive.core"):
-    """Probe each system; one failing system does not hide the others."""
+def run_probes(targets, systems, write_probe=False, check_mode=False, probe_value="golive.core", probe_ttl=86400):
+    """Probe each system; one failing system does not hide the others.
+
+    ``targets`` holds what each named system needs: ``postgres`` a ``PgServer``, ``redis`` a
+    ``RedisServer``, ``s3`` ``(AwsSettings, bucket)``, ``dns`` an ``Rfc2136Server``."""
     systems = list(systems or [])
     if not systems:
         raise InvalidInput("probe", "the systems", "systems is empty: there is nothing to reach",
@@ -170,13 +170,14 @@ def run_probes(params, systems, write_probe=False, check_mode=False, probe_value
     for name in systems:
         try:
             if name == "postgres":
-                sys_changed, evidence = probe_postgres(params, write_probe, check_mode)
+                sys_changed, evidence = probe_postgres(targets["postgres"], write_probe, check_mode)
             elif name == "redis":
-                sys_changed, evidence = probe_redis(params, write_probe, check_mode, probe_value)
+                sys_changed, evidence = probe_redis(targets["redis"], write_probe, check_mode, probe_value, probe_ttl)
             elif name == "s3":
-                sys_changed, evidence = probe_s3(params, write_probe, check_mode, probe_value)
+                sys_changed, evidence = probe_s3(targets["s3"][0], targets["s3"][1], write_probe, check_mode,
+                                                 probe_value)
             else:
-                sys_changed, evidence = probe_dns(params, write_probe, check_mode, probe_value)
+                sys_changed, evidence = probe_dns(targets["dns"], write_probe, check_mode, probe_value)
             changed = changed or sys_changed
             status = PASS
         except GoliveError as exc:

@@ -357,7 +357,8 @@ class BackupStore:
 
 def store_from_params(params, default_prefix):
     """The backup store named by a module's ``bucket``/``prefix`` and ``aws_*`` options."""
-    return BackupStore(aws.session_client("s3", params), params["bucket"], params.get("prefix") or default_prefix)
+    return BackupStore(aws.session_client("s3", aws.AwsSettings.from_params(params)), params["bucket"],
+                       params.get("prefix") or default_prefix)
 
 
 def identity_argument_spec():

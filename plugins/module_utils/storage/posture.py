@@ -145,13 +145,21 @@ def evaluate(observed, want, checklist=CHECKLIST):
     return out
 
 
-def run(client, params, check_mode=False):
-    check_bucket_name(params["bucket"])
-    # The whole check within aws_timeout, botocore's own retries included.
-    deadline = Deadline(float(params.get("aws_timeout") or 60))
+# The options that declare a bucket's posture (what ``evaluate`` reads).
+POSTURE_KEYS = ("bucket", "prefix", "versioning", "encryption", "public_access_block", "abort_multipart_days",
+                "round_trip")
+
+
+def run(client, want, timeout=60, check_mode=False, checklist=None):
+    """Observe the bucket ``want["bucket"]`` within ``timeout`` seconds and judge it against
+    the declared posture ``want`` (a dict of ``POSTURE_KEYS``)."""
+    bucket = want["bucket"]
+    check_bucket_name(bucket)
+    # The whole check within the timeout, botocore's own retries included.
+    deadline = Deadline(float(timeout or 60))
     try:
-        observed = bounded(lambda: gather(client, params["bucket"], params["prefix"], params["round_trip"],
-                                          check_mode), deadline, "check", "bucket %s" % params["bucket"])
+        observed = bounded(lambda: gather(client, bucket, want.get("prefix") or "", want.get("round_trip", True),
+                                          check_mode), deadline, "check", "bucket %s" % bucket)
     except s3.aws_errors() as exc:
-        raise s3.classify(exc, "check", "bucket %s" % params["bucket"])
-    return {"changed": False, "checks": evaluate(observed, params, params.get("checklist") or CHECKLIST)}
+        raise s3.classify(exc, "check", "bucket %s" % bucket)
+    return {"changed": False, "checks": evaluate(observed, want, checklist or CHECKLIST)}

@@ -48,14 +48,14 @@ def result(store, identity, engine, manifest, changed, reused=False):
     }
 
 
-def recorded_backup(journal, module, objects, store, identity, engine, label, **options):
+def recorded_backup(journal, module_name, objects, store, identity, engine, label, **options):
     """``backup`` as a ledger step: its outputs name the backup (``outputs_of(module)``
     finds it: what a later step, or a rollback, restores)."""
     inputs = {"identity": identity.as_dict(), "label": label, "release": options.get("release")}
     with journal.step(inputs, objects=objects) as outcome:
         out = backup(store, identity, engine, label, **options)
         outcome.update(changed=out["changed"], outputs={
-            "module": module, "backup_id": out.get("backup_id"), "label": out.get("label"),
+            "module": module_name, "backup_id": out.get("backup_id"), "label": out.get("label"),
             "release": options.get("release"), "source": identity.source, "environment": identity.environment})
     return out
 
