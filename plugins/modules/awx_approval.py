@@ -175,7 +175,9 @@ def main():
     p = module.params
 
     def service():
-        return base.finish_checks(approval.approval(p), p["fail_on_failed_checks"], "approval checks")
+        result = approval.approval(approval.ControllerSettings.from_params(p), p["workflow_job_id"], p["node"],
+                                   p["checklist"])
+        return base.finish_checks(result, p["fail_on_failed_checks"], "approval checks")
 
     base.run(module, service)
 

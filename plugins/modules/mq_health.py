@@ -175,7 +175,9 @@ def main():
     p = module.params
 
     def service():
-        return base.finish_checks(rabbitmq.run(p, module.check_mode), p["fail_on_failed_checks"], "queue checks")
+        result = rabbitmq.run(rabbitmq.RabbitMqApi.from_params(p), p["vhost"], p["queues"], p["round_trip"],
+                              p["max_depth"], p["max_unacked"], module.check_mode, p["checklist"])
+        return base.finish_checks(result, p["fail_on_failed_checks"], "queue checks")
 
     base.run(module, service)
 

@@ -243,9 +243,12 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=max(30.0, p["timeout"])) if p["ledger"] else None
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=max(30.0, p["timeout"])) \
+            if p["ledger"] else None
         return with_recorder(p["ledger"], "notify", p["event"],
-                             lambda journal: deliver.send(p, module.check_mode, journal), kube, **base.modes(module))
+                             lambda journal: deliver.send(dict((k, p[k]) for k in deliver.EVENT_KEYS), p["channels"],
+                                                          p["timeout"], p["fail_on_error"], module.check_mode,
+                                                          journal), kube, **base.modes(module))
 
     base.run(module, service)
 

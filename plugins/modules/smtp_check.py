@@ -143,7 +143,9 @@ def main():
     p = module.params
 
     def service():
-        return base.finish_checks(smtp_probe.run(p, module.check_mode), p["fail_on_failed_checks"], "SMTP checks")
+        result = smtp_probe.run(smtp_probe.SmtpServer.from_params(p), p["send_to"], p["sender"], p["subject"],
+                                module.check_mode, p["checklist"])
+        return base.finish_checks(result, p["fail_on_failed_checks"], "SMTP checks")
 
     base.run(module, service)
 

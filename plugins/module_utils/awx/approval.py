@@ -24,6 +24,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     PermissionDenied,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
+from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 
 CHECKLIST = "Stakeholder Approval - Final stakeholder approval obtained"
@@ -69,13 +70,23 @@ class Controller:
                                                "https://awx.example.com")
 
 
-def approval(params):
-    """The approval node ``params["node"]`` of workflow job ``params["workflow_job_id"]``: its
-    status and who approved it, as a check that passes only for an approved node."""
-    api = Controller(params.get("controller_host"), params.get("controller_oauthtoken"),
-                     params.get("controller_username"), params.get("controller_password"), params.get("ca_cert"),
-                     params.get("validate_certs", True), params.get("request_timeout") or 10.0)
-    job_id, wanted = int(params["workflow_job_id"]), params["node"]
+class ControllerSettings(Settings):
+    """An AWX/Automation Controller and a login to it, from awx.awx's ``controller_*`` options."""
+
+    FIELDS = (("host", "controller_host", None), ("oauthtoken", "controller_oauthtoken", None),
+              ("username", "controller_username", None), ("password", "controller_password", None),
+              ("ca_cert", "ca_cert", None), ("validate_certs", "validate_certs", True),
+              ("request_timeout", "request_timeout", 10.0))
+    SECRETS = ("oauthtoken", "password")
+
+
+def approval(controller, workflow_job_id, node, checklist=None):
+    """The approval node ``node`` of workflow job ``workflow_job_id`` on ``controller`` (a
+    :class:`ControllerSettings`): its status and who approved it, as a check that passes only
+    for an approved node."""
+    api = Controller(controller.host, controller.oauthtoken, controller.username, controller.password,
+                     controller.ca_cert, controller.validate_certs, controller.request_timeout or 10.0)
+    job_id, wanted = int(workflow_job_id), node
     nodes, path = [], "/api/v2/workflow_jobs/%d/workflow_nodes/?page_size=200" % job_id
     while path:
         page = api.get(path)
@@ -120,5 +131,5 @@ def approval(params):
     title = "Approval node %s of AWX workflow job %d is approved" % (evidence["node"], job_id)
     result = {"approval": evidence, "approved_by": who if ok else None,
               "checks": [make_check("awx.approval", title, "pass" if ok else "fail", evidence,
-                                    params.get("checklist") or CHECKLIST)]}
+                                    checklist or CHECKLIST)]}
     return result

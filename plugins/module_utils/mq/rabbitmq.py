@@ -28,6 +28,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Timeout,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
+from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 
 try:
@@ -158,11 +159,20 @@ def evaluate(observed, queues, max_depth=None, max_unacked=None, round_trip=True
     return out
 
 
-def run(params, check_mode=False):
+class RabbitMqApi(Settings):
+    """The RabbitMQ management API and a login to it, from mq_health's options."""
+
+    FIELDS = (("url", "url", None), ("username", "username", None), ("password", "password", None),
+              ("ca_cert", "ca_cert", None), ("validate_certs", "validate_certs", True), ("timeout", "timeout", 10.0))
+    SECRETS = ("password",)
+
+
+def run(server, vhost="/", queues=(), round_trip=True, max_depth=None, max_unacked=None, check_mode=False,
+        checklist=None):
+    """Observe vhost ``vhost`` through ``server`` (a :class:`RabbitMqApi`) and judge it."""
     # One deadline for the whole check: every request waits only for what is left of it.
-    api = Api(params["url"], params["username"], params["password"], params.get("ca_cert"),
-              params.get("validate_certs", True), params["timeout"], deadline=Deadline(params["timeout"]))
-    observed = gather(api, params["vhost"], params["round_trip"], check_mode)
-    checks = evaluate(observed, params["queues"], params.get("max_depth"), params.get("max_unacked"),
-                      params["round_trip"], params.get("checklist") or CHECKLIST)
+    api = Api(server.url, server.username, server.password, server.ca_cert, server.validate_certs, server.timeout,
+              deadline=Deadline(server.timeout))
+    observed = gather(api, vhost, round_trip, check_mode)
+    checks = evaluate(observed, queues, max_depth, max_unacked, round_trip, checklist or CHECKLIST)
     return {"changed": False, "checks": checks, "version": observed["version"]}

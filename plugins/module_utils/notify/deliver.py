@@ -168,20 +168,22 @@ def notify(event, channels, timeout, check_mode=False, now=None):
     return delivered, undelivered, text
 
 
-def send(params, check_mode=False, recorder=None):
-    """The module's work: the event from ``params``, sent once per release when recorded.
+EVENT_KEYS = ("event", "release", "status", "summary", "details", "link")
+
+
+def send(event, channels, timeout=30.0, fail_on_error=True, check_mode=False, recorder=None):
+    """Send ``event`` (a dict of ``EVENT_KEYS``) to ``channels``, once per release when recorded.
 
     With a ledger journal (``recorder``), an event already delivered to every channel for this release
     (same event, status, summary and channels) is not sent again, so a resumed run does not
     announce twice. Nothing is undone later: a sent message cannot be taken back.
     """
-    event = dict((k, params.get(k)) for k in ("event", "release", "status", "summary", "details", "link"))
-    channels = params["channels"]
+    event = dict((k, event.get(k)) for k in EVENT_KEYS)
     names = [c["name"] for c in channels]
     try:
         validate(channels)
     except InvalidInput as exc:
-        if params["fail_on_error"]:
+        if fail_on_error:
             raise
         # A notification must not stop what it reports on (a rollback): warn, send nothing.
         return {"event": event["event"], "release": event["release"], "channels": names, "changed": False, "sent": False,
@@ -195,7 +197,7 @@ def send(params, check_mode=False, recorder=None):
                       skipped_reason="already sent for release %s (ledger step %s)" % (event["release"], journal.step_id))
         return result
     with journal.step(inputs) as outcome:
-        delivered, undelivered, text = notify(event, channels, params["timeout"], check_mode=check_mode)
+        delivered, undelivered, text = notify(event, channels, timeout, check_mode=check_mode)
         # Undelivered is a failed step (the next run sends again), not an exception here.
         outcome.update(changed=bool(delivered), outputs={"delivered": delivered, "undelivered": undelivered},
                        error="; ".join(u["error"] for u in undelivered) or None)
@@ -208,7 +210,7 @@ def send(params, check_mode=False, recorder=None):
     if undelivered:
         result["msg"] = "Failed to notify %s: %s" % (", ".join(u["channel"] for u in undelivered),
                                                      "; ".join(u["error"] for u in undelivered))
-        if params["fail_on_error"]:
+        if fail_on_error:
             result["failed"] = True
         else:
             result["warnings"] = [result.pop("msg")]

@@ -23,9 +23,22 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     InvalidInput,
     describe_exception,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 
 CHECKLIST = "Email Service - SMTP/SendGrid configured for notifications"
+
+
+class SmtpServer(Settings):
+    """An outgoing mail server and the application's login to it, from smtp_check's options."""
+
+    FIELDS = (("host", "host", None), ("port", "port", 587), ("security", "security", "starttls"),
+              ("username", "username", None), ("password", "password", None), ("ca_cert", "ca_cert", None),
+              ("validate_certs", "validate_certs", True), ("timeout", "timeout", 15.0))
+    SECRETS = ("password",)
+
+    def address(self):
+        return "%s:%s" % (self.host, self.port)
 
 
 def open_session(host, port, security, timeout, ca_file=None, validate_certs=True):
@@ -62,41 +75,42 @@ def close(client):
         client.close()
 
 
-def probe(params, check_mode=False, clock=time.monotonic):
-    """What the server did, step by step: EHLO, STARTTLS, AUTH, the test message."""
-    security = params["security"]
-    where = "%s:%s" % (params["host"], params["port"])
-    for name in ("sender", "subject"):
-        if re.search(r"[\r\n]", str(params.get(name) or "")):
+def probe(server, send_to=(), sender=None, subject=None, check_mode=False, clock=time.monotonic):
+    """What ``server`` (an :class:`SmtpServer`) did, step by step: EHLO, STARTTLS, AUTH, and
+    the test message to ``send_to`` when given."""
+    security = server.security
+    where = server.address()
+    for name, value in (("sender", sender), ("subject", subject)):
+        if re.search(r"[\r\n]", str(value or "")):
             raise InvalidInput("use", name, "it contains a line break (CR or LF); a mail header is one line")
-    for address in params.get("send_to") or []:
+    for address in send_to or []:
         if re.search(r"[\r\n,]", str(address)):
             raise InvalidInput("use", "send_to %r" % address, "each entry is one address, without line breaks or commas")
     seen = {"server": where}
     started = clock()
     client = None
     try:
-        client, opened = open_session(params["host"], params["port"], security, params["timeout"],
-                                      params.get("ca_cert"), params.get("validate_certs", True))
+        client, opened = open_session(server.host, server.port, security, server.timeout, server.ca_cert,
+                                      server.validate_certs)
         seen.update(opened)
         seen["auth_offered"] = client.has_extn("auth")
-        if params.get("username") and (security != "starttls" or seen.get("tls")):
+        if server.username and (security != "starttls" or seen.get("tls")):
             try:
-                client.login(params["username"], params.get("password") or "")
+                client.login(server.username, server.password or "")
                 seen["auth"] = "accepted"
             except smtplib.SMTPAuthenticationError as exc:
                 raise AuthenticationFailed("log in to", "the SMTP server %s" % where,
-                                           "user %s was refused (%s)" % (params["username"], exc.smtp_code),
+                                           "user %s was refused (%s)" % (server.username, exc.smtp_code),
                                            fix="check the username and password", retryable=False)
-        if params.get("send_to") and not check_mode:
+        if send_to and not check_mode:
             msg = EmailMessage()
             token = uuid.uuid4().hex
-            msg["Subject"] = "%s %s" % (params["subject"], token)
-            msg["From"] = params["sender"]
-            msg["To"] = ", ".join(params["send_to"])
+            msg["Subject"] = "%s %s" % (subject or "golive SMTP check", token)
+            msg["From"] = sender or "golive-check@localhost"
+            msg["To"] = ", ".join(send_to)
             msg.set_content("A test message of the go-live checks (%s).\n" % token)
             refused = client.send_message(msg)
-            seen["sent"] = {"subject": msg["Subject"], "to": params["send_to"], "refused": sorted(refused)}
+            seen["sent"] = {"subject": msg["Subject"], "to": list(send_to), "refused": sorted(refused)}
     except ssl.SSLError as exc:
         raise ConnectionFailed("verify", "TLS of the SMTP server %s" % where, describe_exception(exc), retryable=False)
     except smtplib.SMTPResponseException as exc:
@@ -125,17 +139,18 @@ def _needs_tls(security, seen):
     return None
 
 
-def evaluate(seen, params, checklist=CHECKLIST):
+def evaluate(seen, security, username=None, send_to=(), checklist=CHECKLIST):
+    """The checks for what the server did (pure)."""
     out = [check("smtp.connect", "The SMTP server answers EHLO", seen.get("ehlo") == 250,
                  {"server": seen["server"], "extensions": seen.get("extensions"), "ms": seen.get("ms")}, checklist)]
-    if params["security"] == "starttls":
+    if security == "starttls":
         out.append(check("smtp.starttls", "STARTTLS is offered and negotiated", bool(seen.get("tls")),
                          {"offered": seen.get("starttls_offered"), "tls": seen.get("tls")}, checklist))
-    if params.get("username"):
+    if username:
         out.append(check("smtp.auth", "AUTH accepts the application's login", seen.get("auth") == "accepted",
-                         {"offered": seen.get("auth_offered"), "user": params["username"], "auth": seen.get("auth")},
+                         {"offered": seen.get("auth_offered"), "user": username, "auth": seen.get("auth")},
                          checklist))
-    if params.get("send_to"):
+    if send_to:
         sent = seen.get("sent")
         if sent is None:
             out.append(make_check("smtp.delivery", "A test message is accepted for delivery", "skip",
@@ -146,6 +161,7 @@ def evaluate(seen, params, checklist=CHECKLIST):
     return out
 
 
-def run(params, check_mode=False):
-    seen = probe(params, check_mode)
-    return {"changed": False, "checks": evaluate(seen, params, params.get("checklist") or CHECKLIST)}
+def run(server, send_to=(), sender=None, subject=None, check_mode=False, checklist=None):
+    seen = probe(server, send_to, sender, subject, check_mode)
+    return {"changed": False,
+            "checks": evaluate(seen, server.security, server.username, send_to, checklist or CHECKLIST)}
