@@ -32,7 +32,7 @@ sys.path[:0] = [str(REPO), str(REPO / ".cache" / "collections")]
 
 import yaml  # noqa: E402
 
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube  # noqa: E402
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings  # noqa: E402
 from ansible_collections.golive.core.plugins.module_utils.k8s.preflight import run_preflight  # noqa: E402
 from lab.scratch import cluster  # noqa: E402
 
@@ -103,7 +103,7 @@ def in_process(kubeconfig, rounds):
     spec = dict(SPEC, images=dict(SPEC["images"], namespaces=[]))
     samples = []
     for _ in range(rounds):
-        kube = Kube({"kubeconfig": kubeconfig}, deadline=600)
+        kube = Kube(KubeSettings(kubeconfig=kubeconfig), deadline=600)
         started = time.perf_counter()
         run_preflight(kube, spec)
         samples.append(time.perf_counter() - started)
@@ -142,7 +142,7 @@ def main():
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as workdir, cluster(Path(workdir) / "k8s", controller_delay="0.01") as k8s:
-        kube = Kube({"kubeconfig": k8s["kubeconfig"]}, deadline=3600)
+        kube = Kube(KubeSettings(kubeconfig=k8s["kubeconfig"]), deadline=3600)
         noop = playbook([{"name": "noop", "ansible.builtin.meta": "noop"}])
         loaded = 0
         for size in sizes:

@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / ".cache" / "collections")]
 import kubernetes  # noqa: E402
 
 from ansible_collections.golive.core.plugins.module_utils.k8s import rollout  # noqa: E402
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube  # noqa: E402
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings  # noqa: E402
 from lab.scratch import cluster  # noqa: E402
 
 NAMESPACE = "bench"
@@ -103,7 +103,7 @@ def floor(kubeconfig: str, names: list[str], image: str, deadline: float = 300) 
 
 def in_process(kubeconfig: str, image: str) -> float:
     started = time.perf_counter()
-    kube = Kube({"kubeconfig": kubeconfig}, deadline=300)
+    kube = Kube(KubeSettings(kubeconfig=kubeconfig), deadline=300)
     result = rollout.roll(kube, label_selector=SELECTOR, namespaces=[NAMESPACE], images={"app": image}, timeout=300)
     kube.close()
     elapsed = time.perf_counter() - started
@@ -119,7 +119,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="rollout-bench-"))
     with cluster(work / "k8s", controller_delay="0.05") as k8s:
         kubeconfig = k8s["kubeconfig"]
-        kube = Kube({"kubeconfig": kubeconfig}, deadline=120)
+        kube = Kube(KubeSettings(kubeconfig=kubeconfig), deadline=120)
         kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": NAMESPACE}})
         names = []
         for i in range(args.deployments):

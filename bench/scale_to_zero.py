@@ -47,7 +47,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / ".cache" / "collections"), str(ROOT / "tes
 import kubernetes  # noqa: E402
 
 from ansible_collections.golive.core.plugins.module_utils.k8s import rollout, workloads  # noqa: E402
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube  # noqa: E402
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings  # noqa: E402
 from lab.scratch import cluster  # noqa: E402
 
 NAMESPACE = "bench"
@@ -127,7 +127,7 @@ def floor(kubeconfig: str, names: list[str], deadline: float = 300) -> float:
 
 def in_process(kubeconfig: str) -> float:
     started = time.perf_counter()
-    kube = Kube({"kubeconfig": kubeconfig}, deadline=300)
+    kube = Kube(KubeSettings(kubeconfig=kubeconfig), deadline=300)
     down = workloads.scale(kube, label_selector=SELECTOR, namespaces=[NAMESPACE], replicas=0)
     up = workloads.scale(kube, label_selector=SELECTOR, namespaces=[NAMESPACE], state="restored", percent=100)
     kube.close()
@@ -140,7 +140,7 @@ def bench_scale(args) -> None:
     work = Path(tempfile.mkdtemp(prefix="scale-bench-"))
     with cluster(work / "k8s", controller_delay="0.05") as k8s:
         kubeconfig = k8s["kubeconfig"]
-        kube = Kube({"kubeconfig": kubeconfig}, deadline=300)
+        kube = Kube(KubeSettings(kubeconfig=kubeconfig), deadline=300)
         kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": NAMESPACE}})
         names = []
         for i in range(args.deployments):

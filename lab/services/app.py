@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 import ssl
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from lab.base import REPO_ROOT, LabContext, Service, ServiceError, pid_alive
 from lab.router import client
@@ -45,13 +48,24 @@ def _api(k8s: dict, method: str, path: str, body: dict | None = None) -> tuple[i
 
 
 def migrate_schema(pg: dict) -> str:
-    sys.path.insert(0, str(REPO_ROOT / ".cache" / "collections"))
-    from ansible_collections.golive.core.plugins.module_utils.postgres import migrate
-
-    params = {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
-              "login_password": pg["admin_password"], "login_db": pg["database"], "ssl_mode": "disable"}
-    result = migrate.migrate(params, str(REPO_ROOT / "inventories" / "lab" / "files" / "migrations"),
-                             target=RELEASE_TARGET, applied_by="lab", release="lab", session_role=pg["app_user"])
+    """The pager's schema, applied the way a user applies it: the installed collection's
+    pg_migrate module through ``ansible -m`` (the lab imports nothing of the product)."""
+    args = {"path": str(REPO_ROOT / "inventories" / "lab" / "files" / "migrations"), "target": RELEASE_TARGET,
+            "applied_by": "lab", "release": "lab", "session_role": pg["app_user"], "login_host": pg["host"],
+            "login_port": pg["port"], "login_user": pg["admin_user"], "login_db": pg["database"],
+            "ssl_mode": "disable"}
+    env = dict(os.environ, PGPASSWORD=pg["admin_password"], ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+               ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / ".cache" / "collections"),
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
+    cmd = [str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+           "-m", "golive.core.pg_migrate", "-a", json.dumps(args), "-e", "ansible_python_interpreter=%s" % sys.executable]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    try:
+        result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    except (ValueError, KeyError, IndexError):
+        raise ServiceError("the pager's schema migration gave no result: %s" % (proc.stderr or proc.stdout)[-800:])
+    if result.get("failed"):
+        raise ServiceError("the pager's schema migration failed: %s" % result.get("msg"))
     return result["current_version"]
 
 

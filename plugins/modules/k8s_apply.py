@@ -178,7 +178,7 @@ def main():
         p = module.params
         manifests = load_manifests(p)
         module.no_log_values.update(secret_values(manifests))
-        kube = k8s.Kube(p, deadline=p["timeout"])
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=p["timeout"])
         return with_recorder(p["ledger"], "phase1", "day7-manifests", lambda journal: apply_manifests(
             kube, manifests, p["namespace"], p["state"], p["field_manager"], p["force_conflicts"], module.check_mode,
             journal), kube, **base.modes(module))

@@ -157,7 +157,7 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=p["timeout"])
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=p["timeout"])
         return with_recorder(p["ledger"], "rollback", "maintenance-on" if p["state"] == "enabled" else "maintenance-off",
                              lambda journal: maintenance.switch(
                                  kube, p["ingresses"], p["label_selector"], p["namespaces"], p["state"], p["service"],

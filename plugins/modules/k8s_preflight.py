@@ -373,7 +373,7 @@ def main():
     base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
 
     def service():
-        kube = k8s.Kube(module.params, deadline=module.params["timeout"])
+        kube = k8s.Kube(k8s.KubeSettings.from_params(module.params), deadline=module.params["timeout"])
         try:
             result = run_preflight(kube, module.params)
         finally:

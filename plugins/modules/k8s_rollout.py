@@ -191,7 +191,7 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=p["timeout"])
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=p["timeout"])
         return with_recorder(p["ledger"], "rollout", "deploy", lambda journal: rollout.roll(
             kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["images"], p["template"],
             p["state"], p["undo"], p["revision"], p["change_cause"], p["wait"], p["timeout"], module.check_mode,

@@ -142,7 +142,7 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=p["timeout"])
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=p["timeout"])
         return with_recorder(p["ledger"], "rollback", "scale-down" if p["state"] == "scaled" else "scale-up",
                              lambda journal: workloads.scale(
                                  kube, p["workloads"], p["label_selector"], p["namespaces"], p["kinds"], p["state"],

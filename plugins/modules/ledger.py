@@ -398,7 +398,7 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=p["timeout"])
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=p["timeout"])
         try:
             ledger = ledger_run.Ledger(kube, p["environment"], p["release"], p["namespace"], p["artifact_dir"],
                                        lease_seconds=p["lease_seconds"])

@@ -136,7 +136,7 @@ def main():
     p = module.params
 
     def service():
-        kube = k8s.Kube(p, deadline=60)
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=60)
         try:
             result = services.run(kube, p["services"], p["timeout"], p["checklist"])
         finally:

@@ -272,7 +272,7 @@ def main():
 
     def service():
         deadline = Deadline(p["timeout"])
-        kube = k8s.Kube(p, deadline=deadline) if needs_kube else None
+        kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=deadline) if needs_kube else None
         try:
             return gate.evaluate(p["objectives"], p["count"], p["interval"], p["traffic"], p["prometheus_url"],
                                  p["prometheus_token"], deadline, p["fail_on_failed_checks"], kube)

@@ -187,7 +187,7 @@ def main():
         kube = None
         if p["ingress_namespaces"] or any(h.get("secret") for h in hosts):
             base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
-            kube = k8s.Kube(p, deadline=max(30.0, p["timeout"] * 3))
+            kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=max(30.0, p["timeout"] * 3))
         try:
             if p["ingress_namespaces"]:
                 hosts += ingress.tls_targets(kube, p["ingress_namespaces"], p["address"], p["port"])

@@ -16,7 +16,7 @@ import pytest
 
 from helpers import read_ledger, run_tasks
 
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
 
 DIGEST = "sha256:" + "b" * 64
 IMAGE = "registry.lab.example/pager:2026.11.2@" + DIGEST
@@ -115,7 +115,7 @@ def hanging():
 
 @pytest.fixture
 def kube(lab):
-    client = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=60)
+    client = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=60)
     yield client
     client.close()
 

@@ -12,7 +12,7 @@ import yaml
 from lab.scratch import cluster
 from helpers import recap, REPO, run_playbook
 
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
 from ansible_collections.golive.core.plugins.module_utils.k8s.preflight import run_preflight
 
 SPEC = yaml.safe_load((REPO / "inventories/lab/group_vars/all/main.yml").read_text())["golive_readiness"]
@@ -35,7 +35,7 @@ DEFECTS = {
 
 
 def preflight(endpoints, spec=None):
-    kube = Kube({"kubeconfig": endpoints["kubeconfig"]}, deadline=60)
+    kube = Kube(KubeSettings(kubeconfig=endpoints["kubeconfig"]), deadline=60)
     try:
         return run_preflight(kube, spec or SPEC)
     finally:
@@ -68,7 +68,7 @@ def test_each_defect_fails_exactly_its_check(tmp_path, scenario):
 def test_request_count_depends_on_the_spec_not_the_cluster(tmp_path):
     with cluster(tmp_path / "k8s") as k8s:
         small = preflight(k8s)["requests"]
-        kube = Kube({"kubeconfig": k8s["kubeconfig"]})
+        kube = Kube(KubeSettings(kubeconfig=k8s["kubeconfig"]))
         for i in range(40):
             ns = "bulk-%02d" % i
             kube.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace",
@@ -105,7 +105,7 @@ def test_phase1_applies_day7_manifests_then_passes_and_is_idempotent(lab, tmp_pa
     rule_path = "/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheusrules/golive-rules"
     cron_path = "/apis/batch/v1/namespaces/shop/cronjobs/db-backup"
     with cluster(tmp_path / "k8s") as k8s:
-        kube = Kube({"kubeconfig": k8s["kubeconfig"]})
+        kube = Kube(KubeSettings(kubeconfig=k8s["kubeconfig"]))
         kube.request("DELETE", rule_path)
         kube.request("DELETE", cron_path)
 

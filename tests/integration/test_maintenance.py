@@ -14,8 +14,8 @@ pytestmark = pytest.mark.xdist_group("pager")
 
 
 def ingress(lab):
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     try:
         return kube.get("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/pager" % lab["app"]["namespace"])
     finally:
@@ -73,9 +73,9 @@ def test_a_missing_maintenance_service_is_refused_and_changes_nothing(lab, tmp_p
 def test_k8s_workloads_through_ansible_check_mode_scale_and_restore(lab, tmp_path):
     """The module's entry point on the lab cluster: check mode lists counts and changes nothing;
     a scale-down and a restore, each idempotent."""
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
     namespace = "scale-%s" % uuid.uuid4().hex[:6]
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     path = "/apis/apps/v1/namespaces/%s/deployments" % namespace
     try:
         kube.request("POST", "/api/v1/namespaces", body={"metadata": {"name": namespace}})
@@ -100,11 +100,11 @@ def test_k8s_workloads_through_ansible_check_mode_scale_and_restore(lab, tmp_pat
 
 def test_maintenance_off_takes_the_spec_from_the_ledger_when_the_annotation_is_gone(lab):
     from ansible_collections.golive.core.plugins.module_utils.k8s import maintenance
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
     from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger, StepRecorder
     before = ingress(lab)
     target = [{"namespace": lab["app"]["namespace"], "name": "pager"}]
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     ledger = Ledger(kube, "itest-%s" % uuid.uuid4().hex[:6], "R-%s" % uuid.uuid4().hex[:6])
     run_id = ledger.open()["run_id"]
     try:

@@ -101,9 +101,9 @@ def test_restore_refuses_without_a_backup_of_that_release(lab, database):
 
 def _interrupted_attempt(lab, environment, release, database, restoring, kept):
     """Write what a killed attempt leaves in the ledger: the step started, its names in the intent."""
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
     from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     try:
         ledger = Ledger(kube, environment, release)
         run_id = ledger.open()["run_id"]

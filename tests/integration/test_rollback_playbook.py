@@ -117,8 +117,8 @@ def went_live(lab, pager, dns_at_old_site):
     yield {"release": release, "environment": environment, "kept_before": kept_before}
     # Whatever happened, the pager's Ingress and Deployment carry no rollback state afterwards.
     from ansible_collections.golive.core.plugins.module_utils.k8s import maintenance
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     try:
         maintenance.switch(kube, [{"namespace": lab["app"]["namespace"], "name": "pager"}], state="disabled")
     finally:
@@ -314,9 +314,9 @@ def test_a_rollback_is_refused_without_a_ledger_or_while_a_go_live_holds_the_loc
         assert "Nothing was changed" in out and "Traceback" not in out
 
     # A release whose ledger is in another environment is named there.
-    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+    from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
     from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger
-    kube = Kube({"kubeconfig": lab["k8s"]["kubeconfig"]}, deadline=30)
+    kube = Kube(KubeSettings(kubeconfig=lab["k8s"]["kubeconfig"]), deadline=30)
     release = "R8-%s" % uuid.uuid4().hex[:6]
     try:
         ledger = Ledger(kube, environment, release)

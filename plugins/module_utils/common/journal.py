@@ -38,13 +38,13 @@ class NoJournal:
     def interrupted(self):
         return None
 
-    def recorded_undo(self, module, state=None, step=None):
+    def recorded_undo(self, module_name, state=None, step=None):
         return None
 
-    def left_by(self, module):
+    def left_by(self, module_name):
         return None
 
-    def outputs_of(self, module, **match):
+    def outputs_of(self, module_name, **match):
         return None
 
     def step(self, inputs, pending=True, objects=None, undo=None, before=None):

@@ -19,7 +19,7 @@ import copy
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput, NotFound
 from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 
 VOLATILE_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
 VOLATILE_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision")

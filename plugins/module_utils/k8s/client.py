@@ -23,7 +23,6 @@ import threading
 import traceback
 import types
 
-from urllib.parse import quote
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -36,6 +35,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     describe_exception,
 )
 from ansible_collections.golive.core.plugins.module_utils.common.retry import as_deadline, retry
+from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -182,14 +182,27 @@ def argument_spec():
     )
 
 
-def _configuration(params):
-    """The official client's configuration, from the options as kubernetes.core reads them:
+_OPTIONS = ("kubeconfig", "context", "host", "api_key", "username", "password", "validate_certs", "ca_cert",
+            "client_cert", "client_key", "proxy", "no_proxy", "proxy_headers", "persist_config", "impersonate_user",
+            "impersonate_groups", "request_timeout")
+
+
+class KubeSettings(Settings):
+    """How to reach and authenticate to a Kubernetes API server: kubernetes.core's options,
+    under their own names (``K8S_AUTH_*`` variables apply to the ones left unset)."""
+
+    FIELDS = tuple((name, name, 30.0 if name == "request_timeout" else None) for name in _OPTIONS)
+    SECRETS = ("kubeconfig", "api_key", "password", "proxy_headers")
+
+
+def _configuration(settings):
+    """The official client's configuration, from the settings as kubernetes.core reads its options:
     a host with a token, a user and password or a client certificate is used directly;
     otherwise a kubeconfig (a path or the kubeconfig itself as a dict, and its context), else
     the in-cluster service account."""
     # An empty value (a field of an AWX credential left empty, an inventory's blank setting)
     # means "not set": the option's K8S_AUTH_* variable then applies, as when it is absent.
-    params = dict((k, v) for k, v in params.items() if v not in ("", None))
+    params = dict((k, v) for k, v in settings.values().items() if v not in ("", None))
     for name, spec in argument_spec().items():
         if name not in params and spec.get("fallback"):
             value = os.environ.get(spec["fallback"][1][0], "").strip()
@@ -247,8 +260,9 @@ def _configuration(params):
     return config
 
 
-def extra_headers(params):
+def extra_headers(settings):
     """Impersonation and basic authentication headers the official client does not add."""
+    params = settings.values()
     headers = {}
     if params.get("impersonate_user"):
         headers["Impersonate-User"] = params["impersonate_user"]
@@ -274,12 +288,12 @@ class Kube:
     how many calls an operation needed.
     """
 
-    def __init__(self, params, deadline=300):
-        self.params = dict(params)
+    def __init__(self, settings, deadline=300):
+        self.settings = settings
         self.deadline = as_deadline(deadline)
-        self.timeout = float(params.get("request_timeout") or 30)
-        self.config = _configuration(params)
-        self.extra_headers = extra_headers(params)
+        self.timeout = float(settings.request_timeout or 30)
+        self.config = _configuration(settings)
+        self.extra_headers = extra_headers(settings)
         self.transport = rest.RESTClientObject(self.config)
         self.host = self.config.host
         self.requests = 0
@@ -387,16 +401,3 @@ def _status_message(exc):
     except (TypeError, ValueError):
         pass
     return (exc.reason or "HTTP %s" % exc.status).strip()
-
-
-def resource_path(group_version, plural, namespace=None, name=None, subresource=None):
-    """``/api/v1/...`` or ``/apis/<group>/<version>/...`` for a resource."""
-    base = "/api/%s" % group_version if "/" not in group_version else "/apis/%s" % group_version
-    if namespace:
-        base += "/namespaces/%s" % quote(namespace, safe="")
-    base += "/" + plural
-    if name:
-        base += "/" + quote(name, safe="")
-    if subresource:
-        base += "/" + subresource
-    return base

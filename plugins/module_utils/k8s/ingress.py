@@ -11,7 +11,7 @@ __metaclass__ = type
 import base64
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import NotFound
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 
 
 def tls_targets(kube, namespaces, address=None, port=443):

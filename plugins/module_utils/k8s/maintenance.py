@@ -25,7 +25,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     InvalidInput,
     NotFound,
 )
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.k8s.select import parallel
 
 SAVED = "golive.io/saved-spec"

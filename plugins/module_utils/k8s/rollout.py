@@ -29,7 +29,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 )
 from ansible_collections.golive.core.plugins.module_utils.common.journal import NoJournal
 from ansible_collections.golive.core.plugins.module_utils.k8s import images as imageref
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.k8s.diagnose import diagnose, readiness, timeout_message
 from ansible_collections.golive.core.plugins.module_utils.k8s.select import (
     MAX_WORKERS,

@@ -20,7 +20,7 @@ import socket
 from ansible_collections.golive.core.plugins.module_utils.common.checks import make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError, InvalidInput, describe_exception
 from ansible_collections.golive.core.plugins.module_utils.http import transport
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.k8s.diagnose import unready_pod, warning_events
 
 CHECKLIST = "Validate service discovery"

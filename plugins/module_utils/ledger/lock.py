@@ -33,7 +33,7 @@ import threading
 
 from ansible_collections.golive.core.plugins.module_utils.common.clock import UTC, format_time, parse_time
 from ansible_collections.golive.core.plugins.module_utils.common.errors import Conflict, GoliveError, Refused, Timeout
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.ledger.store import (
     LABEL_ENVIRONMENT,
     MANAGED_BY,

@@ -280,16 +280,16 @@ class StepRecorder:
             return None
         return (previous.get("intent") or {}).get("before") or {}
 
-    def recorded_undo(self, module, state=None, step=None):
+    def recorded_undo(self, module_name, state=None, step=None):
         """The undo the release's record holds for step ``phase/step`` when given, else the
-        first one written by ``module`` (with that ``state``): what a later step needs when
+        first one written by ``module_name`` (with that ``state``): what a later step needs when
         the objects have lost their annotations."""
         for entry in (self.record() or {}).get("steps") or []:
             undo = (entry.get("intent") or {}).get("undo") or {}
             if step is not None:
                 if entry.get("id") == step:
                     return undo or None
-            elif undo.get("module") == module and (state is None or undo.get("state") == state):
+            elif undo.get("module") == module_name and (state is None or undo.get("state") == state):
                 return undo
         return None
 
@@ -301,18 +301,19 @@ class StepRecorder:
             return None
         return max(done, key=lambda entry: (entry.get("outcome") or {}).get("at") or "").get("outcome") or {}
 
-    def left_by(self, module):
+    def left_by(self, module_name):
         """What the release's newest finished step of ``module`` left (its ``after``)."""
-        outcome = self._newest_done(lambda e: ((e.get("intent") or {}).get("undo") or {}).get("module") == module)
+        outcome = self._newest_done(
+            lambda e: ((e.get("intent") or {}).get("undo") or {}).get("module") == module_name)
         return None if outcome is None else outcome.get("after")
 
-    def outputs_of(self, module, **match):
+    def outputs_of(self, module_name, **match):
         """The outputs of the release's newest finished step whose outputs name ``module``
         and hold ``match`` (a later step's link to an earlier one: the backup a migration
         would be undone with)."""
         def wanted(entry):
             outputs = (entry.get("outcome") or {}).get("outputs") or {}
-            return outputs.get("module") == module and all(outputs.get(k) == v for k, v in match.items())
+            return outputs.get("module") == module_name and all(outputs.get(k) == v for k, v in match.items())
         outcome = self._newest_done(wanted)
         return None if outcome is None else outcome["outputs"]
 

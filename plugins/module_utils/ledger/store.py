@@ -24,6 +24,7 @@ import re
 import tempfile
 import time
 
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.common.release import RULE, is_release_id
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     Conflict,
@@ -33,7 +34,6 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     VerificationFailed,
     describe_exception,
 )
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
 
 DEFAULT_NAMESPACE = "golive-system"
 MANAGED_BY = "golive.core"
@@ -78,7 +78,12 @@ def split(text, size=CHUNK_BYTES):
 
 
 class LedgerStore:
-    """Read and write release records in namespace ``namespace``."""
+    """Read and write release records in namespace ``namespace``.
+
+    The ledger is handed its storage (``kube``): an object with ``get(path, missing_ok)``,
+    ``list(path, label_selector)`` and ``request(method, path, body=, query=, what=)`` answering
+    the Kubernetes API's JSON (``k8s.client.Kube`` is one); it imports nothing of the k8s package.
+    """
 
     def __init__(self, kube, namespace=DEFAULT_NAMESPACE, chunk_bytes=CHUNK_BYTES):
         self.kube = kube

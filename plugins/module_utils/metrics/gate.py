@@ -13,7 +13,7 @@ import re
 from ansible_collections.golive.core.plugins.module_utils.common.checks import failure_message, summarize
 from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.golive.core.plugins.module_utils.http import probe, transport
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import resource_path
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.metrics import resources, slo
 from ansible_collections.golive.core.plugins.module_utils.metrics.prometheus import Prometheus
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import Conflict, Refused
-from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube
+from ansible_collections.golive.core.plugins.module_utils.k8s.client import Kube, KubeSettings
 from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
 from ansible_collections.golive.core.plugins.module_utils.ledger.lock import make_holder
 from ansible_collections.golive.core.plugins.module_utils.ledger.run import Ledger
@@ -18,7 +18,7 @@ from ansible_collections.golive.core.plugins.module_utils.ledger.store import Le
 
 @pytest.fixture
 def kube(k8s_lab):
-    client = Kube({"kubeconfig": k8s_lab["kubeconfig"]}, deadline=60)
+    client = Kube(KubeSettings(kubeconfig=k8s_lab["kubeconfig"]), deadline=60)
     yield client
     client.close()
 
@@ -183,7 +183,7 @@ def test_two_writers_racing_keep_both_steps(kube, names, k8s_lab):
     errors = []
 
     def writer(i):
-        client = Kube({"kubeconfig": k8s_lab["kubeconfig"]}, deadline=60)
+        client = Kube(KubeSettings(kubeconfig=k8s_lab["kubeconfig"]), deadline=60)
         try:
             ledger(client, env, release).begin(run_id, "phase4", "step-%d" % i, {"i": i})
         except Exception as exc:  # noqa: BLE001 - collected for the assertion

@@ -73,3 +73,30 @@ def test_only_the_ledger_imports_the_ledger():
 
 def test_http_does_not_reach_into_kubernetes():
     assert "k8s" not in graph()["http"]
+
+
+def test_the_ledger_is_handed_its_storage_and_imports_no_kubernetes():
+    assert "k8s" not in graph()["ledger"]
+
+
+def test_the_lab_uses_the_product_only_as_a_user_does():
+    """No ``sys.path`` insert and no import of the collection in the lab: it runs the
+    installed collection's modules (``ansible -m``) where it needs the product."""
+    lab = ROOT.parents[1] / "lab"
+    found = []
+    for path in sorted(lab.rglob("*.py")):
+        text = path.read_text()
+        if "sys.path.insert" in text or "ansible_collections" in imports_any(path):
+            found.append(str(path.relative_to(lab)))
+    assert found == []
+
+
+def imports_any(path):
+    """The top-level names of every module ``path`` imports."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+    return names
