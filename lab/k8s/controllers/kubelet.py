@@ -26,23 +26,116 @@ def tolerates(pod_spec: dict, node: dict) -> bool:
     return True
 
 
+def _untolerated(pod_spec: dict, node: dict) -> dict | None:
+    """The first NoSchedule/NoExecute taint of ``node`` the Pod does not tolerate."""
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(pod_spec, {"spec": {"taints": [taint]}}):
+            return taint
+    return None
+
+
+def _expression(expr: dict, value) -> bool:
+    op, values = expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return value is not None and value in values
+    if op == "NotIn":
+        return value is None or value not in values
+    if op == "Exists":
+        return value is not None
+    if op == "DoesNotExist":
+        return value is None
+    if op in ("Gt", "Lt") and value is not None and values:
+        try:
+            return int(value) > int(values[0]) if op == "Gt" else int(value) < int(values[0])
+        except ValueError:
+            return False
+    return False
+
+
+def affinity_fits(pod_spec: dict, node: dict) -> bool:
+    """nodeSelector and requiredDuringSchedulingIgnoredDuringExecution node affinity: every
+    nodeSelector label, and one of the terms (each: all matchExpressions on the labels and all
+    matchFields on metadata.name)."""
+    labels = node["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in (pod_spec.get("nodeSelector") or {}).items()):
+        return False
+    required = (((pod_spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = required.get("nodeSelectorTerms")
+    if not terms:
+        return True
+    fields = {"metadata.name": node["metadata"]["name"]}
+    for term in terms:
+        exprs, matches = term.get("matchExpressions") or [], term.get("matchFields") or []
+        if not exprs and not matches:
+            continue  # an empty term matches no node
+        if all(_expression(e, labels.get(e.get("key"))) for e in exprs) and \
+                all(_expression(e, fields.get(e.get("key"))) for e in matches):
+            return True
+    return False
+
+
+def misfit(pod_spec: dict, node: dict) -> str | None:
+    """Why the scheduler filters ``node`` out for the Pod (its own words), or None."""
+    if (node.get("spec") or {}).get("unschedulable") and not tolerates(pod_spec, {"spec": {"taints": [
+            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]}}):
+        return "node(s) were unschedulable"
+    if not affinity_fits(pod_spec, node):
+        return "node(s) didn't match Pod's node affinity/selector"
+    taint = _untolerated(pod_spec, node)
+    if taint is not None:
+        return "node(s) had untolerated taint {%s: %s}" % (taint.get("key"), taint.get("value", ""))
+    return None
+
+
+def unschedulable_message(reasons: dict, total: int) -> str:
+    """``0/3 nodes are available: ...`` as the scheduler writes it (reasons sorted)."""
+    parts = ", ".join("%d %s" % (count, reason) for reason, count in sorted(reasons.items()))
+    return ("0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is not helpful "
+            "for scheduling." % (total, parts or "no nodes available to schedule pods", total, total))
+
+
 class Kubelet:
-    HANDLERS = {"kubelet": "_h_kubelet", "pod_start": "_h_pod_start"}
-    WATCHES = {K_POD: lambda etype, ns, name: [] if etype == "DELETED" else [("kubelet", ns, name)]}
+    HANDLERS = {"kubelet": "_h_kubelet", "pod_start": "_h_pod_start", "reschedule": "_h_reschedule"}
+    WATCHES = {K_POD: lambda etype, ns, name: [] if etype == "DELETED" else [("kubelet", ns, name)],
+               K_NODE: lambda etype, ns, name: [("reschedule",)]}
 
     # -- the simulated kubelet and scheduler ---------------------------------------------
-    def _pick_node(self, pod: dict) -> str:
+    def _pick_node(self, pod: dict) -> tuple[str | None, str | None]:
+        """``(node, None)`` for a node that fits the Pod, else ``(None, why)`` in the
+        scheduler's words. Nodes are taken in turn among those that fit."""
         nodes = [e.obj for e in self.store.list(K_NODE)]
         spec = pod.get("spec") or {}
-        selector = spec.get("nodeSelector") or {}
-        fit = [n for n in nodes if not (n.get("spec") or {}).get("unschedulable")
-               and all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
-               and tolerates(spec, n)]
-        pool = fit or nodes
-        if not pool:
-            return "lab-node-1"
+        reasons: dict = {}
+        fit = []
+        for node in nodes:
+            why = misfit(spec, node)
+            if why is None:
+                fit.append(node)
+            else:
+                reasons[why] = reasons.get(why, 0) + 1
+        if not fit:
+            return None, unschedulable_message(reasons, len(nodes))
         self.node_rr += 1
-        return pool[self.node_rr % len(pool)]["metadata"]["name"]
+        return fit[self.node_rr % len(fit)]["metadata"]["name"], None
+
+    def _h_reschedule(self) -> None:
+        """A node changed (labels, taints, cordon): the Pods no node took are tried again."""
+        for entry in self.store.list(K_POD):
+            pod = entry.obj
+            if not (pod.get("spec") or {}).get("nodeName") and not pod["metadata"].get("deletionTimestamp"):
+                self.enqueue("kubelet", pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+    def _unschedulable(self, pod: dict, message: str) -> None:
+        status = dict(pod.get("status") or {})
+        scheduled = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+        if scheduled.get("status") == "False" and scheduled.get("message") == message:
+            return
+        status["phase"] = "Pending"
+        status["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                 "message": message, "lastProbeTime": None, "lastTransitionTime": now_iso()}]
+        self.set_status(K_POD, pod, status)
+        self.event(pod, "FailedScheduling", message, "Warning", component="default-scheduler")
 
     def _h_kubelet(self, ns: str, name: str) -> None:
         pod = self.get(K_POD, ns, name)
@@ -55,7 +148,11 @@ class Kubelet:
             return
         spec = pod.get("spec") or {}
         if not spec.get("nodeName"):
-            pod["spec"]["nodeName"] = self._pick_node(pod)
+            node_name, why = self._pick_node(pod)
+            if node_name is None:
+                self._unschedulable(pod, why)
+                return
+            pod["spec"]["nodeName"] = node_name
             pod = self.update(K_POD, pod)
             pod = json.loads(json.dumps(pod))
         self.ip += 1
