@@ -244,6 +244,12 @@ class Deployments:
                     (dt.datetime.now(dt.timezone.utc) - parse_iso(prev["lastUpdateTime"])).total_seconds() > deadline:
                 conds = set_condition(conds, "Progressing", "False", "ProgressDeadlineExceeded",
                                       f'ReplicaSet "{rs_name}" has timed out progressing.', True)
+        failure = next((c for rs in rss for c in (rs.get("status") or {}).get("conditions") or []
+                        if c.get("type") == "ReplicaFailure" and c.get("status") == "True"), None)
+        if failure is not None:
+            conds = set_condition(conds, "ReplicaFailure", "True", "FailedCreate", failure.get("message", ""), True)
+        else:
+            conds = [c for c in conds if c.get("type") != "ReplicaFailure"]
         status.update(observedGeneration=d["metadata"].get("generation", 1), replicas=total,
                       updatedReplicas=updated, readyReplicas=ready, availableReplicas=available,
                       conditions=conds)
@@ -275,7 +281,13 @@ class Deployments:
         pods = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Failed", "Succeeded")]
         if len(pods) < want:
             for _ in range(want - len(pods)):
-                self.new_pod(rs, spec.get("template") or {}, f"{name}-{''.join(random.choices(ALPHABET, k=5))}")
+                try:
+                    self.new_pod(rs, spec.get("template") or {}, f"{name}-{''.join(random.choices(ALPHABET, k=5))}")
+                except ApiError as exc:
+                    # As the ReplicaSet controller: an Event, a ReplicaFailure condition, and
+                    # another try later (the cause may be fixed meanwhile).
+                    self._replica_failure(rs, pods, f"{exc.message}")
+                    return
             return
         if len(pods) > want:
             victims = sorted(pods, key=lambda p: (is_ready(p), p["metadata"]["creationTimestamp"]))
@@ -301,9 +313,26 @@ class Deployments:
                     wait = min(wait or min_ready, min_ready - age)
             if wait is not None:
                 self.later(wait + 0.1, "rs", ns, name)
+        self.set_status(K_RS, rs, self._rs_status(rs, pods, ready, available))
+
+    @staticmethod
+    def _rs_status(rs: dict, pods: list, ready: int, available: int, failure: str | None = None) -> dict:
         status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
                   "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)}
         for k in ("readyReplicas", "availableReplicas", "fullyLabeledReplicas"):
             if status[k] == 0:
                 status.pop(k)
-        self.set_status(K_RS, rs, status)
+        if failure:
+            status["conditions"] = set_condition((rs.get("status") or {}).get("conditions") or [], "ReplicaFailure",
+                                                 "True", "FailedCreate", failure)
+        return status
+
+    def _replica_failure(self, rs: dict, pods: list, message: str) -> None:
+        meta = rs["metadata"]
+        old = next((c for c in (rs.get("status") or {}).get("conditions") or []
+                    if c.get("type") == "ReplicaFailure"), {})
+        if old.get("message") != message:
+            self.event(rs, "FailedCreate", f"Error creating: {message}", "Warning", component="replicaset-controller")
+        ready = sum(1 for p in pods if is_ready(p))
+        self.set_status(K_RS, rs, self._rs_status(rs, pods, ready, ready, failure=message))
+        self.later(5.0, "rs", meta["namespace"], meta["name"])
