@@ -11,10 +11,12 @@ import uuid
 
 import yaml
 
+from . import validation
 from . import patch as patching
 from .errors import ApiError, already_exists, conflict, invalid, not_found, now_iso
 from .resources import Registry, Resource, VIRTUAL
 from .store import Entry, Store
+from .tokens import Tokens
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -49,6 +51,7 @@ class Cluster:
     def __init__(self, registry: Registry | None = None, store: Store | None = None) -> None:
         self.registry = registry or Registry()
         self.store = store or Store()
+        self.tokens = Tokens(self.store)  # ServiceAccount tokens (lab/k8s/tokens.py)
         self.ip_counter = 10
         # Server-side apply: the last configuration each field manager applied, per object uid.
         self.applied: dict[tuple[str, str], dict] = {}
@@ -126,9 +129,12 @@ class Cluster:
                 # use the status subresource or the preload path).
                 obj.pop("status", None)
             self._defaults(res, obj)
+            if res.kind == "Pod" and not res.group and not res.crd:
+                self._admit_pod(obj, ns, name)
             if not res.crd:
                 _initial_status(res, obj)
             self._validate(res, obj)
+            validation.on_write(res, obj, None)
             if dry_run:
                 meta["resourceVersion"] = str(self.store.rv)
                 return obj
@@ -186,8 +192,14 @@ class Cluster:
                 meta["name"] = name
                 new["apiVersion"] = old.get("apiVersion", res.api_version)
                 new["kind"] = res.kind
+                if res.kind == "Service" and not res.group and isinstance(new.get("spec"), dict):
+                    # An update that leaves the cluster IP out keeps the allocated one.
+                    for key in ("clusterIP", "clusterIPs"):
+                        if key in (old.get("spec") or {}) and not new["spec"].get(key):
+                            new["spec"][key] = copy.deepcopy(old["spec"][key])
                 self._defaults(res, new, update=True)
                 self._validate(res, new)
+                validation.on_write(res, new, old)
                 if "generation" in old["metadata"] and self._spec_changed(old, new):
                     meta["generation"] = old["metadata"]["generation"] + 1
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
@@ -444,6 +456,19 @@ class Cluster:
                 data = obj.setdefault("data", {})
                 for k, v in string_data.items():
                     data[k] = base64.b64encode(str(v).encode()).decode()
+
+    def _admit_pod(self, obj: dict, ns: str, name: str) -> None:
+        """The ServiceAccount admission plugin: a Pod runs as a ServiceAccount that exists
+        (``default`` when none is named; the lab creates it with the namespace)."""
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            return
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        spec["serviceAccountName"] = spec["serviceAccount"] = account
+        if account != "default" and self.store.get(("", "serviceaccounts"), ns, account) is None:
+            raise ApiError(403, f'pods "{name}" is forbidden: error looking up service account {ns}/{account}: '
+                                f'serviceaccount "{account}" not found', "Forbidden",
+                           details={"name": name, "kind": "pods"})
 
     @staticmethod
     def _pod_defaults(spec) -> None:

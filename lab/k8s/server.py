@@ -45,17 +45,21 @@ class Config:
         self.bookmark_interval = 5.0       # seconds of idle watch before a BOOKMARK
         self.certificate_duration = 90 * 24 * 3600  # default lifetime of issued certificates
         self.max_watch_seconds = 1800
+        # kube-apiserver compacts etcd every 5 minutes (--etcd-compaction-interval), up to the
+        # revision of the previous pass: a watch resumed from older than that gets 410 Gone.
+        self.compaction_interval = 300.0
 
     def as_dict(self) -> dict:
         return {"version": self.git_version, "controller_delay": self.controller_delay,
                 "bookmark_interval": self.bookmark_interval,
-                "certificate_duration": self.certificate_duration}
+                "certificate_duration": self.certificate_duration,
+                "compaction_interval": self.compaction_interval}
 
     def update(self, doc: dict) -> None:
         if "version" in doc:
             v = str(doc["version"])
             self.git_version = v if v.startswith("v") else "v" + v
-        for key in ("controller_delay", "bookmark_interval", "certificate_duration"):
+        for key in ("controller_delay", "bookmark_interval", "certificate_duration", "compaction_interval"):
             if key in doc:
                 setattr(self, key, float(doc[key]))
 
@@ -189,8 +193,9 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
                 return
             # Authentication comes first, as on a real API server: a request without a
             # valid token gets 401, never an injected fault.
+            self.user = "lab-admin"
             if path not in ("/healthz", "/livez", "/readyz"):
-                self._require(srv.token)
+                self._require(srv.token, accounts=True)
             for rule in srv.faults.pick(method, path):
                 if rule.latency:
                     time.sleep(rule.latency)
@@ -220,11 +225,16 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
             traceback.print_exc()
             self._error(ApiError(500, f"internal error: {exc}"))
 
-    def _require(self, token: str) -> None:
+    def _require(self, token: str, accounts: bool = False) -> None:
+        """The bearer token is ``token``, or (with ``accounts``) a valid ServiceAccount token."""
         auth = self.headers.get("Authorization", "")
         given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if not given or not hmac.compare_digest(given.encode(), token.encode()):
+        if given and hmac.compare_digest(given.encode(), token.encode()):
+            return
+        user = self.server.cluster.tokens.identity(given) if given and accounts else None
+        if user is None:
             raise ApiError(401, "Unauthorized")
+        self.user = user
 
     # -- routing -------------------------------------------------------------------------
     def _route(self, method: str, path: str, query: dict, body: bytes) -> None:
@@ -303,6 +313,11 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
             return self._scale(method, res, namespace or "", name, body, dry_run)
         if sub == "log":
             return self._log(res, namespace or "", name, query)
+        if sub == "token" and res.plural == "serviceaccounts":
+            if method != "POST":
+                raise ApiError(405, "the server does not allow this method on the requested resource")
+            body_obj = parse_body(body, self.headers.get("Content-Type", "")) or {}
+            return self._json(201, cl.tokens.request(namespace or "", name, body_obj))
         if sub == "eviction":
             if method != "POST":
                 raise ApiError(405, "the server does not allow this method on the requested resource")

@@ -127,8 +127,10 @@ class SubresourceMixin:
             rr, nr = policy.rules_for(spec.get("namespace", ""))
             out["status"] = {"resourceRules": rr, "nonResourceRules": nr, "incomplete": False}
         else:
-            out["status"] = {"userInfo": {"username": "lab-admin", "groups": ["system:masters",
-                                                                              "system:authenticated"]}}
+            user = getattr(self, "user", "lab-admin")
+            groups = ["system:masters", "system:authenticated"] if user == "lab-admin" else [
+                "system:serviceaccounts", "system:serviceaccounts:%s" % user.split(":")[2], "system:authenticated"]
+            out["status"] = {"userInfo": {"username": user, "groups": groups}}
         self._json(201, out)
 
 

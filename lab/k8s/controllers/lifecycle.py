@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+import base64
+
 from .common import ApiError, K_NS
 
 
 class Lifecycle:
-    HANDLERS = {"ns": "_h_ns", "gc": "_h_gc", "foreground": "_h_foreground"}
-    WATCHES = {K_NS: lambda etype, ns, name: [("ns", name)]}
+    HANDLERS = {"ns": "_h_ns", "gc": "_h_gc", "foreground": "_h_foreground", "sa_token": "_h_sa_token"}
+    WATCHES = {K_NS: lambda etype, ns, name: [("ns", name)],
+               ("", "secrets"): lambda etype, ns, name: [] if etype == "DELETED" else [("sa-token", ns, name)],
+               ("", "serviceaccounts"): lambda etype, ns, name: [] if etype == "DELETED" else [("sa-token", ns, "")]}
+
+    # -- the token controller ------------------------------------------------------------
+    def _h_sa_token(self, ns: str, name: str) -> None:
+        """A ``kubernetes.io/service-account-token`` Secret gets its ServiceAccount's token,
+        the cluster CA and the namespace (the legacy token controller); an empty name looks
+        at every such Secret of the namespace (its ServiceAccount may have just appeared)."""
+        secrets = [self.get(("", "secrets"), ns, name)] if name else [e.obj for e in self.store.list(("", "secrets"), ns)]
+        for secret in secrets:
+            if secret is None or secret.get("type") != "kubernetes.io/service-account-token":
+                continue
+            meta = secret["metadata"]
+            annotations = meta.get("annotations") or {}
+            account = self.get(("", "serviceaccounts"), ns, annotations.get("kubernetes.io/service-account.name", ""))
+            if account is None or (secret.get("data") or {}).get("token"):
+                continue
+            new = dict(secret)
+            new["metadata"] = dict(meta, annotations=dict(annotations, **{
+                "kubernetes.io/service-account.uid": account["metadata"]["uid"]}))
+            new["data"] = dict(secret.get("data") or {}, **{
+                "token": base64.b64encode(self.cluster.tokens.legacy(account).encode()).decode(),
+                "ca.crt": base64.b64encode(self.ca.cert_pem).decode(),
+                "namespace": base64.b64encode(ns.encode()).decode()})
+            try:
+                self.cluster.update(self.res(("", "secrets")), ns, meta["name"], new)
+            except ApiError:
+                self.later(0.2, "sa-token", ns, meta["name"])
 
     # -- namespaces and garbage collection -----------------------------------------------
     def _h_ns(self, name: str) -> None:
