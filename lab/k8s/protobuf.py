@@ -1,7 +1,8 @@
 """Decoding of Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`).
 
-kubectl's typed clients (`kubectl create deployment|namespace|configmap|secret|job|cronjob`,
-`kubectl auth can-i`) send protobuf. The server answers in JSON (those clients accept
+kubectl's typed clients (`kubectl create deployment|namespace|configmap|secret|job|cronjob|
+role|clusterrole|rolebinding|clusterrolebinding|pdb|quota|ingress|priorityclass|token`,
+`kubectl autoscale`, `kubectl auth can-i`) send protobuf. The server answers in JSON (those clients accept
 it); only request bodies are decoded, for the kinds below, into the JSON form. Fields
 outside these schemas are skipped, so their values are lost: use `kubectl create -f`
 or `apply` (JSON) for anything richer.
@@ -90,6 +91,59 @@ S: dict[str, dict[int, tuple]] = {
                     5: ("jobTemplate", "JobTemplateSpec", 0), 6: ("successfulJobsHistoryLimit", "i", 0),
                     7: ("failedJobsHistoryLimit", "i", 0), 8: ("timeZone", "s", 0)},
     "JobTemplateSpec": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "JobSpec", 0)},
+    # rbac.authorization.k8s.io/v1 (kubectl create role|clusterrole|rolebinding|clusterrolebinding)
+    "Role": {1: ("metadata", "ObjectMeta", 0), 2: ("rules", "PolicyRule", 1)},
+    "ClusterRole": {1: ("metadata", "ObjectMeta", 0), 2: ("rules", "PolicyRule", 1),
+                    3: ("aggregationRule", "AggregationRule", 0)},
+    "AggregationRule": {1: ("clusterRoleSelectors", "LabelSelector", 1)},
+    "PolicyRule": {1: ("verbs", "s", 1), 2: ("apiGroups", "s", 1), 3: ("resources", "s", 1),
+                   4: ("resourceNames", "s", 1), 5: ("nonResourceURLs", "s", 1)},
+    "RoleBinding": {1: ("metadata", "ObjectMeta", 0), 2: ("subjects", "Subject", 1), 3: ("roleRef", "RoleRef", 0)},
+    "ClusterRoleBinding": {1: ("metadata", "ObjectMeta", 0), 2: ("subjects", "Subject", 1),
+                           3: ("roleRef", "RoleRef", 0)},
+    "Subject": {1: ("kind", "s", 0), 2: ("apiGroup", "s", 0), 3: ("name", "s", 0), 4: ("namespace", "s", 0)},
+    "RoleRef": {1: ("apiGroup", "s", 0), 2: ("kind", "s", 0), 3: ("name", "s", 0)},
+    # policy/v1 (kubectl create pdb)
+    "PodDisruptionBudget": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "PodDisruptionBudgetSpec", 0)},
+    "PodDisruptionBudgetSpec": {1: ("minAvailable", "ios", 0), 2: ("selector", "LabelSelector", 0),
+                                3: ("maxUnavailable", "ios", 0), 4: ("unhealthyPodEvictionPolicy", "s", 0)},
+    # autoscaling/v1 and v2 (kubectl autoscale)
+    "HorizontalPodAutoscaler": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "HorizontalPodAutoscalerSpec", 0)},
+    "HorizontalPodAutoscalerSpec": {1: ("scaleTargetRef", "CrossVersionObjectReference", 0),
+                                    2: ("minReplicas", "i", 0), 3: ("maxReplicas", "i", 0),
+                                    4: ("targetCPUUtilizationPercentage", "i", 0)},
+    "HorizontalPodAutoscalerV2": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "HorizontalPodAutoscalerSpecV2", 0)},
+    "HorizontalPodAutoscalerSpecV2": {1: ("scaleTargetRef", "CrossVersionObjectReference", 0),
+                                      2: ("minReplicas", "i", 0), 3: ("maxReplicas", "i", 0),
+                                      4: ("metrics", "MetricSpec", 1)},
+    "CrossVersionObjectReference": {1: ("kind", "s", 0), 2: ("name", "s", 0), 3: ("apiVersion", "s", 0)},
+    "MetricSpec": {1: ("type", "s", 0), 4: ("resource", "ResourceMetricSource", 0)},
+    "ResourceMetricSource": {1: ("name", "s", 0), 2: ("target", "MetricTarget", 0)},
+    "MetricTarget": {1: ("type", "s", 0), 2: ("value", "Quantity", 0), 3: ("averageValue", "Quantity", 0),
+                     4: ("averageUtilization", "i", 0)},
+    # core/v1 (kubectl create quota)
+    "ResourceQuota": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "ResourceQuotaSpec", 0)},
+    "ResourceQuotaSpec": {1: ("hard", "msq", 0), 2: ("scopes", "s", 1)},
+    # networking.k8s.io/v1 (kubectl create ingress); a rule's value is inline in JSON
+    "Ingress": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "IngressSpec", 0)},
+    "IngressSpec": {1: ("defaultBackend", "IngressBackend", 0), 2: ("tls", "IngressTLS", 1),
+                    3: ("rules", "IngressRule", 1), 4: ("ingressClassName", "s", 0)},
+    "IngressRule": {1: ("host", "s", 0), 2: ("", "IngressRuleValue", 2)},
+    "IngressRuleValue": {1: ("http", "HTTPIngressRuleValue", 0)},
+    "HTTPIngressRuleValue": {1: ("paths", "HTTPIngressPath", 1)},
+    "HTTPIngressPath": {1: ("path", "s", 0), 2: ("backend", "IngressBackend", 0), 3: ("pathType", "s", 0)},
+    "IngressBackend": {4: ("service", "IngressServiceBackend", 0)},
+    "IngressServiceBackend": {1: ("name", "s", 0), 2: ("port", "ServiceBackendPort", 0)},
+    "ServiceBackendPort": {1: ("name", "s", 0), 2: ("number", "i", 0)},
+    "IngressTLS": {1: ("hosts", "s", 1), 2: ("secretName", "s", 0)},
+    # authentication.k8s.io/v1 (kubectl create token)
+    "TokenRequest": {1: ("metadata", "ObjectMeta", 0), 2: ("spec", "TokenRequestSpec", 0)},
+    "TokenRequestSpec": {1: ("audiences", "s", 1), 3: ("boundObjectRef", "BoundObjectReference", 0),
+                         4: ("expirationSeconds", "i", 0)},
+    "BoundObjectReference": {1: ("kind", "s", 0), 2: ("apiVersion", "s", 0), 3: ("name", "s", 0), 4: ("uid", "s", 0)},
+    # scheduling.k8s.io/v1 (kubectl create priorityclass)
+    "PriorityClass": {1: ("metadata", "ObjectMeta", 0), 2: ("value", "i", 0), 3: ("globalDefault", "bool", 0),
+                      4: ("description", "s", 0), 5: ("preemptionPolicy", "s", 0)},
     "IntOrString": {1: ("type", "i", 0), 2: ("intVal", "i", 0), 3: ("strVal", "s", 0)},
     "Time": {1: ("seconds", "i", 0), 2: ("nanos", "i", 0)},
     "Quantity": {1: ("string", "s", 0)},
@@ -99,10 +153,14 @@ S: dict[str, dict[int, tuple]] = {
 KEEP_ZERO = {"replicas", "parallelism", "completions", "backoffLimit", "revisionHistoryLimit",
              "terminationGracePeriodSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit",
              "activeDeadlineSeconds", "startingDeadlineSeconds", "ttlSecondsAfterFinished", "intVal",
-             "seconds", "type"}
+             "seconds", "type", "minReplicas", "value"}
 
 TOP_LEVEL = {"SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview", "Namespace", "ConfigMap", "Secret",
-             "ServiceAccount", "Service", "Deployment", "Job", "CronJob"}
+             "ServiceAccount", "Service", "Deployment", "Job", "CronJob", "Role", "ClusterRole", "RoleBinding",
+             "ClusterRoleBinding", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ResourceQuota", "Ingress",
+             "TokenRequest", "PriorityClass"}
+# A kind whose message differs between API versions.
+BY_VERSION = {("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV2"}
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -183,7 +241,9 @@ def decode(buf: bytes, message: str) -> dict:
             continue
         else:
             value = decode(raw, ftype)
-        if repeated:
+        if repeated == 2:  # embedded inline in the JSON form
+            out.update(value)
+        elif repeated:
             out.setdefault(name, []).append(value)
         else:
             out[name] = value
@@ -202,7 +262,7 @@ def decode_object(body: bytes) -> dict:
                             f"{', '.join(sorted(TOP_LEVEL))}; send application/json for {kind or 'this kind'}",
                        "UnsupportedMediaType")
     try:
-        obj = decode(unknown.get("raw", b""), kind)
+        obj = decode(unknown.get("raw", b""), BY_VERSION.get((type_meta.get("apiVersion", ""), kind), kind))
     except (ValueError, IndexError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"couldn't decode the protobuf request body: {exc}")
     obj["apiVersion"] = type_meta.get("apiVersion", "")
