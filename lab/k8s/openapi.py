@@ -1,12 +1,14 @@
-"""OpenAPI documents: enough for kubectl to find the server-side field validation and
-dry-run support of each kind. Schemas are left open (no client-side validation against
-them); kubectl then computes strategic merge patches from its built-in types."""
+"""OpenAPI documents: the operations of each kind (so kubectl finds the server-side field
+validation and dry-run support) and its schema from the official client's models
+(``lab/k8s/schemas.py``, so ``kubectl explain`` answers); custom resources keep open schemas.
+kubectl computes strategic merge patches from its built-in types."""
 
 from __future__ import annotations
 
 import hashlib
 
 from .resources import Registry, VIRTUAL
+from .schemas import kind_schemas
 
 _PARAMS = [
     {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
@@ -68,9 +70,11 @@ def v3_document(registry: Registry, gv_path: str, git_version: str) -> dict | No
         paths[coll + "/{name}"] = ops["item"]
         for sub in res.subresources:
             paths[f"{coll}/{{name}}/{sub}"] = {k: v for k, v in ops["item"].items() if k != "delete"}
-        schema_name = f"io.k8s.lab.{group or 'core'}.{version}.{res.kind}"
-        schemas[schema_name] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
-                                "description": f"{res.kind} ({res.api_version})"}
+        if res.crd or kind_schemas(group, version, res.kind, schemas) is None:
+            schema_name = f"io.k8s.lab.{group or 'core'}.{version}.{res.kind}"
+            schemas[schema_name] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                                    "description": f"{res.kind} ({res.api_version})",
+                                    "x-kubernetes-group-version-kind": [gvk]}
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": git_version},
             "paths": paths, "components": {"schemas": schemas}}
 
