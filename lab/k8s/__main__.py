@@ -48,11 +48,13 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(f"{os.getpid()}\n")
     signal.signal(signal.SIGTERM, _interrupt)
     print(json.dumps({k: v for k, v in lab.endpoints().items() if "token" not in k}), flush=True)
+    lab.start_compactor()
     try:
         lab.server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
     finally:
+        lab.stop_compactor()
         lab.controllers.stop()
         if lab.controllers.runtime is not None:
             lab.controllers.runtime.stop_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -96,17 +97,37 @@ class LabCluster:
 
     def start(self) -> "LabCluster":
         self.ensure_node()
+        self.start_compactor()
         self._thread = serve_in_thread(self.server)
         return self
 
+    def start_compactor(self) -> None:
+        """Compaction over time, as kube-apiserver asks etcd for it: every
+        ``compaction_interval`` seconds, the history up to the previous pass's revision goes."""
+        def run() -> None:
+            mark, since = self.cluster.store.rv, time.monotonic()
+            while not self._stopping.wait(0.2):
+                if time.monotonic() - since >= self.config.compaction_interval:
+                    self.cluster.store.compact(mark)
+                    mark, since = self.cluster.store.rv, time.monotonic()
+
+        self._stopping = threading.Event()
+        threading.Thread(target=run, name="lab-k8s-compactor", daemon=True).start()
+
     def serve_forever(self) -> None:
         self.ensure_node()
+        self.start_compactor()
         try:
             self.server.serve_forever(poll_interval=0.2)
         finally:
             self.stop()
 
+    def stop_compactor(self) -> None:
+        if getattr(self, "_stopping", None) is not None:
+            self._stopping.set()
+
     def stop(self) -> None:
+        self.stop_compactor()
         self.controllers.stop()
         if self.controllers.runtime is not None:
             self.controllers.runtime.stop_all()

@@ -201,13 +201,16 @@ class Store:
             except ValueError:
                 pass
 
-    def compact(self) -> int:
-        """Forget the event history (as etcd compaction does): older resourceVersions get 410."""
+    def compact(self, upto: int | None = None) -> int:
+        """Forget the event history up to resourceVersion ``upto`` (all of it by default), as
+        etcd compaction does: a watch from an older resourceVersion gets 410 Gone."""
         with self.lock:
+            upto = self.rv if upto is None else min(int(upto), self.rv)
             for bucket in self.buckets.values():
-                bucket.events.clear()
-                bucket.oldest_rv = self.rv
-            return self.rv
+                while bucket.events and bucket.events[0][0] <= upto:
+                    bucket.events.popleft()
+                bucket.oldest_rv = max(bucket.oldest_rv, upto)
+            return upto
 
     def close_all_watches(self) -> None:
         with self.lock:

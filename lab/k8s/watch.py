@@ -38,7 +38,15 @@ class WatchMixin:
                     since = int(rv_param)
                 except ValueError:
                     raise ApiError(400, f"invalid resource version {rv_param!r}")
-                watcher = store.watch(res.key, namespace, name, match, since, None)
+                try:
+                    watcher = store.watch(res.key, namespace, name, match, since, None)
+                except ApiError as exc:
+                    if exc.code != 410:
+                        raise
+                    # As kube-apiserver's watch cache: past authorization and a parsed
+                    # resourceVersion, "too old" is the stream's one ERROR event, not an HTTP error.
+                    self._expired(exc)
+                    return
             if send_initial:
                 watcher.queue.put(("INITIAL_END", store.rv))
         try:
@@ -80,6 +88,16 @@ class WatchMixin:
             self.close_connection = True
         finally:
             store.unwatch(watcher)
+
+    def _expired(self, exc: ApiError) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self._chunk(_dumps({"type": "ERROR", "object": exc.status()}).encode() + b"\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     @staticmethod
     def _bookmark(res: Resource, rv: int, initial_end: bool = False) -> bytes:
