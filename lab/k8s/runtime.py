@@ -1,4 +1,5 @@
-"""The Pod runtime: Pods of the lab's own images run as real local processes.
+"""The Pod runtime: Pods of the lab's own images, and containers whose command exists on
+this machine (``sleep``, ``true``, ``false``, ``sh -c ...``), run as real local processes.
 
 A Pod whose container image is ``registry.lab.example/<app>:<tag>`` (``lab/app``) gets a
 loopback address of its own (``127.<n>.x.y``, ``n`` from the state dir, so two labs on
@@ -8,6 +9,11 @@ probes are real: an HTTP GET every ``periodSeconds``; readiness decides the Pod'
 condition, a failing liveness probe restarts the process (``restartCount`` grows), a
 process that exits is restarted with back-off. Deleting the Pod sends SIGTERM and, after
 ``terminationGracePeriodSeconds``, SIGKILL.
+
+A container of another image runs its ``command`` + ``args`` when the command is one of
+``LOCAL_COMMANDS`` and found on this machine: its exit code, restarts (``CrashLoopBackOff``)
+and, for ``restartPolicy: Never``/``OnFailure``, the Pod's end (``Succeeded``/``Failed``) are
+real. Other containers keep the kubelet's simulation (Ready after ``controller_delay``).
 
 Threads here never touch the store: they queue what they saw (``pod-probe``,
 ``pod-exited``) for the controller thread, which writes status and Events. Processes die
@@ -21,6 +27,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +46,23 @@ def _die_with_parent() -> None:  # runs in the child before exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+# Commands a container of any image may run here as a real process (no image to pull: the
+# machine's own binaries, with the container's environment, in a scratch directory).
+LOCAL_COMMANDS = ("sleep", "true", "false", "sh", "echo", "env", "cat")
+
+
+def local_command(container: dict) -> list | None:
+    """The argv a container runs here (``command`` + ``args``), or None when it has no
+    command or its command is not one this machine runs for it."""
+    command = list(container.get("command") or [])
+    if not command or os.path.basename(str(command[0])) not in LOCAL_COMMANDS:
+        return None
+    found = shutil.which(str(command[0]))
+    if found is None:
+        return None
+    return [found] + [str(a) for a in command[1:]] + [str(a) for a in container.get("args") or []]
 
 
 def container_port(container: dict, port) -> int | None:
@@ -87,6 +111,8 @@ class PodProcess:
 
     def __init__(self, runtime: "PodRuntime", pod: dict, container: dict, env: dict, address: str) -> None:
         meta = pod["metadata"]
+        self.argv = local_command(container)  # None: the lab's own image
+        self.restart_policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
         self.runtime = runtime
         self.uid, self.namespace, self.name = meta["uid"], meta["namespace"], meta["name"]
         self.container = container
@@ -102,12 +128,17 @@ class PodProcess:
         self.log = runtime.log_dir / f"pod-{self.namespace}-{self.name}.log"
 
     def spawn(self) -> None:
-        argv = [self.runtime.python, "-m", "lab.app", "--image", self.image, "--listen", f"{self.address}:{self.port}"]
-        env = dict(os.environ)
+        if self.argv is not None:
+            argv, cwd = self.argv, str(self.runtime.log_dir)
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/", "HOSTNAME": self.name}
+        else:
+            argv = [self.runtime.python, "-m", "lab.app", "--image", self.image, "--listen",
+                    f"{self.address}:{self.port}"]
+            cwd, env = str(self.runtime.repo_root), dict(os.environ)
+            env["PYTHONPATH"] = str(self.runtime.repo_root)
         env.update(self.env)
-        env["PYTHONPATH"] = str(self.runtime.repo_root)
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(self.runtime.repo_root),
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                          preexec_fn=_die_with_parent, close_fds=True)
         self.started_at = time.time()
         self.runtime.write_listing()
@@ -124,8 +155,13 @@ class PodProcess:
             now = time.monotonic()
             if self.proc is not None and self.proc.poll() is not None and not self.stopping:
                 code = self.proc.returncode
-                self._report_ready(False, f"container exited with code {code}")
-                self.runtime.report("pod-exited", self, code, self._tail())
+                if self.restart_policy == "Never" or (self.restart_policy == "OnFailure" and code == 0):
+                    # Done for good: the Pod ends Succeeded or Failed with this exit code.
+                    self.runtime.report("pod-finished", self, code, self._tail())
+                    self.runtime.finished(self.uid)
+                    return
+                self.ready = False
+                self.runtime.report("pod-exited", self, code, self._tail(), backoff)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 if self.stopping:
@@ -222,7 +258,14 @@ class PodRuntime:
     @staticmethod
     def handles(pod: dict) -> bool:
         containers = (pod.get("spec") or {}).get("containers") or []
-        return bool(containers) and catalog.is_lab_image(containers[0].get("image", ""))
+        return bool(containers) and (catalog.is_lab_image(containers[0].get("image", ""))
+                                     or local_command(containers[0]) is not None)
+
+    def finished(self, uid: str) -> None:
+        """A Pod whose process ended for good (``restartPolicy`` Never or OnFailure)."""
+        with self.lock:
+            self.pods.pop(uid, None)
+        self.write_listing()
 
     def report(self, what: str, pod: PodProcess, *details) -> None:
         self._report(what, pod.namespace, pod.name, pod.uid, *details)
@@ -243,7 +286,8 @@ class PodRuntime:
     def start(self, pod: dict, env: dict) -> PodProcess:
         """Run the Pod's first container; raises ``catalog.PullError`` for an unknown image."""
         container = pod["spec"]["containers"][0]
-        catalog.resolve(container["image"])
+        if local_command(container) is None:
+            catalog.resolve(container["image"])
         with self.lock:
             running = self.pods.get(pod["metadata"]["uid"])
             if running is not None:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import base64
 
+import hashlib
+
 from lab.app import catalog
 
+from ..runtime import local_command
 from .common import K_POD, now_iso
 
 K_CONFIGMAP = ("", "configmaps")
@@ -22,7 +25,8 @@ class ConfigError(Exception):
 
 
 class Pods:
-    HANDLERS = {"pod_probe": "_h_pod_probe", "pod_exited": "_h_pod_exited", "pod_killed": "_h_pod_killed"}
+    HANDLERS = {"pod_probe": "_h_pod_probe", "pod_exited": "_h_pod_exited", "pod_killed": "_h_pod_killed",
+                "pod_finished": "_h_pod_finished"}
     WATCHES: dict = {}
 
     # -- configuration ----------------------------------------------------------------
@@ -74,7 +78,8 @@ class Pods:
         status = dict(pod.get("status") or {})
         waiting = (status.get("containerStatuses") or [{}])[0].get("state", {}).get("waiting", {}).get("reason")
         try:
-            catalog.resolve(container["image"])
+            if local_command(container) is None:
+                catalog.resolve(container["image"])
             env = self.container_env(pod, container)
         except catalog.PullError as exc:
             reason = "ImagePullBackOff" if waiting in ("ErrImagePull", "ImagePullBackOff") else "ErrImagePull"
@@ -130,9 +135,13 @@ class Pods:
     def _container_status(container: dict, uid: str, ready: bool, restarts: int, started: str,
                           last: dict | None = None) -> dict:
         image = container["image"]
-        out = {"name": container["name"], "image": image,
-               "imageID": image if "@sha256:" in image else "%s@sha256:%s" % (
-                   image.split(":")[0], catalog.digest(*image.split("/", 1)[1].split(":", 1))),
+        if "@sha256:" in image:
+            image_id = image
+        elif catalog.is_lab_image(image):
+            image_id = "%s@sha256:%s" % (image.split(":")[0], catalog.digest(*image.split("/", 1)[1].split(":", 1)))
+        else:
+            image_id = "%s@sha256:%s" % (image.split(":")[0], hashlib.sha256(image.encode()).hexdigest())
+        out = {"name": container["name"], "image": image, "imageID": image_id,
                "containerID": f"lab://{uid}", "ready": ready, "started": True, "restartCount": restarts,
                "state": {"running": {"startedAt": started}}}
         if last:
@@ -172,12 +181,55 @@ class Pods:
         if pod is not None and not ready and why:
             self.event(pod, "Unhealthy", why, "Warning", component="kubelet")
 
-    def _h_pod_exited(self, ns: str, name: str, uid: str, code: int, tail: str) -> None:
-        pod = self._container_changed(ns, name, uid, False, {"exitCode": code, "message": tail,
-                                                              "reason": "Error" if code else "Completed"})
-        if pod is not None:
-            self.event(pod, "BackOff", f"Back-off restarting failed container {pod['spec']['containers'][0]['name']}"
-                                       f" in pod {name}_{ns}({uid})", "Warning", component="kubelet")
+    def _h_pod_exited(self, ns: str, name: str, uid: str, code: int, tail: str, backoff: float = 10.0) -> None:
+        """The container ended and will be started again after ``backoff``: waiting in
+        ``CrashLoopBackOff`` with the exit in ``lastState``, as the kubelet reports it."""
+        pod = self._running_pod(ns, name, uid)
+        proc = self.runtime.pods.get(uid)
+        if pod is None or proc is None:
+            return
+        container = pod["spec"]["containers"][0]
+        cname = container["name"]
+        now = now_iso()
+        status = dict(pod.get("status") or {})
+        previous = (status.get("containerStatuses") or [{}])[0]
+        started = ((previous.get("state") or {}).get("running") or {}).get("startedAt") or now
+        entry = self._container_status(container, uid, False, proc.restarts + 1, started, {
+            "exitCode": code, "reason": "Error" if code else "Completed", "message": tail, "startedAt": started,
+            "finishedAt": now})
+        entry["started"] = False
+        entry["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": (
+            f"back-off {int(backoff) if backoff >= 1 else backoff}s restarting failed container={cname} "
+            f"pod={name}_{ns}({uid})")}}
+        status["conditions"] = self._conditions(False, now, container)
+        status["containerStatuses"] = [entry]
+        self.set_status(K_POD, pod, status)
+        self.event(pod, "BackOff", f"Back-off restarting failed container {cname} in pod {name}_{ns}({uid})",
+                   "Warning", component="kubelet")
+
+    def _h_pod_finished(self, ns: str, name: str, uid: str, code: int, tail: str) -> None:
+        """The container ended and its Pod does not restart it: ``Succeeded`` or ``Failed``."""
+        pod = self.get(K_POD, ns, name)
+        if pod is None or pod["metadata"]["uid"] != uid:
+            return
+        container = pod["spec"]["containers"][0]
+        now = now_iso()
+        status = dict(pod.get("status") or {})
+        previous = (status.get("containerStatuses") or [{}])[0]
+        started = ((previous.get("state") or {}).get("running") or {}).get("startedAt") or now
+        entry = self._container_status(container, uid, False, int(previous.get("restartCount") or 0), started)
+        entry["started"] = False
+        entry["state"] = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                         "startedAt": started, "finishedAt": now,
+                                         **({"message": tail} if tail and code else {})}}
+        status["phase"] = "Succeeded" if code == 0 else "Failed"
+        conditions = self._conditions(False, now, container, reason="PodCompleted")
+        for cond in conditions:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond.pop("message", None)
+        status["conditions"] = conditions
+        status["containerStatuses"] = [entry]
+        self.set_status(K_POD, pod, status)
 
     def _h_pod_killed(self, ns: str, name: str, uid: str, why: str) -> None:
         pod = self._running_pod(ns, name, uid)
