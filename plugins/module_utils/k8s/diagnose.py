@@ -47,18 +47,43 @@ def readiness(obj):
 
 
 def unready_pod(pod):
-    """``None`` for a ready (or terminating) Pod; else its phase, the reasons its containers
-    wait, and their restarts."""
+    """``None`` for a ready (or terminating) Pod; else its phase, why the scheduler left it
+    (``Unschedulable`` and the scheduler's reason), the reasons its containers wait (a
+    ``CrashLoopBackOff`` with the last exit code), and their restarts."""
     if pod["metadata"].get("deletionTimestamp"):
         return None
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    status = pod.get("status") or {}
+    statuses = status.get("containerStatuses") or []
     if statuses and all(s.get("ready") for s in statuses):
         return None
-    waiting = ["%s: %s%s" % (s["name"], s["state"]["waiting"].get("reason"),
-                             (" (%s)" % s["state"]["waiting"]["message"]) if s["state"]["waiting"].get("message") else "")
-               for s in statuses if (s.get("state") or {}).get("waiting")]
-    return {"pod": pod["metadata"]["name"], "phase": (pod.get("status") or {}).get("phase"), "waiting": waiting,
+    waiting = []
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            waiting.append("%s (%s)" % (cond.get("reason") or "not scheduled", cond.get("message") or "no reason given"))
+    for item in statuses:
+        state = (item.get("state") or {}).get("waiting")
+        if not state:
+            continue
+        detail = [state["message"]] if state.get("message") else []
+        last = (item.get("lastState") or {}).get("terminated") or {}
+        if "exitCode" in last:
+            detail.insert(0, "last exit code %s%s" % (last["exitCode"], ", %s" % last["reason"] if last.get("reason") else ""))
+        waiting.append("%s: %s%s" % (item["name"], state.get("reason"), " (%s)" % "; ".join(detail) if detail else ""))
+    return {"pod": pod["metadata"]["name"], "phase": status.get("phase"), "waiting": waiting,
             "restarts": sum(int(s.get("restartCount") or 0) for s in statuses)}
+
+
+def workload_problems(obj):
+    """What the workload's own status says stops it (pure): a paused Deployment, and a
+    ``ReplicaFailure`` condition (its Pods cannot be created, for example a missing
+    ServiceAccount)."""
+    problems = []
+    if (obj.get("spec") or {}).get("paused"):
+        problems.append("the Deployment is paused (spec.paused); resume it (kubectl rollout resume) to roll out")
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
+            problems.append("ReplicaFailure %s: %s" % (cond.get("reason"), cond.get("message")))
+    return problems
 
 
 def warning_events(kube, namespace, names, limit=10):
@@ -88,7 +113,7 @@ def diagnose(kube, obj, wanted_images, max_pods=5):
         report.append(state)
     report = sorted(report, key=lambda p: (not p["new_template"], p["pod"]))[:max_pods]
     names = set(p["pod"] for p in report) | {obj["metadata"]["name"]}
-    return {"pods": report, "events": warning_events(kube, namespace, names)}
+    return {"pods": report, "events": warning_events(kube, namespace, names), "problems": workload_problems(obj)}
 
 
 def _images(pod_or_template):
@@ -100,9 +125,11 @@ def timeout_message(pending, diagnoses, seconds):
     parts = []
     for key in sorted(pending):
         diag = diagnoses.get(key) or {}
-        detail = [diag.get("missing") or "not rolled out"]
-        detail += diag.get("events", [])[-2:]
+        detail = [diag.get("missing") or "not rolled out"] + diag.get("problems", [])
         for pod in diag.get("pods", [])[:1]:
-            detail += pod.get("waiting", [])
+            detail += ["pod %s: %s" % (pod["pod"], text) for text in pod.get("waiting", [])]
+            if pod.get("restarts"):
+                detail.append("pod %s restarted %d times" % (pod["pod"], pod["restarts"]))
+        detail += [e for e in diag.get("events", [])[-2:] if not any(e.split(": ", 1)[-1] in d for d in detail)]
         parts.append("%s: %s" % (key, "; ".join(detail)))
     return "%d workload(s) not rolled out within %ss: %s" % (len(pending), seconds, " | ".join(parts))
