@@ -47,6 +47,14 @@ def test_maintenance_on_then_off_leaves_the_ingress_exactly_as_it_was(lab, tmp_p
         wait(lambda: answer(lab) == (503, "120"), timeout=20, what="the router to serve the maintenance page")
         backends = [p["backend"]["service"]["name"] for r in ingress(lab)["spec"]["rules"] for p in r["http"]["paths"]]
         assert set(backends) == {"maintenance"} and ingress(lab)["spec"]["tls"] == before["spec"]["tls"]
+        # Field by field, only the backends moved: every path keeps its path and pathType (a
+        # real API server refuses a path without pathType).
+        on = ingress(lab)["spec"]
+        for rule_on, rule_before in zip(on["rules"], before["spec"]["rules"]):
+            assert rule_on.get("host") == rule_before.get("host")
+            for path_on, path_before in zip(rule_on["http"]["paths"], rule_before["http"]["paths"]):
+                assert path_before["pathType"] == "Prefix"
+                assert dict(path_on, backend=None) == dict(path_before, backend=None)
 
         off = dict(target, state="disabled")
         proc, out = run(tmp_path, {"name": "Off", "golive.core.k8s_maintenance": off},

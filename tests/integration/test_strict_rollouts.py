@@ -17,8 +17,9 @@ CONTAINER = "pager"
 def rollout(lab, template, timeout=12):
     app = lab["app"]
     return run_module("k8s_rollout", {
-        "kubeconfig": lab["k8s"]["kubeconfig"], "namespace": app["namespace"],
-        "workloads": [{"kind": "Deployment", "name": app["deployment"]}], "template": template, "timeout": timeout})
+        "kubeconfig": lab["k8s"]["kubeconfig"],
+        "workloads": [{"kind": "Deployment", "namespace": app["namespace"], "name": app["deployment"]}],
+        "template": template, "timeout": timeout})
 
 
 def put_back(lab):
