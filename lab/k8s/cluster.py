@@ -11,9 +11,9 @@ import uuid
 
 import yaml
 
-from . import validation
+from . import managed, validation
 from . import patch as patching
-from .errors import ApiError, already_exists, conflict, invalid, not_found, now_iso
+from .errors import ApiError, already_exists, conflict, invalid, not_found, now_iso, precondition_failed
 from .resources import Registry, Resource, VIRTUAL
 from .store import Entry, Store
 from .tokens import Tokens
@@ -78,7 +78,8 @@ class Cluster:
         return res
 
     # -- create --------------------------------------------------------------------------
-    def create(self, res: Resource, namespace: str | None, body: dict, dry_run: bool = False) -> dict:
+    def create(self, res: Resource, namespace: str | None, body: dict, dry_run: bool = False,
+               manager: str | None = None, applied: dict | None = None) -> dict:
         if res.plural in VIRTUAL:
             raise ApiError(405, "virtual resource")
         if not isinstance(body, dict):
@@ -122,8 +123,8 @@ class Cluster:
             for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
                       "managedFields", "selfLink"):
                 meta.pop(k, None)
-            if res.has_status or res.crd:
-                meta["generation"] = 1
+            if (res.has_status or res.crd) and not (res.kind == "Pod" and not res.group):
+                meta["generation"] = 1  # v1.30 Pods carry no generation
             if res.has_status and not res.crd and res.kind not in ("Node", "Namespace", "Pod"):
                 # Status is not set through the main resource (controllers and scenarios
                 # use the status subresource or the preload path).
@@ -135,6 +136,10 @@ class Cluster:
                 _initial_status(res, obj)
             self._validate(res, obj)
             validation.on_write(res, obj, None)
+            if applied is not None:
+                managed.after_apply(res, obj, [], applied, manager)
+            elif manager:
+                managed.after_update(res, obj, None, manager)
             if dry_run:
                 meta["resourceVersion"] = str(self.store.rv)
                 return obj
@@ -156,7 +161,8 @@ class Cluster:
 
     # -- update --------------------------------------------------------------------------
     def update(self, res: Resource, namespace: str, name: str, body: dict, dry_run: bool = False,
-               subresource: str | None = None, check_rv: bool = True) -> dict:
+               subresource: str | None = None, check_rv: bool = True, manager: str | None = None,
+               fields_set: bool = False) -> dict:
         if not isinstance(body, dict):
             raise ApiError(400, "the body of the request was in an unknown format")
         with self.store.lock:
@@ -203,8 +209,13 @@ class Cluster:
                 if "generation" in old["metadata"] and self._spec_changed(old, new):
                     meta["generation"] = old["metadata"]["generation"] + 1
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-            new["metadata"].pop("managedFields", None)
-            if new == old:
+            if fields_set and subresource is None:
+                pass  # an apply: its field ownership is already written
+            elif manager and subresource is None:
+                managed.after_update(res, new, old, manager)
+            else:
+                managed.keep(new, old)
+            if _without_fields(new) == _without_fields(old):
                 return old
             if dry_run:
                 return new
@@ -222,7 +233,7 @@ class Cluster:
         return {k: v for k, v in old.items() if k not in skip} != {k: v for k, v in new.items() if k not in skip}
 
     def patch(self, res: Resource, namespace: str, name: str, ptype: str, body, dry_run: bool = False,
-              subresource: str | None = None, field_manager: str = "") -> tuple[dict, bool]:
+              subresource: str | None = None, field_manager: str = "", force: bool = False) -> tuple[dict, bool]:
         """Apply a patch; returns (object, created)."""
         with self.store.lock:
             entry = self.store.get(res.key, namespace if res.namespaced else "", name)
@@ -230,12 +241,16 @@ class Cluster:
                 if ptype == "apply" and subresource is None:
                     obj = patching.strategic_merge({}, body)
                     obj.setdefault("metadata", {})["name"] = name
-                    created = self.create(res, namespace, obj, dry_run=dry_run)
+                    created = self.create(res, namespace, obj, dry_run=dry_run, manager=field_manager,
+                                          applied=body)
                     if not dry_run:
                         self.applied[(created["metadata"]["uid"], field_manager)] = copy.deepcopy(body)
                     return created, True
                 raise not_found(res, name)
             current = _copy(entry)
+            fields = None
+            if ptype == "apply" and isinstance(body, dict) and subresource is None:
+                fields = managed.on_apply(res, name, current, body, field_manager, force)
             if ptype == "apply" and isinstance(body, dict):
                 # Fields this manager applied before and no longer applies are removed.
                 previous = self.applied.get((entry.obj["metadata"]["uid"], field_manager))
@@ -273,7 +288,11 @@ class Cluster:
             if rv_in_patch and rv_in_patch != entry.obj["metadata"]["resourceVersion"]:
                 raise conflict(res, name)
             new.setdefault("metadata", {})["resourceVersion"] = entry.obj["metadata"]["resourceVersion"]
-            return self.update(res, namespace, name, new, dry_run=dry_run, subresource=subresource), False
+            if fields is not None:
+                managed.after_apply(res, new, fields, body, field_manager)
+            return self.update(res, namespace, name, new, dry_run=dry_run, subresource=subresource,
+                               manager=None if fields is not None else field_manager,
+                               fields_set=fields is not None), False
 
     # -- delete --------------------------------------------------------------------------
     def delete(self, res: Resource, namespace: str, name: str, propagation: str | None = None,
@@ -283,9 +302,10 @@ class Cluster:
             obj = entry.obj
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != obj["metadata"].get("uid"):
-                raise conflict(res, name)
+                raise precondition_failed(res, name, "UID", pre["uid"], obj["metadata"].get("uid"))
             if pre.get("resourceVersion") and pre["resourceVersion"] != obj["metadata"]["resourceVersion"]:
-                raise conflict(res, name)
+                raise precondition_failed(res, name, "ResourceVersion", pre["resourceVersion"],
+                                          obj["metadata"]["resourceVersion"])
             if dry_run:
                 return obj
             if res.kind == "Namespace" and name in SYSTEM_NAMESPACES:
@@ -394,6 +414,10 @@ class Cluster:
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
             obj.setdefault("status", {}).setdefault("phase", "Active")
+        if kind == "Lease" and res.group == "coordination.k8s.io" and isinstance(spec, dict):
+            for key in ("acquireTime", "renewTime"):
+                if spec.get(key):
+                    spec[key] = _micro_time(spec[key], res, meta.get("name", ""), key)
         if res.crd or res.group not in ("", "apps", "batch"):
             return
         if kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet") and isinstance(spec, dict):
@@ -469,11 +493,13 @@ class Cluster:
             raise ApiError(403, f'pods "{name}" is forbidden: error looking up service account {ns}/{account}: '
                                 f'serviceaccount "{account}" not found', "Forbidden",
                            details={"name": name, "kind": "pods"})
+        _pod_admission_defaults(spec)
 
     @staticmethod
     def _pod_defaults(spec) -> None:
         if not isinstance(spec, dict):
             return
+        _omit_empty(spec)
         spec.setdefault("restartPolicy", "Always")
         spec.setdefault("dnsPolicy", "ClusterFirst")
         spec.setdefault("terminationGracePeriodSeconds", 30)
@@ -559,6 +585,83 @@ def _qos_class(spec: dict) -> str:
     guaranteed = all((r.get("limits") or {}).get(k) and (r.get("requests") or {}).get(k, (r.get("limits") or {})[k])
                      == (r.get("limits") or {})[k] for r in resources for k in ("cpu", "memory"))
     return "Guaranteed" if guaranteed else "Burstable"
+
+
+EMPTY_OMITTED = ("env", "envFrom", "ports", "volumeMounts", "command", "args")
+EMPTY_OMITTED_SPEC = ("nodeSelector", "tolerations", "volumes", "imagePullSecrets", "initContainers")
+ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def _pod_admission_defaults(spec: dict) -> None:
+    """What a created Pod gets from defaulting and admission on a real API server: requests
+    from limits where a container sets only limits, the not-ready/unreachable tolerations
+    (300 s), priority 0, and the ``kube-api-access-*`` projected volume mounted in each
+    container (unless the token is not to be mounted)."""
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        if not isinstance(container, dict):
+            continue
+        resources = container.get("resources")
+        if isinstance(resources, dict) and resources.get("limits"):
+            requests = resources.setdefault("requests", {})
+            for key, value in resources["limits"].items():
+                requests.setdefault(key, value)
+    tolerations = spec.setdefault("tolerations", [])
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not any(t.get("key") == key and t.get("effect") in (None, "", "NoExecute") for t in tolerations
+                   if isinstance(t, dict)):
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("enableServiceLinks", True)
+    if spec.get("automountServiceAccountToken") is False:
+        return
+    containers = [c for c in (spec.get("initContainers") or []) + (spec.get("containers") or []) if isinstance(c, dict)]
+    if any(m.get("mountPath") == ACCOUNT_MOUNT for c in containers for m in c.get("volumeMounts") or []):
+        return
+    volume = "kube-api-access-" + _rand()
+    spec.setdefault("volumes", []).append({"name": volume, "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace",
+                                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}})
+    for container in containers:
+        container.setdefault("volumeMounts", []).append({"name": volume, "readOnly": True,
+                                                         "mountPath": ACCOUNT_MOUNT})
+
+
+def _omit_empty(spec) -> None:
+    """Empty lists and maps are not written (the API's ``omitempty``)."""
+    if not isinstance(spec, dict):
+        return
+    for key in EMPTY_OMITTED_SPEC:
+        if spec.get(key) in ([], {}):
+            spec.pop(key)
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        if isinstance(container, dict):
+            for key in EMPTY_OMITTED:
+                if container.get(key) in ([], {}):
+                    container.pop(key)
+
+
+def _without_fields(obj: dict) -> dict:
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("managedFields", None)
+    return dict(obj, metadata=meta)
+
+
+def _micro_time(value, res, name: str, key: str) -> str:
+    """A MicroTime as the API server writes it back: UTC with six fractional digits."""
+    import datetime as dt
+    text = str(value).strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        raise ApiError(400, f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                            f'parsing time "{text}" as "2006-01-02T15:04:05.000000Z07:00": cannot parse',
+                       "BadRequest")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _initial_status(res, obj: dict) -> None:

@@ -61,6 +61,15 @@ def conflict(res, name: str) -> ApiError:
                     "Conflict", details={"name": name, "group": res.group, "kind": res.plural})
 
 
+def precondition_failed(res, name: str, what: str, wanted, found) -> ApiError:
+    """A delete whose UID or resourceVersion precondition does not hold (409), as the
+    storage layer words it."""
+    qualified = f"{res.plural}.{res.group}" if res.group else res.plural
+    return ApiError(409, f'Operation cannot be fulfilled on {qualified} "{name}": Precondition failed: {what} in '
+                         f'precondition: {wanted}, {what} in object meta: {found}', "Conflict",
+                    details={"name": name, "group": res.group, "kind": res.plural})
+
+
 def invalid(res, name: str, message: str, field: str = "") -> ApiError:
     causes = [{"reason": "FieldValueInvalid", "message": message, "field": field}] if field else []
     details = {"name": name, "group": res.group, "kind": res.kind}

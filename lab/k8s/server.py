@@ -19,6 +19,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import tables
+from . import managed
 from .cluster import PATCH_TYPES, Cluster, parse_body
 from .admin import AdminMixin
 from .discovery import DiscoveryMixin
@@ -225,6 +226,9 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
             traceback.print_exc()
             self._error(ApiError(500, f"internal error: {exc}"))
 
+    def _manager(self, query: dict) -> str:
+        return managed.manager_of(query.get("fieldManager", ""), self.headers.get("User-Agent", ""))
+
     def _require(self, token: str, accounts: bool = False) -> None:
         """The bearer token is ``token``, or (with ``accounts``) a valid ServiceAccount token."""
         auth = self.headers.get("Authorization", "")
@@ -304,7 +308,7 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
                 return self._list(res, namespace, query)
             if method == "POST":
                 obj = parse_body(body, self.headers.get("Content-Type", ""))
-                created = cl.create(res, namespace, obj, dry_run=dry_run)
+                created = cl.create(res, namespace, obj, dry_run=dry_run, manager=self._manager(query))
                 return self._json(201, self._out(res, created))
             if method == "DELETE":
                 return self._delete_collection(res, namespace, query, body, dry_run)
@@ -331,7 +335,8 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
             return self._json(200, self._raw(res, entry))
         if method == "PUT":
             obj = parse_body(body, self.headers.get("Content-Type", ""))
-            result = cl.update(res, namespace or "", name, obj, dry_run=dry_run, subresource=sub)
+            result = cl.update(res, namespace or "", name, obj, dry_run=dry_run, subresource=sub,
+                               manager=self._manager(query))
             return self._json(200, self._out(res, result))
         if method == "PATCH":
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -340,8 +345,11 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
                 raise ApiError(415, f"the body of the request was in an unknown format - accepted media "
                                     f"types include: {', '.join(PATCH_TYPES)}", "UnsupportedMediaType")
             patch = parse_body(body, ctype)
+            if ptype == "apply" and not query.get("fieldManager"):
+                raise ApiError(400, "PATCH %s: fieldManager is required for apply requests" % path, "BadRequest")
             result, created = cl.patch(res, namespace or "", name, ptype, patch, dry_run=dry_run,
-                                       subresource=sub, field_manager=query.get("fieldManager", ""))
+                                       subresource=sub, field_manager=self._manager(query),
+                                       force=_bool(query.get("force")))
             return self._json(201 if created else 200, self._out(res, result))
         if method == "DELETE":
             opts = parse_body(body, "application/json") or {}

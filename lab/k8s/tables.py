@@ -57,10 +57,9 @@ COLUMNS = {
                   lambda o: [(o.get("status") or {}).get("desiredNumberScheduled", 0),
                              (o.get("status") or {}).get("currentNumberScheduled", 0),
                              (o.get("status") or {}).get("numberReady", 0)]),
-    "Pod": (_cols("Ready", "Status", ("Restarts", "integer"), "IP"),
+    "Pod": (_cols("Ready", "Status", ("Restarts", "integer")),
             lambda o: [_pod_ready(o), _pod_status(o),
-                       sum(c.get("restartCount", 0) for c in (o.get("status") or {}).get("containerStatuses") or []),
-                       (o.get("status") or {}).get("podIP", "<none>")]),
+                       sum(c.get("restartCount", 0) for c in (o.get("status") or {}).get("containerStatuses") or [])]),
     "Service": (_cols("Type", "Cluster-IP", "Ports"),
                 lambda o: [(o.get("spec") or {}).get("type", "ClusterIP"), (o.get("spec") or {}).get("clusterIP", ""),
                            ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in (o.get("spec") or {}).get("ports") or [])]),
@@ -87,6 +86,30 @@ COLUMNS = {
 }
 
 
+def _images(o, key="name"):
+    containers = (((o.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    return ",".join(str(c.get(key, "")) for c in containers)
+
+
+def _selector(o):
+    selector = (o.get("spec") or {}).get("selector") or {}
+    labels = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if isinstance(v, str)) or "<none>"
+
+
+# Columns kubectl shows with ``-o wide`` (priority 1), after Age, as the real printers.
+WIDE = {
+    "Pod": (_cols("IP", "Node", "Nominated Node", "Readiness Gates"),
+            lambda o: [(o.get("status") or {}).get("podIP") or "<none>", (o.get("spec") or {}).get("nodeName") or "<none>",
+                       (o.get("status") or {}).get("nominatedNodeName") or "<none>",
+                       ",".join(g.get("conditionType", "") for g in (o.get("spec") or {}).get("readinessGates") or [])
+                       or "<none>"]),
+    "Deployment": (_cols("Containers", "Images", "Selector"), lambda o: [_images(o), _images(o, "image"), _selector(o)]),
+    "ReplicaSet": (_cols("Containers", "Images", "Selector"), lambda o: [_images(o), _images(o, "image"), _selector(o)]),
+    "Service": (_cols("Selector"), lambda o: [_selector(o)]),
+}
+
+
 def table(res, objs: list[dict], rv: str, query: dict) -> dict:
     extra, cells = COLUMNS.get(res.kind, ([], None)) if not res.crd else ([], None)
     bare = res.kind == "Event"  # kubectl shows events without their generated names
@@ -95,12 +118,15 @@ def table(res, objs: list[dict], rv: str, query: dict) -> dict:
     columns += [{"name": n, "type": t, "format": "", "description": n, "priority": 0} for n, t in extra]
     if not bare:
         columns.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
+    wide, wide_cells = WIDE.get(res.kind, ([], None)) if not res.crd else ([], None)
+    columns += [{"name": n, "type": t, "format": "", "description": n, "priority": 1} for n, t in wide]
     include = query.get("includeObject", "Metadata")
     rows = []
     for obj in objs:
         meta = obj["metadata"]
         row_cells = (cells(obj) if cells else []) if bare else \
-            [meta["name"]] + (cells(obj) if cells else []) + [_age(meta.get("creationTimestamp"))]
+            [meta["name"]] + (cells(obj) if cells else []) + [_age(meta.get("creationTimestamp"))] + \
+            (wide_cells(obj) if wide_cells else [])
         if include == "Object":
             embedded = obj
         elif include == "None":

@@ -323,3 +323,112 @@ def test_kubectl_explain_answers_from_the_openapi_v3_schema(kubectl):
     image = kubectl("explain", "pods.spec.containers.image").stdout
     assert "FIELD: image <string>" in image and "Container image name" in image
     assert "<[]Container>" in kubectl("explain", "pod.spec").stdout
+
+
+# -- 9. Pod defaulting and admission ------------------------------------------------------------
+
+def test_a_created_pod_is_defaulted_as_a_real_server_defaults_it(http, namespace):
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    made = http("POST", pods, {"metadata": {"name": "plain"}, "spec": {"nodeSelector": {}, "containers": [
+        {"name": "app", "image": "busybox:1.36", "env": [], "ports": [],
+         "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}]}}).json()
+    spec, container = made["spec"], made["spec"]["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "100m", "memory": "64Mi"}
+    assert made["status"]["qosClass"] == "Guaranteed"
+    assert spec["serviceAccountName"] == "default" and spec["priority"] == 0
+    assert {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+            "tolerationSeconds": 300} in spec["tolerations"]
+    assert {t["key"] for t in spec["tolerations"]} == {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
+    volume = next(v for v in spec["volumes"] if v["name"].startswith("kube-api-access-"))
+    assert [list(s) for s in volume["projected"]["sources"]] == [["serviceAccountToken"], ["configMap"], ["downwardAPI"]]
+    assert container["volumeMounts"] == [{"name": volume["name"], "readOnly": True,
+                                          "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]
+    assert "env" not in container and "ports" not in container and "nodeSelector" not in spec
+    assert "generation" not in made["metadata"]  # v1.30 Pods carry none
+    scheduled = wait_until(lambda: (lambda p: p if p["spec"].get("nodeName") else None)(
+        http("GET", f"{pods}/plain").json()), message="the Pod scheduled")
+    assert "generation" not in scheduled["metadata"]
+    opted_out = http("POST", pods, {"metadata": {"name": "quiet"}, "spec": {
+        "automountServiceAccountToken": False, "containers": [{"name": "app", "image": "busybox:1.36"}]}}).json()
+    assert "volumes" not in opted_out["spec"] and opted_out["status"]["qosClass"] == "BestEffort"
+
+
+# -- 11. server-side apply: field ownership and conflicts ---------------------------------------
+
+def test_server_side_apply_keeps_managed_fields_and_refuses_a_conflict_unless_forced(http, namespace, kubectl):
+    apps = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+    body = deployment("owned", replicas=2)
+    made = http("PATCH", f"{apps}/owned?fieldManager=team-a", json.dumps(body), "application/apply-patch+yaml")
+    assert made.status_code == 201
+    fields = made.json()["metadata"]["managedFields"]
+    assert [(f["manager"], f["operation"], f["fieldsType"]) for f in fields] == [("team-a", "Apply", "FieldsV1")]
+    assert "f:replicas" in fields[0]["fieldsV1"]["f:spec"]
+    assert 'k:{"name":"app"}' in fields[0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    # Another manager changes the replicas with a plain patch: it owns them now.
+    http("PATCH", f"{apps}/owned?fieldManager=autoscaler", {"spec": {"replicas": 3}}, "application/merge-patch+json")
+    d = http("GET", f"{apps}/owned").json()
+    owners = {f["manager"]: f for f in d["metadata"]["managedFields"]}
+    assert "f:replicas" in owners["autoscaler"]["fieldsV1"]["f:spec"]
+    assert "f:replicas" not in owners["team-a"]["fieldsV1"].get("f:spec", {})
+    # team-b applies another replica count: a conflict naming the field and its manager.
+    other = dict(body, spec=dict(body["spec"], replicas=5))
+    refused = http("PATCH", f"{apps}/owned?fieldManager=team-b", json.dumps(other), "application/apply-patch+yaml")
+    assert refused.status_code == 409 and refused.json()["reason"] == "Conflict"
+    assert refused.json()["message"].startswith("Apply failed with ")
+    assert 'conflict with "autoscaler" using apps/v1: .spec.replicas' in refused.json()["message"]
+    cause = next(c for c in refused.json()["details"]["causes"] if c["field"] == ".spec.replicas")
+    assert cause["reason"] == "FieldManagerConflict"
+    assert http("GET", f"{apps}/owned").json()["spec"]["replicas"] == 3
+    # The same value is shared, not a conflict; force takes a field over.
+    same = dict(body, spec=dict(body["spec"], replicas=3))
+    assert http("PATCH", f"{apps}/owned?fieldManager=team-c", json.dumps(same),
+                "application/apply-patch+yaml").status_code == 200
+    forced = http("PATCH", f"{apps}/owned?fieldManager=team-b&force=true", json.dumps(other),
+                  "application/apply-patch+yaml")
+    assert forced.status_code == 200 and forced.json()["spec"]["replicas"] == 5
+    owners = {f["manager"]: f for f in forced.json()["metadata"]["managedFields"]}
+    assert "f:replicas" in owners["team-b"]["fieldsV1"]["f:spec"]
+    assert "f:replicas" not in owners.get("autoscaler", {}).get("fieldsV1", {}).get("f:spec", {})
+    # kubectl sees the same: --server-side without --force-conflicts is refused.
+    manifest = json.dumps(dict(body, metadata=dict(body["metadata"], namespace=namespace),
+                               spec=dict(body["spec"], replicas=7)))
+    clash = kubectl("apply", "--server-side", "-f", "-", input=manifest, check=False)
+    assert clash.returncode != 0 and "conflict" in clash.stderr.lower()
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=manifest)
+    assert http("GET", f"{apps}/owned").json()["spec"]["replicas"] == 7
+
+
+def test_an_apply_needs_a_field_manager(http, namespace):
+    refused = http("PATCH", f"/api/v1/namespaces/{namespace}/configmaps/nofm",
+                   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nofm\n", "application/apply-patch+yaml")
+    assert refused.status_code == 400 and "fieldManager is required for apply requests" in refused.json()["message"]
+
+
+def test_a_delete_with_a_stale_uid_names_the_precondition(http, namespace):
+    cms = f"/api/v1/namespaces/{namespace}/configmaps"
+    http("POST", cms, {"metadata": {"name": "pre"}})
+    refused = http("DELETE", f"{cms}/pre", {"preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}})
+    assert refused.status_code == 409
+    assert refused.json()["message"].startswith('Operation cannot be fulfilled on configmaps "pre": Precondition '
+                                                'failed: UID in precondition: 00000000-0000-0000-0000-000000000000')
+
+
+def test_lease_times_are_written_back_as_micro_time(http, namespace):
+    leases = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
+    made = http("POST", leases, {"metadata": {"name": "l"}, "spec": {"holderIdentity": "me",
+                                                                     "renewTime": "2026-12-06T08:00:00Z",
+                                                                     "acquireTime": "2026-12-06T08:00:00.5+00:00"}})
+    assert made.json()["spec"]["renewTime"] == "2026-12-06T08:00:00.000000Z"
+    assert made.json()["spec"]["acquireTime"] == "2026-12-06T08:00:00.500000Z"
+
+
+def test_get_wide_shows_the_node(kubectl, namespace, http):
+    http("POST", f"/api/v1/namespaces/{namespace}/pods", {"metadata": {"name": "where"}, "spec": {
+        "containers": [{"name": "app", "image": "busybox:1.36"}]}})
+    wait_until(lambda: http("GET", f"/api/v1/namespaces/{namespace}/pods/where").json()["spec"].get("nodeName"))
+    plain = kubectl("-n", namespace, "get", "pods").stdout.splitlines()[0].split()
+    wide = kubectl("-n", namespace, "get", "pods", "-o", "wide").stdout.splitlines()
+    assert plain == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert wide[0].split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    node = http("GET", f"/api/v1/namespaces/{namespace}/pods/where").json()["spec"]["nodeName"]
+    assert node in wide[1]
