@@ -296,7 +296,7 @@ class Cluster:
 
     # -- delete --------------------------------------------------------------------------
     def delete(self, res: Resource, namespace: str, name: str, propagation: str | None = None,
-               dry_run: bool = False, preconditions: dict | None = None) -> dict:
+               dry_run: bool = False, preconditions: dict | None = None, grace: int | None = None) -> dict:
         with self.store.lock:
             entry = self.get_entry(res, namespace, name)
             obj = entry.obj
@@ -326,6 +326,20 @@ class Cluster:
                     entry = self.store.put(res.key, new, "MODIFIED", obj)
                     self._after_write(res, entry.obj, obj)
                 return entry.obj
+            graceful = self._grace(res, obj, grace)
+            if graceful:
+                # A Pod on a node ends gracefully: it is Terminating (deletionTimestamp in the
+                # future) until its kubelet has stopped it, within the grace period.
+                if obj["metadata"].get("deletionTimestamp"):
+                    return obj
+                new = _copy(entry)
+                new["metadata"]["deletionTimestamp"] = _later_iso(graceful)
+                new["metadata"]["deletionGracePeriodSeconds"] = graceful
+                if finalizers:
+                    new["metadata"]["finalizers"] = finalizers
+                entry = self.store.put(res.key, new, "MODIFIED", obj)
+                self._after_write(res, entry.obj, obj)
+                return entry.obj
             if finalizers:
                 if obj["metadata"].get("deletionTimestamp"):
                     return obj
@@ -339,6 +353,19 @@ class Cluster:
             final = self.store.remove(res.key, namespace if res.namespaced else "", name)
             self._after_delete(res, final.obj)
             return final.obj
+
+    @staticmethod
+    def _grace(res: Resource, obj: dict, grace: int | None) -> int:
+        """The grace period a deletion of ``obj`` gets (0: removed at once). Only Pods have
+        one: bound to a node and not yet ended, as the Pod strategy decides."""
+        if res.kind != "Pod" or res.group:
+            return 0
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+            return 0
+        if grace is None:
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+        return max(int(grace or 0), 0)
 
     def _orphan(self, uid: str) -> None:
         for key, ns, dname in self.store.dependents(uid):
@@ -641,6 +668,11 @@ def _omit_empty(spec) -> None:
             for key in EMPTY_OMITTED:
                 if container.get(key) in ([], {}):
                     container.pop(key)
+
+
+def _later_iso(seconds: int) -> str:
+    import datetime as dt
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _without_fields(obj: dict) -> dict:

@@ -298,11 +298,14 @@ class PodRuntime:
         threading.Thread(target=proc.run, name=f"pod-{proc.name}", daemon=True).start()
         return proc
 
-    def stop(self, uid: str, grace: float = 30.0) -> None:
-        """SIGTERM now, SIGKILL after ``grace``, in the background (deletion returns at once)."""
+    def stop(self, uid: str, grace: float = 30.0, then=None) -> None:
+        """SIGTERM now, SIGKILL after ``grace``, in the background (deletion returns at once);
+        ``then`` is called once the process is gone."""
         with self.lock:
             proc = self.pods.pop(uid, None)
             if proc is None:
+                if then is not None:
+                    then()
                 return
             self.terminating[uid] = proc
         proc.stopping = True
@@ -313,6 +316,8 @@ class PodRuntime:
             with self.lock:
                 self.terminating.pop(uid, None)
             self.write_listing()
+            if then is not None:
+                then()
 
         threading.Thread(target=finish, name=f"stop-{proc.name}", daemon=True).start()
 

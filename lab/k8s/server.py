@@ -356,8 +356,10 @@ class Handler(WatchMixin, SubresourceMixin, DiscoveryMixin, AdminMixin, BaseHTTP
             propagation = query.get("propagationPolicy") or opts.get("propagationPolicy")
             if opts.get("orphanDependents") is True or _bool(query.get("orphanDependents")):
                 propagation = "Orphan"
+            grace = opts.get("gracePeriodSeconds", query.get("gracePeriodSeconds"))
             result = cl.delete(res, namespace or "", name, propagation=propagation, dry_run=dry_run,
-                               preconditions=opts.get("preconditions"))
+                               preconditions=opts.get("preconditions"),
+                               grace=None if grace in (None, "") else int(grace))
             return self._json(200, self._out(res, result))
         raise ApiError(405, "the server does not allow this method on the requested resource")
 

@@ -28,15 +28,22 @@ def _pod_ready(obj):
 
 
 def _pod_status(obj):
-    """What kubectl shows: a waiting container's reason (ErrImagePull, ...) before the phase."""
+    """What kubectl shows, as its Pod printer works it out: the phase (or the Pod's reason),
+    then each container's waiting reason or terminated reason (``Completed``, ``Error``,
+    ``ExitCode:N``), the first container last; ``Terminating`` once deleted."""
+    status = obj.get("status") or {}
+    reason = status.get("reason") or status.get("phase", "Pending")
+    for container in reversed(status.get("containerStatuses") or []):
+        state = container.get("state") or {}
+        if (state.get("waiting") or {}).get("reason"):
+            reason = state["waiting"]["reason"]
+        elif state.get("terminated"):
+            done = state["terminated"]
+            reason = done.get("reason") or ("Signal:%s" % done["signal"] if done.get("signal")
+                                            else "ExitCode:%s" % done.get("exitCode", 0))
     if (obj.get("metadata") or {}).get("deletionTimestamp"):
         return "Terminating"
-    status = obj.get("status") or {}
-    for container in status.get("containerStatuses") or []:
-        reason = ((container.get("state") or {}).get("waiting") or {}).get("reason")
-        if reason:
-            return reason
-    return status.get("phase", "Pending")
+    return reason
 
 
 def _cols(*names):

@@ -62,7 +62,8 @@ options:
     type: dict
   wait:
     description:
-      - Wait until every workload has its count ready (or, at zero, no Pod left).
+      - Wait until every workload has its count ready (or, at zero, no Pod left, Terminating ones included, since their
+        processes run until their grace period ends).
     type: bool
     default: true
   timeout:

@@ -75,3 +75,19 @@ def test_a_job_runs_its_command_for_as_long_as_it_takes_and_ends_with_its_exit_c
     long = pod_of_job(lab, namespace, "long")
     assert long["status"]["phase"] == "Running"  # sleep 600 is still running, as it would be
     assert not get(lab, namespace, "job", "long")["status"].get("succeeded")
+
+
+def test_a_deleted_pod_is_terminating_until_its_process_ends_within_the_grace_period(lab, namespace):
+    apply(lab, namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stubborn"}, "spec": {
+        "terminationGracePeriodSeconds": 3,
+        "containers": [{"name": "app", "image": "busybox:1.36", "command": ["sh", "-c", "trap '' TERM; sleep 600"]}]}})
+    wait(lambda: get(lab, namespace, "pod", "stubborn")["status"].get("phase") == "Running", timeout=30,
+         what="the Pod running")
+    kubectl(lab, "-n", namespace, "delete", "pod", "stubborn", "--wait=false")
+    terminating = get(lab, namespace, "pod", "stubborn")
+    assert terminating["metadata"]["deletionGracePeriodSeconds"] == 3
+    assert "Terminating" in kubectl(lab, "-n", namespace, "get", "pod", "stubborn").stdout
+    # It ignores SIGTERM: it is killed when the grace period ends, and only then is the Pod gone.
+    gone = wait(lambda: kubectl(lab, "-n", namespace, "get", "pod", "stubborn", check=False).returncode != 0,
+                timeout=30, what="the Pod gone")
+    assert gone

@@ -89,6 +89,15 @@ class Engine:
         if etype == "DELETED" and key == K_POD and self.runtime is not None:
             grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds")
             self.runtime.stop(uid, 30.0 if grace is None else float(grace))
+        elif key == K_POD and meta.get("deletionTimestamp") and not (old or {}).get("metadata", {}).get(
+                "deletionTimestamp") and meta.get("deletionGracePeriodSeconds"):
+            # Graceful deletion: the kubelet stops the containers within the grace period,
+            # then removes the Pod (force, grace 0).
+            grace = float(meta["deletionGracePeriodSeconds"])
+            if self.runtime is not None and uid in self.runtime.pods:
+                self.runtime.stop(uid, grace, then=lambda: self.enqueue("pod-gone", ns, name, uid))
+            else:
+                self.later(0.05, "pod-gone", ns, name, uid)
 
     # -- the worker ----------------------------------------------------------------------
     def start(self) -> None:

@@ -96,7 +96,8 @@ def unschedulable_message(reasons: dict, total: int) -> str:
 
 
 class Kubelet:
-    HANDLERS = {"kubelet": "_h_kubelet", "pod_start": "_h_pod_start", "reschedule": "_h_reschedule"}
+    HANDLERS = {"kubelet": "_h_kubelet", "pod_start": "_h_pod_start", "reschedule": "_h_reschedule",
+                "pod_gone": "_h_pod_gone"}
     WATCHES = {K_POD: lambda etype, ns, name: [] if etype == "DELETED" else [("kubelet", ns, name)],
                K_NODE: lambda etype, ns, name: [("reschedule",)]}
 
@@ -118,6 +119,13 @@ class Kubelet:
             return None, unschedulable_message(reasons, len(nodes))
         self.node_rr += 1
         return fit[self.node_rr % len(fit)]["metadata"]["name"], None
+
+    def _h_pod_gone(self, ns: str, name: str, uid: str) -> None:
+        """The containers of a Terminating Pod have stopped: the kubelet removes it."""
+        pod = self.get(K_POD, ns, name)
+        if pod is None or pod["metadata"]["uid"] != uid or pod["metadata"].get("finalizers"):
+            return
+        self.cluster.delete(self.res(K_POD), ns, name, grace=0)
 
     def _h_reschedule(self) -> None:
         """A node changed (labels, taints, cordon): the Pods no node took are tried again."""

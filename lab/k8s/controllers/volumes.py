@@ -55,7 +55,8 @@ class Volumes:
         pods = [e.obj for e in self.store.list(K_POD, ns) if match(e.obj["metadata"].get("labels") or {})
                 and (e.obj.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         expected = len(pods)
-        healthy = sum(1 for p in pods if is_ready(p))
+        # A Pod being deleted is not healthy (the disruption controller skips it).
+        healthy = sum(1 for p in pods if is_ready(p) and not p["metadata"].get("deletionTimestamp"))
         if "minAvailable" in spec:
             desired = scaled(spec["minAvailable"], expected, True)
         elif "maxUnavailable" in spec:

@@ -27,6 +27,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     NotFound,
     Timeout,
 )
+from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.k8s.diagnose import readiness, timeout_message
 from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import Rollout
 from ansible_collections.golive.core.plugins.module_utils.k8s.select import parallel, ref
@@ -146,9 +147,38 @@ def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None
                                      for key in sorted(pending))
                     raise Timeout("scale", "%d workload(s)" % len(pending),
                                   timeout_message(pending, diagnoses, int(kube.deadline.seconds)), result=result)
+                # Scaled to zero means no process left: Pods in their grace period still run
+                # (and may still write), so wait until they are gone as well.
+                left = _wait_pods_gone(kube, [s["object"] for s in steps if s["target"] == 0])
+                if left:
+                    raise Timeout("scale", "%d workload(s)" % len(left), "%d workload(s) scaled to 0 still have Pods "
+                                  "within their grace period after %ss: %s" % (
+                                      len(left), int(kube.deadline.seconds), "; ".join(
+                                          "%s: %s" % (key, ", ".join(names)) for key, names in sorted(left.items()))),
+                                  result=result)
         outcome["after"] = dict((s["ref"], {"replicas": s["target"], "saved": s["saved_after"]}) for s in steps)
     result["duration"] = round(time.monotonic() - started, 3)
     return result
+
+
+def _pods_of(kube, obj):
+    match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    if not match:
+        return []
+    selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
+    return [p["metadata"]["name"] for p in kube.list(resource_path("v1", "pods", obj["metadata"]["namespace"]),
+                                                      label_selector=selector)]
+
+
+def _wait_pods_gone(kube, objects):
+    """``{workload: [Pod names]}`` of the workloads that still have Pods when the deadline
+    ends (``{}`` once none has any): Terminating Pods count, their processes still run."""
+    left = {}
+    while True:
+        left = dict((ref(obj), names) for obj, names in ((o, _pods_of(kube, o)) for o in objects) if names)
+        if not left or kube.deadline.expired():
+            return left
+        time.sleep(min(0.2, max(kube.deadline.remaining(), 0.01)))
 
 
 def _apply(kube, engine, steps, replan):

@@ -64,7 +64,9 @@ def test_scale_set_image_rollout_history_undo_delete(kubectl, namespace, api_cli
     kubectl("set", "image", "-n", namespace, "deploy/shop", "app=registry.example.test/shop:2")
     kubectl("rollout", "status", "-n", namespace, "deploy/shop", "--timeout=60s")
     assert _images(apps, namespace, "shop") == ["registry.example.test/shop:2"]
-    pods = core.list_namespaced_pod(namespace, label_selector="app=shop").items
+    # The old Pods may still be Terminating (their grace period), as on a real cluster.
+    pods = [p for p in core.list_namespaced_pod(namespace, label_selector="app=shop").items
+            if not p.metadata.deletion_timestamp]
     assert {p.spec.containers[0].image for p in pods} == {"registry.example.test/shop:2"} and len(pods) == 4
     history = kubectl("rollout", "history", "-n", namespace, "deploy/shop").stdout
     assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["1", "2"]

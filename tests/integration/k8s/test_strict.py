@@ -432,3 +432,21 @@ def test_get_wide_shows_the_node(kubectl, namespace, http):
     assert wide[0].split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
     node = http("GET", f"/api/v1/namespaces/{namespace}/pods/where").json()["spec"]["nodeName"]
     assert node in wide[1]
+
+
+# -- 8. graceful deletion ------------------------------------------------------------------------
+
+def test_a_pod_on_a_node_terminates_within_its_grace_period_and_an_unbound_one_goes_at_once(http, namespace):
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    http("POST", pods, {"metadata": {"name": "bound"}, "spec": {"terminationGracePeriodSeconds": 20,
+                                                                 "containers": [{"name": "a", "image": "busybox:1"}]}})
+    wait_until(lambda: http("GET", f"{pods}/bound").json()["spec"].get("nodeName"), message="bound")
+    answer = http("DELETE", f"{pods}/bound").json()
+    assert answer["metadata"]["deletionGracePeriodSeconds"] == 20 and answer["metadata"]["deletionTimestamp"]
+    wait_until(lambda: http("GET", f"{pods}/bound").status_code == 404, message="the kubelet to remove it")
+    body = deployment("nowhere", replicas=1)
+    body["spec"]["template"]["spec"]["nodeSelector"] = {"no": "such-node"}
+    pod = {"metadata": {"name": "unbound"}, "spec": dict(body["spec"]["template"]["spec"])}
+    http("POST", pods, pod)
+    gone = http("DELETE", f"{pods}/unbound").json()
+    assert "deletionTimestamp" not in gone["metadata"] and http("GET", f"{pods}/unbound").status_code == 404
