@@ -91,3 +91,28 @@ def test_a_deleted_pod_is_terminating_until_its_process_ends_within_the_grace_pe
     gone = wait(lambda: kubectl(lab, "-n", namespace, "get", "pod", "stubborn", check=False).returncode != 0,
                 timeout=30, what="the Pod gone")
     assert gone
+
+
+def test_a_readiness_probe_starts_after_its_initial_delay(lab, namespace):
+    import datetime
+    image = ("registry.lab.example/maintenance:1@sha256:"
+             "af5bf4b8d487b2cd3f855eb20402aea1b6dedf40a967bb682c389345dcefa592")
+    apply(lab, namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "slow"}, "spec": {
+        "containers": [{"name": "page", "image": image, "ports": [{"name": "http", "containerPort": 8080}],
+                        "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                                           "initialDelaySeconds": 4, "periodSeconds": 1}}]}})
+
+    def ready():
+        pod = get(lab, namespace, "pod", "slow")
+        cond = next((c for c in pod["status"].get("conditions") or [] if c["type"] == "Ready"), {})
+        return pod if cond.get("status") == "True" else None
+
+    pod = wait(ready, timeout=60, what="the Pod Ready")
+    started = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+    became = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")["lastTransitionTime"]
+
+    def at(text):
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+
+    # Whole seconds on both sides: at least the delay less one second of rounding.
+    assert (at(became) - at(started)).total_seconds() >= 3

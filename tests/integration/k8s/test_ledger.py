@@ -253,3 +253,18 @@ def test_check_mode_writes_nothing(kube, names):
     assert kube.get("/apis/coordination.k8s.io/v1/namespaces/golive-system/leases/golive-run.%s" % env,
                     missing_ok=True) is None
     assert make_holder("r", "R")["user"]
+
+
+def test_the_ledger_goes_on_across_a_compaction_of_the_watch_history(kube, names, lab_control):
+    """It reads and writes with resourceVersion preconditions, never resumes a watch: a
+    compaction (410 for an old resourceVersion) in the middle of a run changes nothing."""
+    env, release = names
+    led = ledger(kube, env, release)
+    run = led.open(job_id="18")
+    led.begin(run["run_id"], "phase4", "deploy", {"image": "v2"}, undo={"image": "v1"})
+    lab_control.compact()
+    led.finish(run["run_id"], "phase4", "deploy", rec.DONE, changed=True, after={"image": "v2"})
+    assert led.begin(run["run_id"], "phase4", "deploy", {"image": "v2"})["decision"] == rec.SKIP
+    led.close(run["run_id"])
+    record = ledger(kube, env, release).read()
+    assert [(s["step"], s["status"]) for s in record["steps"]] == [("deploy", "done")]
