@@ -45,6 +45,23 @@ def k8s_lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def http(k8s_lab):
+    """Raw HTTPS calls to the lab API server as its admin: ``http(method, path, body, content_type)``."""
+    import json
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {k8s_lab['token']}"
+    base = k8s_lab["api_server"]
+
+    def call(method: str, path: str, body=None, ctype: str = "application/json", **kw):
+        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
+        return session.request(method, base + path, data=data, headers={"Content-Type": ctype},
+                               verify=k8s_lab["ca_file"], **kw)
+    return call
+
+
+@pytest.fixture(scope="session")
 def lab_control(k8s_lab):
     from lab.k8s.control import LabControl
     return LabControl.from_endpoints(k8s_lab)

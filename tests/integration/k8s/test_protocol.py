@@ -13,20 +13,6 @@ import requests
 from .conftest import deployment, wait_until
 
 
-@pytest.fixture(scope="module")
-def http(k8s_lab):
-    session = requests.Session()
-    session.verify = k8s_lab["ca_file"]
-    session.headers["Authorization"] = f"Bearer {k8s_lab['token']}"
-    base = k8s_lab["api_server"]
-
-    def call(method: str, path: str, body=None, ctype: str = "application/json", **kw):
-        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        return session.request(method, base + path, data=data, headers={"Content-Type": ctype},
-                               verify=k8s_lab["ca_file"], **kw)
-    return call
-
-
 def test_tls_is_signed_by_the_lab_ca(k8s_lab):
     ctx = ssl.create_default_context(cafile=k8s_lab["ca_file"])
     host, port = k8s_lab["api_server"].removeprefix("https://").split(":")

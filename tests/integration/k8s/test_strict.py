@@ -14,20 +14,6 @@ import requests
 from .conftest import deployment, wait_until
 
 
-@pytest.fixture(scope="module")
-def http(k8s_lab):
-    session = requests.Session()
-    session.verify = k8s_lab["ca_file"]
-    session.headers["Authorization"] = f"Bearer {k8s_lab['token']}"
-    base = k8s_lab["api_server"]
-
-    def call(method: str, path: str, body=None, ctype: str = "application/json", **kw):
-        data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-        return session.request(method, base + path, data=data, headers={"Content-Type": ctype},
-                               verify=k8s_lab["ca_file"], **kw)
-    return call
-
-
 def pods_of(http, namespace, app):
     return http("GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector=app%3D{app}").json()["items"]
 
