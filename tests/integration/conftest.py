@@ -1,10 +1,11 @@
 """Fixtures shared by the integration tests."""
 
+import json
 import uuid
 
 import pytest
 
-from helpers import answers, by_hand, current, put_back, reset_pager, rows, wait
+from helpers import CURRENT, answers, by_hand, current, kubectl, put_back, request, reset_pager, rows, wait
 
 
 @pytest.fixture
@@ -15,6 +16,48 @@ def pager(lab, lab_instance):
     reset_pager(lab, lab_instance)
     yield lab["app"]
     reset_pager(lab, lab_instance)
+
+
+@pytest.fixture
+def own_pager(lab, tmp_path):
+    """A pager of the test's own: the lab's pager Deployment (at the running release, two
+    replicas, its configuration Secret) and Service in a namespace of its own, behind an
+    Ingress for its own host on the lab's router. A test that breaks it needs no serial
+    group; the namespace goes afterwards."""
+    namespace = "t-pager-%s" % uuid.uuid4().hex[:8]
+    host = "%s.lab.example" % namespace
+
+    def clean(obj, keep=("name", "labels", "annotations")):
+        obj["metadata"] = dict((k, v) for k, v in obj["metadata"].items() if k in keep)
+        obj["metadata"]["namespace"] = namespace
+        obj.pop("status", None)
+        return obj
+
+    secret = clean(json.loads(kubectl(lab, "get", "secret", "pager-config", "-o", "json").stdout))
+    deployment = clean(json.loads(kubectl(lab, "get", "deployment", "pager", "-o", "json").stdout),
+                       keep=("name", "labels"))
+    deployment["spec"] = dict(((k, v) for k, v in deployment["spec"].items() if k in (
+        "selector", "template", "strategy", "progressDeadlineSeconds", "minReadySeconds")), replicas=2)
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = CURRENT
+    service = clean(json.loads(kubectl(lab, "get", "service", "pager", "-o", "json").stdout))
+    service["spec"] = {"selector": service["spec"]["selector"], "ports": service["spec"]["ports"]}
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "pager", "namespace": namespace},
+               "spec": {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
+                   {"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "pager", "port": {"name": "http"}}}}]}}]}}
+    manifest = tmp_path / "own-pager.yaml"  # a YAML stream of JSON documents
+    manifest.write_text("\n---\n".join(json.dumps(obj) for obj in (secret, deployment, service, ingress)) + "\n")
+    kubectl(lab, "create", "namespace", namespace)
+    try:
+        kubectl(lab, "-n", namespace, "apply", "-f", str(manifest))
+        kubectl(lab, "-n", namespace, "rollout", "status", "deployment/pager", "--timeout=90s")
+        app = dict(lab["app"], namespace=namespace, host=host)
+        wait(lambda: request(app, host=host, scheme="http")[0] == 200, timeout=30,
+             what="the router to serve the test's own pager")
+        yield app
+    finally:
+        kubectl(lab, "delete", "namespace", namespace, "--wait=false", check=False)
 
 
 @pytest.fixture
