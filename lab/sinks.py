@@ -8,8 +8,8 @@ the collection sent.
   ``Authorization``, JSON body) and answered 200. ``/hooks/fail-<n>/<channel>`` answers 503
   to the first ``n`` requests of that channel, then 200 (a flaky receiver);
   ``/hooks/down/<channel>`` always answers 503.
-- SMTP (aiosmtpd): STARTTLS with a certificate of the lab CA, and AUTH (PLAIN, LOGIN)
-  required before MAIL; a wrong password is refused with 535. Delivered messages are kept.
+- SMTP (aiosmtpd): STARTTLS with a certificate of the lab CA, and AUTH (PLAIN, LOGIN with
+  the ``Username:``/``Password:`` challenges of common servers) required before MAIL; a wrong password is refused with 535. Delivered messages are kept.
 - ``GET /messages`` returns ``{"webhooks": [...], "mail": [...]}``; ``DELETE /messages``
   empties both. Both are kept in ``<state>/sinks/*.jsonl`` so a restart keeps them.
 """
@@ -115,7 +115,7 @@ def http_handler(store: Store):
 
 def smtp_controller(store: Store, port: int, cert: str, key: str, user: str, password: str):
     from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
+    from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user
@@ -133,9 +133,19 @@ def smtp_controller(store: Store, port: int, cert: str, key: str, user: str, pas
                                "login": session.auth_data.login.decode() if session.auth_data else None})
             return "250 Message accepted for delivery"
 
+    class Server(SMTP):
+        # The LOGIN challenges most servers send (Postfix, Exchange): clients such as
+        # Alertmanager accept only these.
+        AuthLoginUsernameChallenge = "Username:"
+        AuthLoginPasswordChallenge = "Password:"
+
+    class Smtp(Controller):
+        def factory(self):
+            return Server(self.handler, **self.SMTP_kwargs)
+
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=tls,
+    controller = Smtp(Handler(), hostname="127.0.0.1", port=port, tls_context=tls,
                             require_starttls=True, auth_required=True, authenticator=authenticator,
                             auth_require_tls=True, ready_timeout=10)
     return controller

@@ -7,6 +7,7 @@ subclass and append an instance here.
 from lab.services.app import App
 from lab.services.bind import Bind
 from lab.services.k8s import K8s
+from lab.services.monitoring import Monitoring
 from lab.services.moto import Moto
 from lab.services.postgres import Postgres
 from lab.services.prometheus import Prometheus
@@ -23,6 +24,7 @@ SERVICES = [
     K8s(),
     App(),
     Prometheus(),
+    Monitoring(),
     Sinks(),
     RabbitMQ(),
     Standins(),

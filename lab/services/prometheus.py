@@ -25,13 +25,13 @@ global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
-rule_files: ["{dir}/rules.yml"]
-scrape_configs:
+rule_files: ["{dir}/rules.yml", "{dir}/alerts.yml", "{dir}/extra/*.yml"]
+{alerting}scrape_configs:
   - job_name: pods
     file_sd_configs: [{{files: ["{targets}"], refresh_interval: 1s}}]
   - job_name: router
     static_configs: [{{targets: ["127.0.0.1:{router}"]}}]
-"""
+{jobs}"""
 
 RULES = """groups:
   - name: golive-lab
@@ -79,13 +79,36 @@ class Prometheus(Service):
             write_file(targets, "[]\n", 0o644)
         router = ctx.started["app"]["metrics_port"]
         if not ctx.running_pid("prometheus"):
-            write_file(pdir / "prometheus.yml", CONFIG.format(dir=pdir, targets=targets, router=router), 0o644)
-            write_file(pdir / "rules.yml", RULES, 0o644)
+            write_config(ctx)
         ctx.spawn("prometheus", ["prometheus", f"--config.file={pdir / 'prometheus.yml'}",
                                  f"--storage.tsdb.path={pdir / 'data'}", "--storage.tsdb.retention.time=2d",
                                  f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
                   ports=[port], ready=lambda: _ready(port), match=str(pdir / "prometheus.yml"), timeout=60)
-        return {"prometheus": {"url": f"http://127.0.0.1:{port}", "targets_file": str(targets)}}
+        return {"prometheus": {"url": f"http://127.0.0.1:{port}", "targets_file": str(targets),
+                               "extra_rules_dir": str(pdir / "extra")}}
+
+
+def write_config(ctx: LabContext) -> None:
+    """The configuration, with the monitoring stack's jobs, Alertmanager and alert rules
+    once that stack runs (``lab/services/monitoring.py``)."""
+    from lab.services import monitoring
+    pdir = ctx.path("prometheus")
+    alerting, jobs = monitoring.scrape_jobs(ctx)
+    write_file(pdir / "prometheus.yml", CONFIG.format(
+        dir=pdir, targets=ctx.state_dir / "k8s" / "file_sd.json", router=ctx.started["app"]["metrics_port"],
+        alerting=alerting, jobs=jobs), 0o644)
+    write_file(pdir / "rules.yml", RULES, 0o644)
+    (pdir / "extra").mkdir(exist_ok=True)
+    write_file(pdir / "alerts.yml", monitoring.ALERTS if jobs else "groups: []\n", 0o644)
+
+
+def reconfigure(ctx: LabContext) -> None:
+    """Write the configuration again and have the running Prometheus reload it."""
+    write_config(ctx)
+    port = ctx.known_port("prometheus")
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/-/reload", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        resp.read()
 
 
 def query(url: str, expr: str) -> list:

@@ -394,6 +394,10 @@ def test_separate_lab_up_then_down_leaves_nothing_listening():
         procs = set(pids(status).values())
         pods = [proc for proc in status["app"]["processes"] if proc["name"].startswith("pod ")]
         assert endpoints["postgres"]["port"] in ports and len(pods) == 3 and all(p["running"] for p in pods)
+        # The monitoring stack is a service of its own: Alertmanager and every exporter run.
+        assert {proc["name"] for proc in status["monitoring"]["processes"] if proc["running"]} == {
+            "alertmanager", "node-exporter", "postgres-exporter", "pgbouncer-exporter", "redis-exporter",
+            "blackbox-exporter"}
         pod_addresses = {p["address"] for p in pods}
         assert listening(ports), "the separate lab should be listening"
         assert pod_addresses <= listening_addresses(), "every Pod's process listens on its address"
