@@ -13,7 +13,7 @@ from helpers import kubectl, request, run_module
 CONTAINER = "pager"
 
 
-def rollout(lab, app, template, timeout=12):
+def rollout(lab, app, template, timeout=6):
     return run_module("k8s_rollout", {
         "kubeconfig": lab["k8s"]["kubeconfig"],
         "workloads": [{"kind": "Deployment", "namespace": app["namespace"], "name": "pager"}],

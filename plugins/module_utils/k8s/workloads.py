@@ -166,8 +166,8 @@ def _pods_of(kube, obj):
     if not match:
         return []
     selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
-    return [p["metadata"]["name"] for p in kube.list(resource_path("v1", "pods", obj["metadata"]["namespace"]),
-                                                      label_selector=selector)]
+    pods = kube.list(resource_path("v1", "pods", obj["metadata"]["namespace"]), label_selector=selector)
+    return [p["metadata"]["name"] for p in pods]
 
 
 def _wait_pods_gone(kube, objects):
