@@ -14,11 +14,23 @@ import re
 REGISTRY = "registry.lab.example"
 
 # app -> tag -> how that build behaves. ``requires`` are the columns its queries use (the
-# migrations of its release); ``ready`` false is a build that never becomes ready.
+# migrations of its release); ``ready`` false is a build that never becomes ready;
+# ``vulnerabilities`` are what an image scan finds in it (the lab's scanner reports them).
+_LOW = {"vulnerabilityID": "CVE-2024-2511", "severity": "LOW", "resource": "libssl3", "installedVersion": "3.0.13-1",
+        "fixedVersion": "3.0.14-1", "title": "openssl: unbounded memory growth with session handling in TLSv1.3",
+        "primaryLink": "https://avd.aquasec.com/nvd/cve-2024-2511"}
+_CRITICAL = {"vulnerabilityID": "CVE-2024-45490", "severity": "CRITICAL", "resource": "libexpat1",
+             "installedVersion": "2.5.0-1", "fixedVersion": "2.5.0-1+deb12u1",
+             "title": "libexpat: Negative Length Parsing Vulnerability in libexpat",
+             "primaryLink": "https://avd.aquasec.com/nvd/cve-2024-45490"}
 IMAGES = {
     "pager": {
-        "2026.11.2": {"requires": ["incidents.severity"], "ready": True},
-        "2026.11.3": {"requires": ["incidents.severity", "incidents.acknowledged_at"], "ready": True},
+        "2026.11.2": {"requires": ["incidents.severity"], "ready": True, "vulnerabilities": [_LOW]},
+        "2026.11.3": {"requires": ["incidents.severity", "incidents.acknowledged_at"], "ready": True,
+                      "vulnerabilities": [_LOW]},
+        # A build that passes every functional test and carries a critical finding.
+        "2026.11.3-vulnerable": {"requires": ["incidents.severity", "incidents.acknowledged_at"], "ready": True,
+                                 "vulnerabilities": [_LOW, _CRITICAL]},
         "2026.11.3-unready": {"requires": ["incidents.severity", "incidents.acknowledged_at"], "ready": False},
         # A patch build of the running release: no migration of its own.
         "2026.11.2-1": {"requires": ["incidents.severity"], "ready": True},

@@ -244,6 +244,28 @@ options:
         description: Images must be pinned by digest (V(@sha256:...)).
         type: bool
         default: true
+      scans:
+        description:
+          - The scan results the cluster holds, as trivy-operator publishes them (C(VulnerabilityReport) objects of
+            C(aquasecurity.github.io/v1alpha1), one per workload container), matched to each image by registry,
+            repository and digest (or tag). An image with findings at or above O(images.scans.fail_on) fails,
+            naming the CVE ids, packages and fixed versions; an image without a report is "not scanned".
+        type: dict
+        suboptions:
+          fail_on:
+            description: The lowest severity that fails.
+            type: str
+            default: HIGH
+            choices: [CRITICAL, HIGH, MEDIUM, LOW]
+          ignore:
+            description: Vulnerability ids accepted (a risk signed off elsewhere).
+            type: list
+            elements: str
+            default: []
+          require_report:
+            description: An image without a report fails as not scanned.
+            type: bool
+            default: true
   timeout:
     description: Time budget of the whole call, retries included, in seconds.
     type: float
@@ -360,7 +382,12 @@ def argument_spec():
         secrets=dict(type="list", elements="dict", no_log=False, options=_ref(
             keys=dict(type="list", elements="str", no_log=False))),
         images=dict(type="dict", options=dict(namespaces=lst, allowed_registries=lst,
-                                              require_digest=dict(type="bool", default=True))),
+                                              require_digest=dict(type="bool", default=True),
+                                              scans=dict(type="dict", options=dict(
+                                                  fail_on=dict(type="str", default="HIGH",
+                                                               choices=["CRITICAL", "HIGH", "MEDIUM", "LOW"]),
+                                                  ignore=dict(type="list", elements="str", default=[]),
+                                                  require_report=dict(type="bool", default=True))))),
         timeout=dict(type="float", default=120.0),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)

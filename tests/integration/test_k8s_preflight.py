@@ -31,6 +31,8 @@ DEFECTS = {
     "stale-backup-cronjob": ("k8s.backup_schedules", "CronJob shop/db-backup"),
     "missing-secret-key": ("k8s.secrets", '"missing_keys": ["DB_PASSWORD"]'),
     "image-not-pinned": ("k8s.images", "Deployment shop/web"),
+    "vulnerable-image": ("k8s.images", "CVE-2024-45490 (CRITICAL, libexpat1 2.5.0-1, fixed in 2.5.0-1+deb12u1)"),
+    "unscanned-image": ("k8s.images", "not scanned (no VulnerabilityReport for this image)"),
 }
 
 

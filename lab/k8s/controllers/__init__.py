@@ -15,12 +15,14 @@ which queue items it handles; ``Controllers`` combines them into one dispatch ta
 - ``batch``: Jobs and CronJobs
 - ``volumes``: PVC binding and PodDisruptionBudgets
 - ``certificates``: cert-manager Issuers and Certificates
+- ``scans``: VulnerabilityReports of every workload's images, as trivy-operator writes them
 
 Lab annotations (prefix `lab.golive.io/`) steer the simulation:
   ready: "false"          on a Pod (template): containers start but never become Ready
   unready-nodes: "a,b"    on a DaemonSet: its Pods on those nodes never become Ready
   fail: "true"            on a Job's Pod template: Pods fail
   not-after-offset: "-1h" on a Certificate: issue with this lifetime (may be negative)
+  scan: "false"           on a ReplicaSet, StatefulSet or DaemonSet: no VulnerabilityReport
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ from .kubelet import Kubelet, tolerates
 from .lifecycle import Lifecycle
 from .network import Network
 from .pods import Pods
+from .scans import Scans
 from .sets import Sets
 from .volumes import Volumes
 
 __all__ = ["Controllers", "cron_times", "go_duration", "template_hash", "tolerates"]
 
 
-class Controllers(Engine, Lifecycle, Deployments, Kubelet, Pods, Network, Sets, Batch, Volumes, Certificates):
+class Controllers(Engine, Lifecycle, Deployments, Kubelet, Pods, Network, Sets, Batch, Volumes, Certificates,
+                  Scans):
     """Every controller family on one engine."""

@@ -22,7 +22,7 @@ import time
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time, utcnow
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
-from ansible_collections.golive.core.plugins.module_utils.k8s.images import registry_of
+from ansible_collections.golive.core.plugins.module_utils.k8s.images import parse, registry_of
 
 # kind key -> (API path of the cluster-wide LIST, human name for evidence)
 LISTS = {
@@ -41,6 +41,8 @@ LISTS = {
     "certificates": ("/apis/cert-manager.io/v1/certificates", "certificates.cert-manager.io"),
     "prometheusrules": ("/apis/monitoring.coreos.com/v1/prometheusrules", "prometheusrules.monitoring.coreos.com"),
     "pods": ("/api/v1/pods", "pods"),
+    "vulnerabilityreports": ("/apis/aquasecurity.github.io/v1alpha1/vulnerabilityreports",
+                             "vulnerabilityreports.aquasecurity.github.io"),
 }
 
 CERT_MANAGER_CRDS = ("certificates.cert-manager.io", "issuers.cert-manager.io", "clusterissuers.cert-manager.io")
@@ -113,7 +115,8 @@ def _section_lists(spec):
     if spec.get("backup_schedules"):
         needs["k8s.backup_schedules"] = ["cronjobs"]
     if spec.get("images"):
-        needs["k8s.images"] = ["deployments", "statefulsets", "daemonsets"]
+        needs["k8s.images"] = ["deployments", "statefulsets", "daemonsets"] + (
+            ["vulnerabilityreports"] if spec["images"].get("scans") else [])
     return needs
 
 
@@ -572,12 +575,73 @@ def eval_secrets(observed, spec, now):
                           "problems": problems}
 
 
+SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+def _report_image(report):
+    """``(registry, repository, tag, digest)`` of the image a VulnerabilityReport scanned."""
+    body = report.get("report") or {}
+    artifact = body.get("artifact") or {}
+    registry = ((body.get("registry") or {}).get("server") or "docker.io").replace("index.docker.io", "docker.io")
+    return registry, artifact.get("repository"), artifact.get("tag"), artifact.get("digest")
+
+
+def scan_of(image, reports):
+    """The VulnerabilityReports (trivy-operator's) of ``image``: same registry and repository,
+    and the same digest when both name one, else the same tag."""
+    try:
+        parts = parse(image)
+    except ValueError:
+        return []
+    found = []
+    for report in reports:
+        registry, repository, tag, digest = _report_image(report)
+        if registry != parts["registry"] or repository != parts["repository"]:
+            continue
+        if (parts["digest"] and digest and digest == parts["digest"]) or \
+                (not (parts["digest"] and digest) and tag == parts["tag"]):
+            found.append(report)
+    return found
+
+
+def scan_problems(image, reports, fail_on="HIGH", ignore=(), require_report=True):
+    """``(problems, evidence)`` of an image's scan: findings at or above ``fail_on`` (less
+    the ``ignore``d ids), naming the CVE, package, installed and fixed versions; no report
+    is "not scanned"."""
+    mine = scan_of(image, reports)
+    if not mine:
+        return (["not scanned (no VulnerabilityReport for this image)"] if require_report else []), {"reports": 0}
+    floor = SEVERITIES.index(fail_on)
+    findings = []
+    for report in mine:
+        for vuln in (report.get("report") or {}).get("vulnerabilities") or []:
+            severity = str(vuln.get("severity") or "UNKNOWN").upper()
+            if vuln.get("vulnerabilityID") in ignore or severity not in SEVERITIES:
+                continue
+            if SEVERITIES.index(severity) >= floor:
+                findings.append({"id": vuln.get("vulnerabilityID"), "severity": severity,
+                                 "package": vuln.get("resource"), "installed": vuln.get("installedVersion"),
+                                 "fixed": vuln.get("fixedVersion") or None})
+    findings.sort(key=lambda f: (-SEVERITIES.index(f["severity"]), f["id"] or ""))
+    evidence = {"reports": len(mine), "scanned_at": max(((r.get("report") or {}).get("updateTimestamp") or "")
+                                                        for r in mine) or None, "findings": findings}
+    if not findings:
+        return [], evidence
+    shown = ", ".join("%s (%s, %s %s, %s)" % (f["id"], f["severity"], f["package"], f["installed"],
+                                             "fixed in %s" % f["fixed"] if f["fixed"] else "no fix yet")
+                      for f in findings[:10])
+    more = " and %d more" % (len(findings) - 10) if len(findings) > 10 else ""
+    return ["%d finding(s) at %s or above: %s%s" % (len(findings), fail_on, shown, more)], evidence
+
+
 def eval_images(observed, spec, now):
     wanted = spec["images"]
     namespaces = set(wanted.get("namespaces") or [])
     allowed = wanted.get("allowed_registries") or []
     require_digest = wanted.get("require_digest", True)
-    offenders, count = [], 0
+    scans = wanted.get("scans") or None
+    reports = _items(observed, "vulnerabilityreports") if scans else []
+    offenders, count, scanned = [], 0, []
     for kind in ("Deployment", "StatefulSet", "DaemonSet"):
         for obj in _items(observed, WORKLOAD_KINDS[kind]):
             meta = _meta(obj)
@@ -592,11 +656,21 @@ def eval_images(observed, spec, now):
                     problems.append("not pinned by digest")
                 if allowed and registry_of(image) not in allowed:
                     problems.append("registry %s not allowed" % registry_of(image))
+                workload = "%s %s/%s" % (kind, meta.get("namespace"), meta.get("name"))
+                if scans:
+                    found, evidence = scan_problems(image, reports, scans.get("fail_on") or "HIGH",
+                                                    scans.get("ignore") or (), scans.get("require_report", True))
+                    problems += found
+                    scanned.append(dict(evidence, workload=workload, container=container.get("name"), image=image))
                 if problems:
-                    offenders.append({"workload": "%s %s/%s" % (kind, meta.get("namespace"), meta.get("name")),
-                                      "container": container.get("name"), "image": image, "problems": problems})
-    return not offenders, {"containers_checked": count, "offenders": offenders,
-                           "allowed_registries": allowed, "require_digest": require_digest}
+                    offenders.append({"workload": workload, "container": container.get("name"), "image": image,
+                                      "problems": problems})
+    evidence = {"containers_checked": count, "offenders": offenders,
+                "allowed_registries": allowed, "require_digest": require_digest}
+    if scans:
+        evidence["scans"] = {"fail_on": scans.get("fail_on") or "HIGH", "ignored": list(scans.get("ignore") or []),
+                             "images": scanned}
+    return not offenders, evidence
 
 
 EVALUATORS = {
@@ -632,8 +706,22 @@ def evaluate(spec, observed, now=None):
             status = ok if isinstance(ok, str) else (PASS if ok else FAIL)
         except _Unreadable as exc:
             status, evidence = FAIL, dict(exc.evidence)
-        checks.append(make_check(check_id, TITLES[check_id], status, evidence, CHECKLIST[check_id]))
+        checks.append(make_check(check_id, TITLES[check_id], status, evidence, _checklist(check_id, spec)))
     return checks
+
+
+# The items a declared image scan gives evidence for, besides the images' own row.
+SCAN_ITEMS = ["Security vulnerabilities addressed", "Vulnerability scans clean",
+              "Vulnerability Scanning - Security vulnerabilities scanned and fixed"]
+
+
+def _checklist(check_id, spec):
+    if check_id == "k8s.images" and (spec.get("images") or {}).get("scans"):
+        items = [CHECKLIST[check_id]] + SCAN_ITEMS
+        if not spec["images"]["scans"].get("ignore"):  # any threshold fails on a critical finding
+            items.append("No critical vulnerabilities")
+        return items
+    return CHECKLIST[check_id]
 
 
 def run_preflight(kube, spec, now=None):
