@@ -414,6 +414,7 @@ def site_values(lab, environment):
         "site_dns_nameservers": dns["nameservers"],
         "site_dns_records": [{"name": n, "values": [app["sites"]["new"]], "ttl": 60} for n in ("www", "app")],
         "site_prometheus_url": lab["prometheus"]["url"],
+        "site_alertmanager_url": lab["monitoring"]["alertmanager_url"],
         "site_app_namespace": ns,
         "site_app_selector": LAB_VARS["phase4_application_selector"],
         "site_app_images": {"pager": "registry.lab.example/pager:{{ golive_app_version }}@sha256:"
@@ -444,7 +445,8 @@ def site_values(lab, environment):
                                      for o in LAB_VARS["golive_resource_objectives"]],
         "site_monitoring_objectives": LAB_VARS["validate_monitoring_objectives"],
         "site_secrets": [{"namespace": ns, "name": "pager-config", "keys": ["DATABASE_PASSWORD", "REDIS_PASSWORD"]}],
-        "site_images": {"namespaces": [ns], "allowed_registries": ["registry.lab.example"], "require_digest": True},
+        "site_images": {"namespaces": [ns], "allowed_registries": ["registry.lab.example"], "require_digest": True,
+                        "scans": {"fail_on": "HIGH"}},
         "site_readiness": LAB_VARS["golive_readiness"],
         "site_rabbitmq": {"url": lab["rabbitmq"]["management_url"], "username": lab["rabbitmq"]["user"],
                           "vhost": lab["rabbitmq"]["vhost"], "max_depth": 1000, "max_unacked": 100},

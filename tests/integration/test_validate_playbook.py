@@ -133,19 +133,3 @@ def test_unreachable_server_is_a_failed_check_not_a_traceback(lab):
     assert "1 of 2 systems failed: connectivity.redis" in out
     assert "Failed to connect to Redis at 127.0.0.1:1" in out
     assert "Traceback" not in out
-
-
-# It follows DNS and the application: one at a time with the tests that change them.
-@pytest.mark.xdist_group("pager")
-def test_post_deployment_validation_is_check_only_and_runs_only_when_asked(lab):
-    result = run_playbook("playbooks/validate.yml", "--tags", "postdeploy", "-v")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    counts = recap(result.stdout)
-    assert counts["changed"] == 0 and counts["failed"] == 0 and counts["ok"] == 6
-    for check in ("http.healthz", "http.incidents-need-a-login", "slo.error-ratio", "slo.latency-p95",
-                  "tls.app.lab.example", "k8s.secrets", "k8s.images", "slo.access-logs",
-                  "monitoring.targets.postgres", "monitoring.rules.golive-alerts", "monitoring.alert.lab-email"):
-        assert '"id": "%s"' % check in result.stdout, check
-    # Without the tag, only the connectivity play runs.
-    plain = run_playbook("playbooks/validate.yml", "--check")
-    assert plain.returncode == 0 and "Functional - health endpoints" not in plain.stdout
