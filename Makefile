@@ -31,14 +31,18 @@ bootstrap:
 REPORTS := $(ROOT)/.cache/test-reports
 
 # Ends with the 15 slowest tests of the run and how long it took (bootstrap included), pass or fail.
-# After the tests, ansible-test sanity and ansible-lint run side by side (lint's output after sanity's).
+# ansible-test sanity and ansible-lint run in the background while the tests run (the
+# integration tests mostly wait on servers); their output is printed after the tests'.
 test:
 	@start=$$(date +%s); rm -rf $(REPORTS); mkdir -p $(REPORTS); \
-	  ./scripts/bootstrap.sh && $(MAKE) --no-print-directory unit && $(MAKE) --no-print-directory integration \
-	    && { $(MAKE) --no-print-directory lint > $(REPORTS)/lint.log 2>&1 & lint=$$!; \
-	         $(MAKE) --no-print-directory sanity; sanity=$$?; wait $$lint; linted=$$?; cat $(REPORTS)/lint.log; \
-	         [ $$sanity = 0 ] && [ $$linted = 0 ]; }; status=$$?; \
-	  $(PY) scripts/slowest.py $(REPORTS)/*.xml --top 15 --elapsed $$(( $$(date +%s) - start )); exit $$status
+	  ./scripts/bootstrap.sh && { \
+	    { $(MAKE) --no-print-directory sanity > $(REPORTS)/sanity.log 2>&1; echo $$? > $(REPORTS)/sanity.rc; } & \
+	    { $(MAKE) --no-print-directory lint > $(REPORTS)/lint.log 2>&1; echo $$? > $(REPORTS)/lint.rc; } & \
+	    $(MAKE) --no-print-directory unit && $(MAKE) --no-print-directory integration; tests=$$?; wait; \
+	    cat $(REPORTS)/sanity.log $(REPORTS)/lint.log; \
+	    [ $$tests = 0 ] && [ "$$(cat $(REPORTS)/sanity.rc)" = 0 ] && [ "$$(cat $(REPORTS)/lint.rc)" = 0 ]; }; \
+	  status=$$?; $(PY) scripts/slowest.py $(REPORTS)/*.xml --top 15 --elapsed $$(( $$(date +%s) - start )); \
+	  exit $$status
 
 unit: bootstrap
 	$(PY) -m pytest tests/unit -q -p no:cacheprovider --junitxml=$(REPORTS)/unit.xml

@@ -140,6 +140,8 @@ class App:
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("X-App-Version", app.version)
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
                 for k, v in (headers or {}).items():
                     self.send_header(k, str(v))
                 if app.stopping:

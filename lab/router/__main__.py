@@ -131,6 +131,10 @@ class Router:
                 handler.send_header(key, value)
         handler.send_header("Content-Length", str(len(payload)))
         handler.send_header("X-Lab-Site", site)
+        with self.lock:
+            hsts = scheme == "https" and self.table.get("options", {}).get(host, {}).get("hsts", False)
+        if hsts:  # ingress-nginx's default on TLS hosts
+            handler.send_header("Strict-Transport-Security", "max-age=15724800; includeSubDomains")
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(payload)

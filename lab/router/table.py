@@ -46,19 +46,26 @@ class Backend:
 
 
 def build(ingresses: dict, services: dict, endpoints: dict, secrets: dict, ingress_class: str = "nginx") -> dict:
-    """``{"hosts": {host: [(pathType, path, Backend)]}, "tls": {host: (cert PEM, key PEM)}}``.
+    """``{"hosts": {host: [(pathType, path, Backend)]}, "tls": {host: (cert PEM, key PEM)},
+    "options": {host: {"hsts": bool}}}``.
 
     Longest path first; ``Exact`` before ``Prefix`` of the same length, as ingress-nginx does.
+    HSTS is on for TLS hosts, as ingress-nginx's default; an Ingress annotated
+    ``lab.golive.io/hsts: "false"`` turns it off for its hosts (a break a test can make).
     """
     hosts: dict = {}
     tls: dict = {}
+    options: dict = {}
     for (ns, name), ing in sorted(ingresses.items()):
         spec = ing.get("spec") or {}
         cls = spec.get("ingressClassName") or (ing["metadata"].get("annotations") or {}).get(
             "kubernetes.io/ingress.class") or ingress_class
         if cls != ingress_class:
             continue
+        annotations = ing["metadata"].get("annotations") or {}
         for entry in spec.get("tls") or []:
+            for host in entry.get("hosts") or []:
+                options.setdefault(host, {"hsts": annotations.get("lab.golive.io/hsts", "true") != "false"})
             secret = secrets.get((ns, entry.get("secretName")))
             data = (secret or {}).get("data") or {}
             if "tls.crt" in data and "tls.key" in data:
@@ -76,7 +83,7 @@ def build(ingresses: dict, services: dict, endpoints: dict, secrets: dict, ingre
                                                    Backend(ns, name, svc.get("name"), wanted, targets)))
     for routes in hosts.values():
         routes.sort(key=lambda r: (-len(r[1]), r[0] != "Exact"))
-    return {"hosts": hosts, "tls": tls}
+    return {"hosts": hosts, "tls": tls, "options": options}
 
 
 def match(table: dict, host: str, path: str):

@@ -78,6 +78,15 @@ options:
           - Response headers that must be present, name to a regular expression their value must match
             (for example a CDN's C(Cache-Control) and C(Age)).
         type: dict
+      security_headers:
+        description:
+          - Security headers the answer must carry. V(hsts) is C(Strict-Transport-Security) holding for 180 days
+            at least (C(max-age) of 15552000 s or more), V(content_type_options) is C(X-Content-Type-Options)
+            C(nosniff), V(csp) is a C(Content-Security-Policy). A missing one is named.
+        type: list
+        elements: str
+        default: []
+        choices: [hsts, content_type_options, csp]
       sha256:
         description: The SHA-256 (hex) the body must have, for example a static asset's as built.
         type: str
@@ -250,6 +259,7 @@ def main():
         method=dict(type="str", default="GET"), headers=dict(type="dict"), body=dict(type="raw"),
         status=dict(type="list", elements="int", default=[200]), assertions=dict(type="list", elements="str"),
         body_regex=dict(type="str"), header_regex=dict(type="dict"), sha256=dict(type="str"), save=dict(type="dict"),
+        security_headers=dict(type="list", elements="str", default=[], choices=["hsts", "content_type_options", "csp"]),
         count=dict(type="int"), concurrency=dict(type="int"),
         max_error_ratio=dict(type="float"), max_p95_ms=dict(type="float"), checklist=dict(type="raw"),
     )

@@ -63,6 +63,9 @@ options:
         description: How many targets the job has at least.
         type: int
         default: 1
+      labels:
+        description: Target labels that pick the job's targets to judge (for example the application's namespace).
+        type: dict
       checklist:
         description: The checklist items this job's targets give evidence for (default C(Metrics collection active)).
         type: list
@@ -195,7 +198,7 @@ def main():
         alertmanager_token=dict(type="str", no_log=True),
         jobs=dict(type="list", elements="dict", default=[], options=dict(
             name=dict(type="str", required=True), min_targets=dict(type="int", default=1),
-            checklist=dict(type="list", elements="str"))),
+            labels=dict(type="dict"), checklist=dict(type="list", elements="str"))),
         rule_groups=dict(type="list", elements="dict", default=[], options=dict(
             name=dict(type="str", required=True), alerts=dict(type="list", elements="str", default=[]))),
         receivers=dict(type="list", elements="dict", default=[], options=dict(

@@ -17,6 +17,8 @@ description:
     names (SANs) cover the host, that at least O(min_days) days are left, and, where the host
     has a Secret (an Ingress's C(secretName), or O(hosts[].secret)), that the served
     certificate is the one in the Secret's C(tls.crt).
+  - With O(refuse_legacy), the endpoint must also refuse TLS 1.0 and TLS 1.1 and every weak cipher suite
+    (static RSA key exchange, SHA-1 CBC, 3DES, RC4), each offered alone; what it accepts is named.
   - One check per host in the shared check model, with the certificate's subject, issuer,
     names, expiry, days left and SHA-256 fingerprints as evidence. Keys are never read.
 author:
@@ -101,6 +103,11 @@ options:
       - Timeout of one connection, in seconds.
     type: float
     default: 10
+  refuse_legacy:
+    description:
+      - Fail a host that accepts TLS 1.0, TLS 1.1 or a weak cipher suite (up to twelve more handshakes per host).
+    type: bool
+    default: true
 seealso:
   - module: golive.core.http_check
     description: Requests to the same hosts.
@@ -170,6 +177,7 @@ def main():
         dns_server=dict(type="str"), dns_port=dict(type="int", default=53),
         tls_ca_cert=dict(type="path", aliases=["ca_file"]), min_days=dict(type="int", default=14),
         checklist=dict(type="str", default=tls.CHECKLIST), timeout=dict(type="float", default=10.0),
+        refuse_legacy=dict(type="bool", default=True),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     spec.update(k8s.argument_spec())
@@ -195,7 +203,7 @@ def main():
                 else None
             read_secret = (lambda ref: ingress.tls_secret(kube, ref)) if kube is not None else None
             result = tls.run(hosts, utcnow(), p["min_days"], p["tls_ca_cert"], read_secret, p["resolve"], p["timeout"],
-                             p["checklist"], resolver)
+                             p["checklist"], resolver, p["refuse_legacy"])
         finally:
             if kube is not None:
                 kube.close()

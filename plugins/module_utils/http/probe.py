@@ -94,10 +94,36 @@ def body_sample(data, secrets):
     return text if len(text) <= BODY_SAMPLE else text[:BODY_SAMPLE] + "...(truncated)"
 
 
+# HSTS must hold for half a year at least (ingress-nginx sends 15724800 s by default).
+HSTS_MIN_AGE = 15552000
+
+
+def security_header_problems(wanted, headers):
+    """What the security headers of an answer lack, for each of ``wanted`` (``hsts``,
+    ``content_type_options``, ``csp``): ``[text]``, empty when they are all there (pure)."""
+    headers = headers or {}
+    found = []
+    if "hsts" in wanted:
+        hsts = headers.get("strict-transport-security")
+        age = re.search(r"max-age\s*=\s*\"?(\d+)", hsts or "", re.I)
+        if hsts is None:
+            found.append("no Strict-Transport-Security header")
+        elif not age or int(age.group(1)) < HSTS_MIN_AGE:
+            found.append("Strict-Transport-Security %r holds for less than %d s" % (hsts, HSTS_MIN_AGE))
+    if "content_type_options" in wanted and (headers.get("x-content-type-options") or "").strip().lower() != "nosniff":
+        found.append("no X-Content-Type-Options: nosniff")
+    if "csp" in wanted and not (headers.get("content-security-policy") or "").strip():
+        found.append("no Content-Security-Policy header")
+    return found
+
+
 def judge(spec, status, data, headers=None):
     """``(ok, reason, document)`` for one answer against a request's expectations."""
     if status not in spec["status"]:
         return False, "status %d, expected %s" % (status, " or ".join(str(s) for s in spec["status"])), None
+    lacking = security_header_problems(spec.get("security_headers") or (), headers)
+    if lacking:
+        return False, "; ".join(lacking), None
     for name, pattern in sorted((spec.get("header_regex") or {}).items()):
         value = (headers or {}).get(name.lower())
         if value is None:

@@ -2,7 +2,8 @@
 # Copyright (c) golive.core contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """TLS of public hosts: the served chain verifies, its names cover the host, enough days
-are left, and it is the certificate of the Ingress's TLS Secret.
+are left, it is the certificate of the Ingress's TLS Secret, and the endpoint refuses
+TLS 1.0, TLS 1.1 and weak cipher suites.
 
 gather (connect with SNI, once verifying and, when that fails, once to read what is
 served; read the Secret) -> evaluate (pure, ``now`` passed in, table-tested). Evidence
@@ -31,6 +32,21 @@ except ImportError:  # pragma: no cover - reported by the module entry point
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 CHECKLIST = "SSL certificates valid"
+CHECKLIST_HTTPS = "HTTPS Testing - SSL/TLS configuration tested"
+
+# Protocol versions below TLS 1.2 an endpoint must refuse.
+OLD_PROTOCOLS = (("TLSv1", "TLSv1"), ("TLSv1.1", "TLSv1_1"))
+# Suites an endpoint should not accept, each with why: static RSA key exchange (no forward
+# secrecy), SHA-1 MACs in CBC mode (RSA or ECDSA certificates), 3DES and RC4. Probed one at
+# a time under TLS 1.2.
+WEAK_CIPHERS = (
+    ("AES128-SHA", "no forward secrecy, SHA-1 CBC"), ("AES256-SHA", "no forward secrecy, SHA-1 CBC"),
+    ("AES128-SHA256", "no forward secrecy"), ("AES256-SHA256", "no forward secrecy"),
+    ("AES128-GCM-SHA256", "no forward secrecy"), ("AES256-GCM-SHA384", "no forward secrecy"),
+    ("ECDHE-RSA-AES128-SHA", "SHA-1 CBC"), ("ECDHE-RSA-AES256-SHA", "SHA-1 CBC"),
+    ("ECDHE-ECDSA-AES128-SHA", "SHA-1 CBC"), ("ECDHE-ECDSA-AES256-SHA", "SHA-1 CBC"),
+    ("DES-CBC3-SHA", "3DES"), ("RC4-SHA", "RC4"),
+)
 
 
 def describe_der(der):
@@ -101,6 +117,41 @@ def fetch(host, address, port, ca_file=None, timeout=10.0):
     return observed
 
 
+def _handshake(host, address, port, timeout, version=None, ciphers=None):
+    """Whether a handshake succeeds when the client offers only ``version`` or only the
+    suite ``ciphers`` (no verification: what the endpoint accepts is the question);
+    ``None`` when this machine's OpenSSL cannot offer it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        context.set_ciphers((ciphers or "ALL") + ":@SECLEVEL=0")
+        if version is not None:
+            value = getattr(ssl.TLSVersion, version)
+            context.minimum_version = context.maximum_version = value
+        else:
+            context.maximum_version = ssl.TLSVersion.TLSv1_2
+    except (ssl.SSLError, ValueError, AttributeError):
+        return None
+    try:
+        with socket.create_connection((address, port), timeout) as sock:
+            with context.wrap_socket(sock, server_hostname=host):
+                return True
+    except ssl.SSLError as exc:
+        if "no ciphers available" in str(exc).lower() or "no protocols available" in str(exc).lower():
+            return None
+        return False
+    except OSError:
+        return False
+
+
+def legacy(host, address, port, timeout=10.0):
+    """``{"protocols": [accepted old versions], "weak_ciphers": [[suite, why]]}`` of an endpoint."""
+    protocols = [name for name, attr in OLD_PROTOCOLS if _handshake(host, address, port, timeout, version=attr)]
+    weak = [[suite, why] for suite, why in WEAK_CIPHERS if _handshake(host, address, port, timeout, ciphers=suite)]
+    return {"protocols": protocols, "weak_ciphers": weak}
+
+
 def secret_fingerprint(ref, read_secret):
     """``(sha256, problem)`` of the certificate in Secret ``ref``'s ``tls.crt``;
     ``read_secret(ref)`` answers ``(pem_text, problem)`` (``k8s.ingress.tls_secret``)."""
@@ -149,6 +200,15 @@ def evaluate(target, observed, now, min_days, secret=None, checklist=CHECKLIST):
     if not observed.get("verified"):
         evidence["verify_error"] = observed.get("verify_error")
         problems.append("the chain does not verify (%s)" % observed.get("verify_error"))
+    old = observed.get("legacy")
+    if old is not None:
+        evidence["old_protocols_accepted"] = old["protocols"]
+        evidence["weak_ciphers_accepted"] = [suite for suite, _why in old["weak_ciphers"]]
+        if old["protocols"]:
+            problems.append("it accepts %s (TLS 1.2 is the oldest to accept)" % " and ".join(old["protocols"]))
+        if old["weak_ciphers"]:
+            problems.append("it accepts weak cipher suites: %s" % ", ".join(
+                "%s (%s)" % (suite, why) for suite, why in old["weak_ciphers"]))
     if target.get("secret"):
         evidence["secret"] = target["secret"]
         fingerprint, problem = secret or (None, "not read")
@@ -160,6 +220,8 @@ def evaluate(target, observed, now, min_days, secret=None, checklist=CHECKLIST):
             problems.append("the served certificate is not the one in Secret %s" % target["secret"])
     if problems:
         evidence["problems"] = problems
+    if old is not None:  # the protocol and cipher audit is evidence for the HTTPS testing item too
+        checklist = ([checklist] if isinstance(checklist, str) else list(checklist or [])) + [CHECKLIST_HTTPS]
     return make_check(_check_id(host), "TLS of %s" % host, "fail" if problems else "pass", evidence, checklist)
 
 
@@ -168,7 +230,7 @@ def _check_id(host):
 
 
 def run(targets, now, min_days=14, ca_file=None, read_secret=None, resolve=None, timeout=10.0, checklist=CHECKLIST,
-        resolver=None):
+        resolver=None, refuse_legacy=True):
     """Check every target; ``resolver`` (``transport.Resolver``) finds addresses the targets lack,
     ``read_secret`` reads a target's Secret (``k8s.ingress.tls_secret`` bound to a connection)."""
     if not targets:
@@ -190,6 +252,9 @@ def run(targets, now, min_days=14, ca_file=None, read_secret=None, resolve=None,
         observed = fetch(target["host"], target["address"], int(target.get("port") or 443), ca_file, timeout)
         if observed.get("der"):
             observed["cert"] = describe_der(observed["der"])
+            if refuse_legacy:
+                observed["legacy"] = legacy(target["host"], target["address"], int(target.get("port") or 443),
+                                            timeout)
         secret = None
         if target.get("secret"):
             if read_secret is None:

@@ -627,9 +627,9 @@ def scan_problems(image, reports, fail_on="HIGH", ignore=(), require_report=True
                                                         for r in mine) or None, "findings": findings}
     if not findings:
         return [], evidence
-    shown = ", ".join("%s (%s, %s %s, %s)" % (f["id"], f["severity"], f["package"], f["installed"],
-                                             "fixed in %s" % f["fixed"] if f["fixed"] else "no fix yet")
-                      for f in findings[:10])
+    shown = ", ".join("%s (%s, %s %s, %s)" % (
+        f["id"], f["severity"], f["package"], f["installed"], "fixed in %s" % f["fixed"] if f["fixed"] else "no fix yet")
+        for f in findings[:10])
     more = " and %d more" % (len(findings) - 10) if len(findings) > 10 else ""
     return ["%d finding(s) at %s or above: %s%s" % (len(findings), fail_on, shown, more)], evidence
 

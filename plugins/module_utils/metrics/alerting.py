@@ -46,10 +46,12 @@ def part(name):
     return re.sub(r"[^a-z0-9_.:-]", "-", str(name).lower()) or "-"
 
 
-def judge_job(job, targets, min_targets=1, checklist=None):
-    """A declared scrape job: at least ``min_targets`` targets, every one ``up``; the check
-    quotes the items the job gives evidence for (``checklist``, the declaration's)."""
-    mine = [t for t in targets if (t.get("labels") or {}).get("job") == job]
+def judge_job(job, targets, min_targets=1, checklist=None, labels=None):
+    """A declared scrape job: at least ``min_targets`` targets (those with ``labels``, when
+    given), every one ``up``; the check quotes the items the job gives evidence for
+    (``checklist``, the declaration's)."""
+    wanted = dict(labels or {}, job=job)
+    mine = [t for t in targets if all((t.get("labels") or {}).get(k) == v for k, v in wanted.items())]
     shown = [{"instance": (t.get("labels") or {}).get("instance"), "health": t.get("health"),
               "last_error": t.get("lastError") or None, "last_scrape": t.get("lastScrape")} for t in mine]
     down = [s for s in shown if s["health"] != "up"]
@@ -58,9 +60,11 @@ def judge_job(job, targets, min_targets=1, checklist=None):
         problems.append("job %s has %d target(s), at least %d expected" % (job, len(mine), min_targets))
     problems += ["target %s of job %s is %s%s" % (s["instance"], job, s["health"],
                                                   ": %s" % s["last_error"] if s["last_error"] else "") for s in down]
+    evidence = {"job": job, "targets": shown, "problems": problems}
+    if labels:
+        evidence["labels"] = dict(labels)
     return make_check("monitoring.targets.%s" % part(job), "Every target of scrape job %s is up" % job,
-                      FAIL if problems else PASS, {"job": job, "targets": shown, "problems": problems},
-                      checklist or CHECKLIST_TARGETS)
+                      FAIL if problems else PASS, evidence, checklist or CHECKLIST_TARGETS)
 
 
 def judge_group(name, groups, alerts=()):
@@ -210,7 +214,8 @@ def run(prometheus_url, alertmanager_url, jobs=(), rule_groups=(), receivers=(),
     if jobs:
         try:
             targets = prom.api("targets?state=active", deadline).get("activeTargets") or []
-            checks += [judge_job(j["name"], targets, j.get("min_targets", 1), j.get("checklist")) for j in jobs]
+            checks += [judge_job(j["name"], targets, j.get("min_targets", 1), j.get("checklist"), j.get("labels"))
+                       for j in jobs]
         except GoliveError as exc:
             checks += [make_check("monitoring.targets.%s" % part(j["name"]), "Every target of scrape job %s is up"
                                   % j["name"], FAIL, {"error": exc.message, "problems": [exc.message]},

@@ -73,6 +73,25 @@ def check_images_pinned(api, dyn):
     return all("@sha256:" in c.image for c in d.spec.template.spec.containers)
 
 
+def _reports(dyn):
+    found = dyn.resources.get(api_version="aquasecurity.github.io/v1alpha1", kind="VulnerabilityReport").get()
+    return [item.to_dict() for item in found.items]
+
+
+def check_no_critical_cve(api, dyn):
+    """No VulnerabilityReport lists a critical finding."""
+    return not any(v.get("severity") == "CRITICAL" for r in _reports(dyn)
+                   for v in r["report"].get("vulnerabilities") or [])
+
+
+def check_every_image_scanned(api, dyn):
+    """Every shop Deployment's image has a report (the scanner names them after the ReplicaSet)."""
+    labels = [r["metadata"].get("labels") or {} for r in _reports(dyn) if r["metadata"]["namespace"] == "shop"]
+    scanned = {lab.get("trivy-operator.resource.name", "").rsplit("-", 1)[0] for lab in labels
+               if lab.get("trivy-operator.resource.kind") == "ReplicaSet"}
+    return {"web", "worker"} <= scanned
+
+
 def check_rbac(api, dyn):
     review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
         resource_attributes=client.V1ResourceAttributes(verb="patch", group="apps", resource="deployments",
@@ -95,7 +114,8 @@ CHECKS = {
     "default-deny": check_default_deny, "ingress-ready": check_ingress_ready,
     "issuer-ready": check_issuer_ready, "alert-rule": check_alert_rule, "log-shipper": check_log_shipper,
     "backup-fresh": check_backup_fresh, "secret-keys": check_secret_keys, "images-pinned": check_images_pinned,
-    "rbac": check_rbac, "certificate": check_certificate,
+    "rbac": check_rbac, "certificate": check_certificate, "no-critical-cve": check_no_critical_cve,
+    "every-image-scanned": check_every_image_scanned,
 }
 
 VARIANTS = {
@@ -105,7 +125,8 @@ VARIANTS = {
     "clusterissuer-not-ready": ("issuer-ready", "certificate"), "missing-prometheusrule-alert": "alert-rule",
     "logshipper-not-ready": "log-shipper", "stale-backup-cronjob": "backup-fresh",
     "missing-secret-key": "secret-keys", "image-not-pinned": "images-pinned", "rbac-denied": "rbac",
-    "expired-certificate": "certificate",
+    "expired-certificate": "certificate", "vulnerable-image": "no-critical-cve",
+    "unscanned-image": "every-image-scanned",
 }
 
 

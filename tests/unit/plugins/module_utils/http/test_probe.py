@@ -58,3 +58,17 @@ def test_a_request_needing_a_value_nobody_saved_fails_without_sending():
     assert result["endpoints"][0]["errors"] == 3
     assert "no earlier request saved" in result["endpoints"][0]["failures"][0]["reason"]
     assert result["checks"][0]["status"] == "fail"
+
+
+def test_security_headers_are_named_when_missing_or_too_short():
+    from ansible_collections.golive.core.plugins.module_utils.http.probe import security_header_problems
+    wanted = ["hsts", "content_type_options", "csp"]
+    good = {"strict-transport-security": "max-age=15724800; includeSubDomains", "x-content-type-options": "nosniff",
+            "content-security-policy": "default-src 'none'"}
+    assert security_header_problems(wanted, good) == []
+    assert security_header_problems(wanted, {}) == ["no Strict-Transport-Security header",
+                                                    "no X-Content-Type-Options: nosniff",
+                                                    "no Content-Security-Policy header"]
+    short = dict(good, **{"strict-transport-security": "max-age=300"})
+    assert security_header_problems(["hsts"], short) == [
+        "Strict-Transport-Security 'max-age=300' holds for less than 15552000 s"]

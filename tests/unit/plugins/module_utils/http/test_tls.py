@@ -47,3 +47,17 @@ def test_evaluate(obs, target, secret, status, problem):
 def test_a_connection_error_fails_with_the_error():
     check = tls.evaluate({"host": "h", "address": "1.2.3.4", "port": 443}, {"error": "refused", "der": None}, NOW, 14)
     assert check["status"] == "fail" and check["evidence"]["error"] == "refused"
+
+
+def test_old_protocols_and_weak_suites_are_named_and_quote_the_https_item():
+    obs = dict(observed(), legacy={"protocols": ["TLSv1", "TLSv1.1"],
+                                   "weak_ciphers": [["AES128-SHA", "no forward secrecy, SHA-1 CBC"]]})
+    check = tls.evaluate({"host": "app.example.com", "address": "1.2.3.4", "port": 443}, obs, NOW, 14)
+    assert check["status"] == "fail"
+    assert check["evidence"]["problems"] == [
+        "it accepts TLSv1 and TLSv1.1 (TLS 1.2 is the oldest to accept)",
+        "it accepts weak cipher suites: AES128-SHA (no forward secrecy, SHA-1 CBC)"]
+    assert check["checklist"] == [tls.CHECKLIST, tls.CHECKLIST_HTTPS]
+    clean = tls.evaluate({"host": "app.example.com"}, dict(observed(), legacy={"protocols": [], "weak_ciphers": []}),
+                         NOW, 14)
+    assert clean["status"] == "pass" and clean["evidence"]["old_protocols_accepted"] == []

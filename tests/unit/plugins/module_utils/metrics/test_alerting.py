@@ -47,3 +47,11 @@ def test_delivery_is_proven_routed_only_or_named_as_missing():
     assert alerting.judge_delivery("a", ["a"], "t1", True, "http://log")["evidence"]["delivery"] == "delivered"
     lost = alerting.judge_delivery("a", ["a"], "t1", False, "http://log")
     assert lost["status"] == "fail" and lost["evidence"]["delivery"] == "not delivered"
+
+
+def test_a_job_can_be_narrowed_to_the_targets_with_some_labels():
+    targets = [dict(target("pods", "a:8080"), labels={"job": "pods", "instance": "a:8080", "namespace": "pager"}),
+               dict(target("pods", "b:8080", "down"), labels={"job": "pods", "instance": "b:8080", "namespace": "t"})]
+    assert alerting.judge_job("pods", targets)["status"] == "fail"
+    narrowed = alerting.judge_job("pods", targets, labels={"namespace": "pager"})
+    assert narrowed["status"] == "pass" and narrowed["evidence"]["labels"] == {"namespace": "pager"}
