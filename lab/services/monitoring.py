@@ -20,6 +20,7 @@ import sys
 import urllib.request
 
 from lab.base import REPO_ROOT, LabContext, Service, write_file
+from lab.services import prometheus
 
 EXPORTERS = {
     # process: (port name, scrape job)
@@ -144,14 +145,6 @@ def scrape_jobs(ctx: LabContext) -> tuple[str, str]:
     return alerting, "\n".join(jobs) + "\n"
 
 
-def _ready(port: int, path: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 class Monitoring(Service):
     name = "monitoring"
     processes = dict([("alertmanager", ("alertmanager",))] + [(p, (port,)) for p, (port, _job) in EXPORTERS.items()])
@@ -169,7 +162,7 @@ class Monitoring(Service):
         ctx.spawn("alertmanager", ["prometheus-alertmanager", f"--config.file={mdir / 'alertmanager.yml'}",
                                    f"--storage.path={mdir / 'alertmanager-data'}",
                                    f"--web.listen-address=127.0.0.1:{am}", "--cluster.listen-address="],
-                  ports=[am], ready=lambda: _ready(am, "/-/ready"), match=str(mdir / "alertmanager.yml"), timeout=60)
+                  ports=[am], ready=lambda: prometheus.ready(am), match=str(mdir / "alertmanager.yml"), timeout=60)
         port = dict((name, ctx.port(port_name)) for name, (port_name, _job) in EXPORTERS.items())
         ctx.spawn("node-exporter", ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port['node-exporter']}",
                                     "--collector.disable-defaults", "--collector.cpu", "--collector.meminfo",
@@ -198,7 +191,6 @@ class Monitoring(Service):
         ctx.spawn("blackbox-exporter", ["prometheus-blackbox-exporter", f"--config.file={mdir / 'blackbox.yml'}",
                                         f"--web.listen-address=127.0.0.1:{port['blackbox-exporter']}"],
                   ports=[port["blackbox-exporter"]], match=str(mdir / "blackbox.yml"))
-        from lab.services import prometheus
         prometheus.reconfigure(ctx)
         url = f"http://127.0.0.1:{am}"
         return {"monitoring": {

@@ -58,9 +58,10 @@ RULES = """groups:
 """
 
 
-def _ready(port: int) -> bool:
+def ready(port: int, path: str = "/-/ready") -> bool:
+    """Whether a Prometheus-style daemon on ``port`` answers ``path`` with 200."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as resp:
             return resp.status == 200
     except OSError:
         return False
@@ -83,7 +84,7 @@ class Prometheus(Service):
         ctx.spawn("prometheus", ["prometheus", f"--config.file={pdir / 'prometheus.yml'}",
                                  f"--storage.tsdb.path={pdir / 'data'}", "--storage.tsdb.retention.time=2d",
                                  f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
-                  ports=[port], ready=lambda: _ready(port), match=str(pdir / "prometheus.yml"), timeout=60)
+                  ports=[port], ready=lambda: ready(port), match=str(pdir / "prometheus.yml"), timeout=60)
         return {"prometheus": {"url": f"http://127.0.0.1:{port}", "targets_file": str(targets),
                                "extra_rules_dir": str(pdir / "extra")}}
 
