@@ -10,8 +10,8 @@ the collection sent.
   ``/hooks/down/<channel>`` always answers 503.
 - SMTP (aiosmtpd): STARTTLS with a certificate of the lab CA, and AUTH (PLAIN, LOGIN with
   the ``Username:``/``Password:`` challenges of common servers) required before MAIL; a wrong password is refused with 535. Delivered messages are kept.
-- ``GET /messages`` returns ``{"webhooks": [...], "mail": [...]}``; ``DELETE /messages``
-  empties both. Both are kept in ``<state>/sinks/*.jsonl`` so a restart keeps them.
+- ``GET /messages`` returns ``{"webhooks": [...], "mail": [...]}``, ``GET /messages/webhooks``
+  and ``GET /messages/mail`` one of them; ``DELETE /messages`` empties both. Both are kept in ``<state>/sinks/*.jsonl`` so a restart keeps them.
 """
 
 from __future__ import annotations
@@ -84,6 +84,9 @@ def http_handler(store: Store):
         def do_GET(self):  # noqa: N802
             if self.path.split("?")[0] == "/messages":
                 return self._answer(200, {"webhooks": store.read("webhooks"), "mail": store.read("mail")})
+            kind = self.path.split("?")[0][len("/messages/"):] if self.path.startswith("/messages/") else None
+            if kind in ("webhooks", "mail"):  # one kind only: what one receiver got
+                return self._answer(200, {kind: store.read(kind)})
             if self.path == "/healthz":
                 return self._answer(200, {"ok": True})
             return self._answer(404, {"error": "no such route"})

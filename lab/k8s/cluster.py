@@ -4,6 +4,7 @@ generation, status subresource rules, finalizers, defaults and CRD registration.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import random
 import re
@@ -671,7 +672,6 @@ def _omit_empty(spec) -> None:
 
 
 def _later_iso(seconds: int) -> str:
-    import datetime as dt
     return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -683,7 +683,6 @@ def _without_fields(obj: dict) -> dict:
 
 def _micro_time(value, res, name: str, key: str) -> str:
     """A MicroTime as the API server writes it back: UTC with six fractional digits."""
-    import datetime as dt
     text = str(value).strip()
     try:
         parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)

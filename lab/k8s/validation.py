@@ -50,7 +50,7 @@ def refuse(res, name: str, problems: list) -> ApiError:
 
 
 def _go_value(value) -> str:
-    return json.dumps(value) if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _labels(labels, field: str) -> list:

@@ -198,7 +198,8 @@ class Monitoring(Service):
             "jobs": sorted(job for _port, job in EXPORTERS.values()) + ["alertmanager", "pods", "router"],
             "exporters": dict((job, f"http://127.0.0.1:{port[name]}/metrics")
                               for name, (_p, job) in EXPORTERS.items() if job != "blackbox"),
-            "webhook_messages": notify["sink_url"] + "/messages",
+            "webhook_messages": notify["sink_url"] + "/messages/webhooks",
+            "mail_messages": notify["sink_url"] + "/messages/mail",
         }}
 
 

@@ -78,7 +78,6 @@ class Prometheus(Service):
         targets = ctx.state_dir / "k8s" / "file_sd.json"
         if not targets.exists():
             write_file(targets, "[]\n", 0o644)
-        router = ctx.started["app"]["metrics_port"]
         if not ctx.running_pid("prometheus"):
             write_config(ctx)
         ctx.spawn("prometheus", ["prometheus", f"--config.file={pdir / 'prometheus.yml'}",

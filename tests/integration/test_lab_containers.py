@@ -2,6 +2,8 @@
 real processes in the lab: exit codes, crash-loop restarts and Job completion are real."""
 
 import json
+import os
+import time
 import uuid
 
 import pytest
@@ -77,20 +79,38 @@ def test_a_job_runs_its_command_for_as_long_as_it_takes_and_ends_with_its_exit_c
     assert not get(lab, namespace, "job", "long")["status"].get("succeeded")
 
 
-def test_a_deleted_pod_is_terminating_until_its_process_ends_within_the_grace_period(lab, namespace):
+def test_a_deleted_pod_is_terminating_until_its_process_ends_within_the_grace_period(lab, lab_instance, namespace):
+    listing = lab_instance.state_dir / "k8s" / "pods.json"
+
+    def process():
+        return next((r for r in json.loads(listing.read_text())
+                     if (r["namespace"], r["pod"]) == (namespace, "stubborn")), None)
+
     apply(lab, namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stubborn"}, "spec": {
         "terminationGracePeriodSeconds": 3,
         "containers": [{"name": "app", "image": "busybox:1.36", "command": ["sh", "-c", "trap '' TERM; sleep 600"]}]}})
     wait(lambda: get(lab, namespace, "pod", "stubborn")["status"].get("phase") == "Running", timeout=30,
          what="the Pod running")
+    pid = wait(lambda: (process() or {}).get("pid"), timeout=10, what="the Pod's process")
     kubectl(lab, "-n", namespace, "delete", "pod", "stubborn", "--wait=false")
+    deleted = time.monotonic()
     terminating = get(lab, namespace, "pod", "stubborn")
     assert terminating["metadata"]["deletionGracePeriodSeconds"] == 3
     assert "Terminating" in kubectl(lab, "-n", namespace, "get", "pod", "stubborn").stdout
-    # It ignores SIGTERM: it is killed when the grace period ends, and only then is the Pod gone.
-    gone = wait(lambda: kubectl(lab, "-n", namespace, "get", "pod", "stubborn", check=False).returncode != 0,
-                timeout=30, what="the Pod gone")
-    assert gone
+    assert process()["terminating"] is True and os.path.exists("/proc/%d" % pid)  # SIGTERM ignored: still there
+    # Killed when the grace period ends, and only then is the Pod gone.
+    wait(lambda: kubectl(lab, "-n", namespace, "get", "pod", "stubborn", check=False).returncode != 0,
+         timeout=30, what="the Pod gone")
+    assert time.monotonic() - deleted >= 2.5
+    assert process() is None and not _alive(pid)
+
+
+def _alive(pid):
+    try:
+        state = open("/proc/%d/stat" % pid).read().split(") ")[1][0]
+    except OSError:
+        return False
+    return state not in "ZX"
 
 
 def test_a_readiness_probe_starts_after_its_initial_delay(lab, namespace):

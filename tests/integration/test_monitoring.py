@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from helpers import run_module, wait
+from lab.services.sinks import messages
 
 pytestmark = pytest.mark.xdist_group("monitoring")
 
@@ -18,13 +19,12 @@ JOBS = [{"name": "node"}, {"name": "postgres"}, {"name": "pgbouncer"}, {"name": 
 
 def args(lab, **over):
     mon = lab["monitoring"]
-    messages = mon["webhook_messages"]
     base = {"prometheus_url": lab["prometheus"]["url"], "alertmanager_url": mon["alertmanager_url"],
             "jobs": JOBS, "rule_groups": [{"name": "golive-alerts", "alerts": ["GoliveHighErrorRate",
                                                                                "GoliveDatabaseDown"]},
                                           {"name": "golive-lab"}],
-            "receivers": [{"name": "lab-webhook", "confirm_url": messages},
-                          {"name": "lab-email", "confirm_url": messages}],
+            "receivers": [{"name": "lab-webhook", "confirm_url": mon["webhook_messages"]},
+                          {"name": "lab-email", "confirm_url": mon["mail_messages"]}],
             "test_alert": {"labels": {"severity": "critical"}}, "release": "2026.12.1-test", "timeout": 45}
     base.update(over)
     return base
@@ -56,6 +56,13 @@ def test_the_healthy_lab_passes_every_check_and_the_test_alert_arrives(lab):
     assert set(statuses(result).values()) == {"pass"} and len(result["checks"]) == len(JOBS) + 2 + 1 + 2
     webhook = next(c for c in result["checks"] if c["id"] == "monitoring.alert.lab-webhook")
     assert webhook["evidence"]["delivery"] == "delivered" and "lab-email" in webhook["evidence"]["routed_to"]
+    # What the receivers hold: the webhook's log and the mailbox each have the test alert.
+    test_id = webhook["evidence"]["test_id"]
+    got = messages(lab["notify"]["sink_url"])
+    hooks = [w["body"] for w in got["webhooks"] if test_id in json.dumps(w["body"])]
+    assert hooks and hooks[0]["receiver"] == "lab-webhook"
+    assert hooks[0]["alerts"][0]["labels"]["golive_release"] == "2026.12.1-test"
+    assert [m for m in got["mail"] if test_id in m["subject"] and m["tls"]]
     # Routed-only where nothing can be read back; nothing is sent in check mode.
     rc, result, _ = run_module("monitoring_check", args(lab, receivers=[{"name": "lab-webhook"}], jobs=[],
                                                         rule_groups=[]))

@@ -8,30 +8,27 @@ import json
 from .common import K_NODE, K_POD, LAB, controller_of, now_iso
 
 
-def tolerates(pod_spec: dict, node: dict) -> bool:
-    tolerations = pod_spec.get("tolerations") or []
-    for taint in (node.get("spec") or {}).get("taints") or []:
-        if taint.get("effect") not in ("NoSchedule", "NoExecute"):
+def tolerated(taint: dict, tolerations: list) -> bool:
+    """Whether one of ``tolerations`` tolerates ``taint``."""
+    for t in tolerations or []:
+        if t.get("effect") and t.get("effect") != taint.get("effect"):
             continue
-        ok = False
-        for t in tolerations:
-            if t.get("effect") and t.get("effect") != taint.get("effect"):
-                continue
-            if t.get("operator") == "Exists" and (not t.get("key") or t.get("key") == taint.get("key")):
-                ok = True
-            elif t.get("key") == taint.get("key") and t.get("value", "") == taint.get("value", ""):
-                ok = True
-        if not ok:
-            return False
-    return True
+        if t.get("operator") == "Exists" and (not t.get("key") or t.get("key") == taint.get("key")):
+            return True
+        if t.get("key") == taint.get("key") and t.get("value", "") == taint.get("value", ""):
+            return True
+    return False
 
 
 def _untolerated(pod_spec: dict, node: dict) -> dict | None:
     """The first NoSchedule/NoExecute taint of ``node`` the Pod does not tolerate."""
-    for taint in (node.get("spec") or {}).get("taints") or []:
-        if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(pod_spec, {"spec": {"taints": [taint]}}):
-            return taint
-    return None
+    return next((taint for taint in (node.get("spec") or {}).get("taints") or []
+                 if taint.get("effect") in ("NoSchedule", "NoExecute")
+                 and not tolerated(taint, pod_spec.get("tolerations"))), None)
+
+
+def tolerates(pod_spec: dict, node: dict) -> bool:
+    return _untolerated(pod_spec, node) is None
 
 
 def _expression(expr: dict, value) -> bool:
@@ -77,8 +74,8 @@ def affinity_fits(pod_spec: dict, node: dict) -> bool:
 
 def misfit(pod_spec: dict, node: dict) -> str | None:
     """Why the scheduler filters ``node`` out for the Pod (its own words), or None."""
-    if (node.get("spec") or {}).get("unschedulable") and not tolerates(pod_spec, {"spec": {"taints": [
-            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}]}}):
+    if (node.get("spec") or {}).get("unschedulable") and not tolerated(
+            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}, pod_spec.get("tolerations")):
         return "node(s) were unschedulable"
     if not affinity_fits(pod_spec, node):
         return "node(s) didn't match Pod's node affinity/selector"

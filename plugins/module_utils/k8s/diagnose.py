@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
+from ansible_collections.golive.core.plugins.module_utils.k8s.select import selector_of
 
 
 def readiness(obj):
@@ -101,8 +102,7 @@ def warning_events(kube, namespace, names, limit=10):
 def diagnose(kube, obj, wanted_images, max_pods=5):
     """Why a workload is not there: its Pods' states and their Warning Events."""
     namespace = obj["metadata"]["namespace"]
-    match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
+    selector = selector_of(obj)
     pods = kube.list(resource_path("v1", "pods", namespace), label_selector=selector) if selector else []
     report = []
     for pod in pods:

@@ -36,6 +36,7 @@ from ansible_collections.golive.core.plugins.module_utils.k8s.select import (
     parallel,
     ref,
     select,
+    selector_of,
     with_kind,
     workload_path,
 )
@@ -263,10 +264,8 @@ class Rollout:
         if obj["kind"] != "Deployment":
             raise InvalidInput("undo", ref(obj), "a revision can only be chosen for Deployments; "
                                                  "pass the recorded template (the ledger) instead")
-        match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
         owned = [rs for rs in self.kube.list(resource_path("apps/v1", "replicasets", obj["metadata"]["namespace"]),
-                                             label_selector=selector)
+                                             label_selector=selector_of(obj))
                  if any(o.get("uid") == obj["metadata"].get("uid")
                         for o in rs["metadata"].get("ownerReferences") or [])]
         by_revision = {}

@@ -29,6 +29,16 @@ def selection_spec():
     )
 
 
+def match_labels(obj):
+    """The ``matchLabels`` of a workload's selector (``{}`` when it has none)."""
+    return ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+
+
+def selector_of(obj):
+    """A workload's ``matchLabels`` as a ``labelSelector`` query value (``""`` when it has none)."""
+    return ",".join("%s=%s" % kv for kv in sorted(match_labels(obj).items()))
+
+
 def ref(obj):
     return "%s %s/%s" % (obj.get("kind"), obj["metadata"].get("namespace"), obj["metadata"]["name"])
 

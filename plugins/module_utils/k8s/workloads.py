@@ -30,7 +30,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 from ansible_collections.golive.core.plugins.module_utils.common.paths import resource_path
 from ansible_collections.golive.core.plugins.module_utils.k8s.diagnose import readiness, timeout_message
 from ansible_collections.golive.core.plugins.module_utils.k8s.rollout import Rollout
-from ansible_collections.golive.core.plugins.module_utils.k8s.select import parallel, ref
+from ansible_collections.golive.core.plugins.module_utils.k8s.select import match_labels, parallel, ref
 
 SAVED = "golive.io/saved-replicas"
 
@@ -161,21 +161,24 @@ def scale(kube, workloads=None, label_selector=None, namespaces=None, kinds=None
     return result
 
 
-def _pods_of(kube, obj):
-    match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    if not match:
-        return []
-    selector = ",".join("%s=%s" % kv for kv in sorted(match.items()))
-    pods = kube.list(resource_path("v1", "pods", obj["metadata"]["namespace"]), label_selector=selector)
-    return [p["metadata"]["name"] for p in pods]
-
-
 def _wait_pods_gone(kube, objects):
     """``{workload: [Pod names]}`` of the workloads that still have Pods when the deadline
-    ends (``{}`` once none has any): Terminating Pods count, their processes still run."""
-    left = {}
+    ends (``{}`` once none has any): Terminating Pods count, their processes still run.
+    Each round is one LIST of Pods per namespace, matched to the workloads' selectors here."""
+    by_namespace = {}
+    for obj in objects:
+        if match_labels(obj):  # a workload without matchLabels cannot be told from others
+            by_namespace.setdefault(obj["metadata"]["namespace"], []).append(obj)
     while True:
-        left = dict((ref(obj), names) for obj, names in ((o, _pods_of(kube, o)) for o in objects) if names)
+        left = {}
+        for namespace, mine in sorted(by_namespace.items()):
+            pods = kube.list(resource_path("v1", "pods", namespace))
+            for obj in mine:
+                wanted = match_labels(obj).items()
+                names = [p["metadata"]["name"] for p in pods
+                         if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in wanted)]
+                if names:
+                    left[ref(obj)] = names
         if not left or kube.deadline.expired():
             return left
         time.sleep(min(0.2, max(kube.deadline.remaining(), 0.01)))

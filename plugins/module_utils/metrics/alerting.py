@@ -150,16 +150,16 @@ class Alertmanager:
         return self._call("/api/v2/alerts?filter=%s" % quote(matcher), kinds=(list,))
 
 
-def _read_back(url, test_id, timeout, ca_file=None, validate_certs=True):
-    """Whether ``test_id`` is in what ``url`` answers (a sink's log, a mailbox API)."""
+def _page(url, timeout, ca_file=None, validate_certs=True):
+    """What ``url`` answers (a sink's log, a mailbox API), ``""`` when it cannot be read (yet)."""
     try:
         response = open_url(url, timeout=timeout, ca_path=ca_file, validate_certs=validate_certs)
         try:
-            return test_id in response.read().decode("utf-8", "replace")
+            return response.read().decode("utf-8", "replace")
         finally:
             response.close()
     except Exception:  # noqa: BLE001 - not readable (yet): not delivered as far as we can see
-        return False
+        return ""
 
 
 def prove_alerting(am, receivers, labels, release, deadline, check_mode=False, alertname="GoliveTestAlert",
@@ -184,9 +184,12 @@ def prove_alerting(am, receivers, labels, release, deadline, check_mode=False, a
         while True:
             found = am.alerts('golive_test="%s"' % test_id)
             routed = sorted(set(rc.get("name") for a in found for rc in a.get("receivers") or []))
+            pages = {}  # one read of each URL a round, however many receivers it confirms
             for name, receiver in list(pending.items()):
-                if name in routed and _read_back(receiver["confirm_url"], test_id, min(5.0, am.timeout),
-                                                 ca_file, validate_certs):
+                url = receiver["confirm_url"]
+                if name in routed and url not in pages:
+                    pages[url] = _page(url, min(5.0, am.timeout), ca_file, validate_certs)
+                if name in routed and test_id in pages[url]:
                     confirmed[name] = True
                     pending.pop(name)
             waiting = [r["name"] for r in receivers if r["name"] not in routed
