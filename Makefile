@@ -32,12 +32,14 @@ REPORTS := $(ROOT)/.cache/test-reports
 
 # Ends with the 15 slowest tests of the run and how long it took (bootstrap included), pass or fail.
 # ansible-test sanity and ansible-lint run in the background while the tests run (the
-# integration tests mostly wait on servers); their output is printed after the tests'.
+# integration tests mostly wait on servers), niced so that the tests keep the CPU; their output
+# is printed after the tests'. The serial pager group is the longest path: the other integration
+# tests run niced too (tests/integration/conftest.py).
 test:
 	@start=$$(date +%s); rm -rf $(REPORTS); mkdir -p $(REPORTS); \
 	  ./scripts/bootstrap.sh && { \
-	    { $(MAKE) --no-print-directory sanity > $(REPORTS)/sanity.log 2>&1; echo $$? > $(REPORTS)/sanity.rc; } & \
-	    { $(MAKE) --no-print-directory lint > $(REPORTS)/lint.log 2>&1; echo $$? > $(REPORTS)/lint.rc; } & \
+	    { nice -n 10 $(MAKE) --no-print-directory sanity > $(REPORTS)/sanity.log 2>&1; echo $$? > $(REPORTS)/sanity.rc; } & \
+	    { nice -n 10 $(MAKE) --no-print-directory lint > $(REPORTS)/lint.log 2>&1; echo $$? > $(REPORTS)/lint.rc; } & \
 	    $(MAKE) --no-print-directory unit && $(MAKE) --no-print-directory integration; tests=$$?; wait; \
 	    cat $(REPORTS)/sanity.log $(REPORTS)/lint.log; \
 	    [ $$tests = 0 ] && [ "$$(cat $(REPORTS)/sanity.rc)" = 0 ] && [ "$$(cat $(REPORTS)/lint.rc)" = 0 ]; }; \
