@@ -567,6 +567,23 @@ def chown(path: Path | str, user: str) -> None:
     os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def server_tls(ctx: "LabContext", folder: Path, name: str, owner: str | None = None) -> dict:
+    """A server certificate for 127.0.0.1 and localhost from the lab's CA (the API server's,
+    ``<state>/k8s/ca.crt``), with the CA beside it, in ``folder`` (owned by ``owner``, key
+    mode 600): ``{"cert", "key", "ca", "ca_file"}``; ``ca_file`` is the CA clients verify
+    with. Issued once; kept across restarts."""
+    from lab.k8s.pki import CA
+
+    ca = CA.load_or_create(ctx.state_dir / "k8s")
+    files = {"cert": folder / "server.crt", "key": folder / "server.key", "ca": folder / "ca.crt"}
+    if not all(path.exists() for path in files.values()):
+        cert, key = ca.issue("golive-lab-%s" % name, ["localhost"], [ctx.host])
+        write_file(files["key"], key.decode(), 0o600, owner=owner)
+        write_file(files["cert"], cert.decode(), 0o644, owner=owner)
+    write_file(files["ca"], ca.cert_pem.decode(), 0o644, owner=owner)
+    return dict(files, ca_file=ctx.state_dir / "k8s" / "ca.crt")
+
+
 def write_file(path: Path, text: str, mode: int = 0o644, owner: str | None = None) -> bool:
     """Write ``text`` if it differs; returns True when the file changed."""
     try:

@@ -16,11 +16,12 @@ from lab.router import client
 HOST = "www.lab.example"
 
 
-def pods(state_dir: Path, deployment: str = "pager", terminating: bool = False) -> list:
-    """The Pod runtime's processes of a Deployment's Pods (with those deleted but still in
-    their grace period when ``terminating``)."""
+def pods(state_dir: Path, deployment: str = "pager", terminating: bool = False, namespace: str = "pager") -> list:
+    """The Pod runtime's processes of a Deployment's Pods in ``namespace`` (with those deleted
+    but still in their grace period when ``terminating``)."""
     rows = json.loads((state_dir / "k8s" / "pods.json").read_text())
-    return [r for r in rows if r["pod"].startswith(deployment + "-") and (terminating or not r["terminating"])]
+    return [r for r in rows if r["pod"].startswith(deployment + "-") and r.get("namespace") == namespace
+            and (terminating or not r["terminating"])]
 
 
 def switch(endpoints: dict, state_dir: Path, switches: dict) -> list:

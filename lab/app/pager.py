@@ -4,13 +4,15 @@ Rows live in the lab's PostgreSQL (through PgBouncer), log-in tokens in Redis (f
 through Sentinel). Every answer carries ``X-App-Version``. Configuration is the
 environment a Pod gets:
 
-  DATABASE_HOST, DATABASE_PORT, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD
+  DATABASE_HOST, DATABASE_PORT, DATABASE_NAME, DATABASE_USER, DATABASE_PASSWORD,
+  DATABASE_SSLMODE (libpq's sslmode, default prefer), DATABASE_SSLROOTCERT
   REDIS_SENTINELS ("host:port,..."), REDIS_MASTER_NAME, REDIS_PASSWORD
   LAB_ERROR_RATIO      fraction of API requests answered 500 (0..1)
   LAB_LATENCY_MS       added to every API request
+  LAB_CPU_MS           CPU time every API request spends computing (a load the autoscaler sees)
   LAB_FAIL_READINESS   "true": /readyz answers 503
   LAB_FAIL_LIVENESS    "true": /healthz answers 500 (the kubelet restarts the process)
-  LAB_ADMIN_TOKEN      enables POST /_lab/switches (header X-Lab-Admin) to change the four above
+  LAB_ADMIN_TOKEN      enables POST /_lab/switches (header X-Lab-Admin) to change the five above
 
 Routes: GET /version, /healthz (liveness), /readyz (database, Redis and the schema this
 version needs), /metrics (Prometheus text); POST /api/users, POST /api/login,
@@ -55,7 +57,8 @@ class Pager(App):
                 self._pool = psycopg2.pool.ThreadedConnectionPool(
                     1, 8, host=env.get("DATABASE_HOST", "127.0.0.1"), port=int(env.get("DATABASE_PORT", 5432)),
                     dbname=env.get("DATABASE_NAME", "golive"), user=env.get("DATABASE_USER"),
-                    password=env.get("DATABASE_PASSWORD"), connect_timeout=3, application_name=f"pager/{self.version}")
+                    password=env.get("DATABASE_PASSWORD"), connect_timeout=3, application_name=f"pager/{self.version}",
+                    sslmode=env.get("DATABASE_SSLMODE", "prefer"), sslrootcert=env.get("DATABASE_SSLROOTCERT") or None)
             return self._pool
 
     def query(self, sql: str, args=(), one: bool = False):
@@ -121,6 +124,11 @@ class Pager(App):
         delay = float(self.switch("LAB_LATENCY_MS") or 0)
         if delay:
             time.sleep(delay / 1000.0)
+        work = float(self.switch("LAB_CPU_MS") or 0) / 1000.0
+        if work:
+            spent = time.thread_time()
+            while time.thread_time() - spent < work:
+                sum(i * i for i in range(2000))
         if injected and random.random() < injected:
             raise HttpError(500, "error injected (LAB_ERROR_RATIO)")
         if method == "POST" and path == "/api/users":

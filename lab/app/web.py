@@ -13,7 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-SWITCHES = ("LAB_ERROR_RATIO", "LAB_LATENCY_MS", "LAB_FAIL_READINESS", "LAB_FAIL_LIVENESS")
+SWITCHES = ("LAB_ERROR_RATIO", "LAB_LATENCY_MS", "LAB_CPU_MS", "LAB_FAIL_READINESS", "LAB_FAIL_LIVENESS")
 
 
 class HttpError(Exception):

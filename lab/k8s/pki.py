@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import os
 from pathlib import Path
@@ -43,6 +44,15 @@ class CA:
 
     @classmethod
     def load_or_create(cls, state_dir: Path) -> "CA":
+        """The lab's one CA: services that start at once (PostgreSQL, Redis, the API server)
+        take it under a lock, so the first makes it and the others load that one."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with open(state_dir / "ca.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return cls._load_or_create(state_dir)
+
+    @classmethod
+    def _load_or_create(cls, state_dir: Path) -> "CA":
         cert_path, key_path = state_dir / "ca.crt", state_dir / "ca.key"
         if cert_path.exists() and key_path.exists():
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())

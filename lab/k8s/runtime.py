@@ -283,6 +283,23 @@ class PodRuntime:
             return address
         raise RuntimeError("no free Pod address left")
 
+    def usage(self, uid: str) -> tuple[float, int] | None:
+        """What the kubelet's cAdvisor would report of a Pod: the CPU seconds its process has
+        used (user + system) and its resident memory, from ``/proc``; None without a process."""
+        pod = self.pods.get(uid)
+        proc = pod.proc if pod is not None else None
+        if proc is None or proc.poll() is not None:
+            return None
+        try:
+            with open(f"/proc/{proc.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{proc.pid}/statm") as statm:
+                resident = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks, resident  # utime, stime
+
     def start(self, pod: dict, env: dict) -> PodProcess:
         """Run the Pod's first container; raises ``catalog.PullError`` for an unknown image."""
         container = pod["spec"]["containers"][0]

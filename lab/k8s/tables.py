@@ -93,6 +93,31 @@ COLUMNS = {
 }
 
 
+def _hpa_targets(o):
+    """kubectl's TARGETS of an autoscaling/v2 HPA: ``cpu: 45%/60%`` per metric."""
+    current = dict(((m.get("resource") or {}).get("name"), (m.get("resource") or {}).get("current") or {})
+                   for m in (o.get("status") or {}).get("currentMetrics") or [] if m.get("type") == "Resource")
+    shown = []
+    for metric in (o.get("spec") or {}).get("metrics") or []:
+        resource = metric.get("resource") or {}
+        name, target = resource.get("name"), resource.get("target") or {}
+        now = current.get(name) or {}
+        if target.get("type") == "Utilization":
+            value = "%s%%" % now["averageUtilization"] if "averageUtilization" in now else "<unknown>"
+            shown.append("%s: %s/%s%%" % (name, value, target.get("averageUtilization")))
+        else:
+            shown.append("%s: %s/%s" % (name, now.get("averageValue", "<unknown>"), target.get("averageValue")))
+    return ", ".join(shown) or "<none>"
+
+
+COLUMNS["HorizontalPodAutoscaler"] = (
+    _cols("Reference", "Targets", ("MinPods", "integer"), ("MaxPods", "integer"), ("Replicas", "integer")),
+    lambda o: ["%s/%s" % (((o.get("spec") or {}).get("scaleTargetRef") or {}).get("kind", ""),
+                          ((o.get("spec") or {}).get("scaleTargetRef") or {}).get("name", "")),
+               _hpa_targets(o), (o.get("spec") or {}).get("minReplicas", 1), (o.get("spec") or {}).get("maxReplicas", 0),
+               (o.get("status") or {}).get("currentReplicas", 0)])
+
+
 def _images(o, key="name"):
     containers = (((o.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
     return ",".join(str(c.get(key, "")) for c in containers)

@@ -53,7 +53,7 @@ def migrate_schema(pg: dict) -> str:
     args = {"path": str(REPO_ROOT / "inventories" / "lab" / "files" / "migrations"), "target": RELEASE_TARGET,
             "applied_by": "lab", "release": "lab", "session_role": pg["app_user"], "login_host": pg["host"],
             "login_port": pg["port"], "login_user": pg["admin_user"], "login_db": pg["database"],
-            "ssl_mode": "disable"}
+            "ssl_mode": pg["ssl_mode"], "ca_cert": pg["ca_file"]}
     env = dict(os.environ, PGPASSWORD=pg["admin_password"], ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
                ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / ".cache" / "collections"),
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
@@ -73,6 +73,7 @@ def config_secret(pg: dict, redis: dict, admin_token: str) -> dict:
     values = {
         "DATABASE_HOST": pg["host"], "DATABASE_PORT": str(pg["pgbouncer_port"]), "DATABASE_NAME": pg["database"],
         "DATABASE_USER": pg["app_user"], "DATABASE_PASSWORD": pg["app_password"],
+        "DATABASE_SSLMODE": pg["ssl_mode"], "DATABASE_SSLROOTCERT": pg["ca_file"],
         "REDIS_SENTINELS": ",".join(f"{s['host']}:{s['port']}" for s in redis["sentinels"]),
         "REDIS_MASTER_NAME": redis["master_name"], "REDIS_PASSWORD": redis["password"],
         "REDIS_SENTINEL_PASSWORD": redis.get("sentinel_password") or "",

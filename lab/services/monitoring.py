@@ -169,8 +169,8 @@ class Monitoring(Service):
                                     "--collector.loadavg", "--collector.filesystem", "--collector.diskstats",
                                     "--collector.netdev", "--collector.uname", "--collector.time"],
                   ports=[port["node-exporter"]], match=f"127.0.0.1:{port['node-exporter']}")
-        dsn = "postgresql://%s:%s@%s:%s/%s?sslmode=disable" % (pg["admin_user"], pg["admin_password"], pg["host"],
-                                                              pg["port"], pg["database"])
+        dsn = "postgresql://%s:%s@%s:%s/%s?sslmode=verify-full&sslrootcert=%s" % (
+            pg["admin_user"], pg["admin_password"], pg["host"], pg["port"], pg["database"], pg["ca_file"])
         ctx.spawn("postgres-exporter", ["prometheus-postgres-exporter",
                                         f"--web.listen-address=127.0.0.1:{port['postgres-exporter']}"],
                   env={"DATA_SOURCE_NAME": dsn}, ports=[port["postgres-exporter"]],

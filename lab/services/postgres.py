@@ -10,6 +10,10 @@ under ``/var/tmp/golive-lab/<hash>/pg`` instead and ``<state>/pg`` links to it:
 - ``run/``       unix sockets
 - ``pgbouncer/`` pgbouncer.ini and userlist.txt
 - ``pgpass``     password file the replica uses to reach the primary
+- ``tls/``       the server certificate from the lab CA (PostgreSQL and PgBouncer serve TLS)
+
+The application's role may only connect over TLS (``hostssl``; ``hostnossl ... reject``),
+to PostgreSQL and to PgBouncer alike; PgBouncer reaches PostgreSQL over TLS, verifying it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import re
 import signal
 from pathlib import Path
 
-from lab.base import LabContext, Service, ServiceError, chown, pid_alive, write_file
+from lab.base import LabContext, Service, ServiceError, chown, pid_alive, server_tls, write_file
 
 # PostgreSQL and PgBouncer refuse to run as root: as root, run them as this user;
 # as any other user, run them as that user.
@@ -53,12 +57,26 @@ log_timezone = 'UTC'
 timezone = 'UTC'
 """
 
-HBA = """# golive lab: socket trusted, TCP with SCRAM passwords only.
+HBA = """# golive lab: socket trusted, TCP with SCRAM passwords; the application's role over TLS only.
 local   all             all                                     trust
 local   replication     all                                     trust
 host    replication     {repl}      127.0.0.1/32            scram-sha-256
+hostssl all             {app}      127.0.0.1/32            scram-sha-256
+hostnossl all           {app}      127.0.0.1/32            reject
 host    all             all             127.0.0.1/32            scram-sha-256
 """
+
+# PgBouncer's own HBA (auth_type = hba): the same rule for its clients.
+BOUNCER_HBA = """local     all  all                  scram-sha-256
+hostssl   all  {app}  127.0.0.1/32  scram-sha-256
+hostnossl all  {app}  127.0.0.1/32  reject
+host      all  all    127.0.0.1/32  scram-sha-256
+"""
+
+
+def _tls_args(tls: dict) -> list[str]:
+    return ["-c", "ssl=on", "-c", f"ssl_cert_file={tls['cert']}", "-c", f"ssl_key_file={tls['key']}",
+            "-c", "ssl_min_protocol_version=TLSv1.2"]
 
 
 def _connect(port: int, user: str, password: str, dbname: str = "postgres"):
@@ -116,12 +134,14 @@ class Postgres(Service):
 
         primary_port = ctx.port("postgres-primary")
         primary = root / "primary"
+        tls = server_tls(ctx, ctx.daemon_path("pg", "tls", user=OS_USER), "postgres", owner=OS_USER)
         self._initdb(ctx, primary, run, pw)
         if not ctx.running_pid("postgres-primary"):
             clear_stale_locks(primary, run, primary_port)
+            write_file(primary / "pg_hba.conf", HBA.format(repl=REPL_USER, app=APP_USER), 0o600, owner=OS_USER)
         admin = lambda port: _connect(port, ADMIN_USER, pw["admin"])  # noqa: E731
         ctx.spawn("postgres-primary",
-                  [str(BINDIR / "postgres"), "-D", str(primary), "-p", str(primary_port)],
+                  [str(BINDIR / "postgres"), "-D", str(primary), "-p", str(primary_port)] + _tls_args(tls),
                   ports=[primary_port], user=OS_USER, stop_signal=signal.SIGINT,
                   ready=lambda: admin(primary_port).close() is None, match=str(primary))
         if not data.get("setup_done"):
@@ -138,8 +158,9 @@ class Postgres(Service):
                 self._basebackup(ctx, replica, primary_port, pgpass)
             self._point_replica(replica, primary_port, pgpass)
             clear_stale_locks(replica, run, replica_port)
+            write_file(replica / "pg_hba.conf", HBA.format(repl=REPL_USER, app=APP_USER), 0o600, owner=OS_USER)
         ctx.spawn("postgres-replica",
-                  [str(BINDIR / "postgres"), "-D", str(replica), "-p", str(replica_port)],
+                  [str(BINDIR / "postgres"), "-D", str(replica), "-p", str(replica_port)] + _tls_args(tls),
                   ports=[replica_port], user=OS_USER, stop_signal=signal.SIGINT,
                   ready=lambda: admin(replica_port).close() is None, match=str(replica))
 
@@ -147,7 +168,7 @@ class Postgres(Service):
         bdir = ctx.daemon_path("pg", "pgbouncer", user=OS_USER)
         ini = bdir / "pgbouncer.ini"
         if not ctx.running_pid("pgbouncer"):
-            self._bouncer_config(bdir, ini, run, primary_port, bouncer_port, pw)
+            self._bouncer_config(bdir, ini, run, primary_port, bouncer_port, pw, tls)
         ctx.spawn("pgbouncer", ["pgbouncer", str(ini)], ports=[bouncer_port], user=OS_USER,
                   stop_signal=signal.SIGTERM, match=str(ini))
 
@@ -171,6 +192,9 @@ class Postgres(Service):
             "bindir": str(BINDIR),
             "primary_data_dir": str(primary),
             "replica_data_dir": str(replica),
+            # TLS from the lab CA on PostgreSQL and PgBouncer; the application's role needs it.
+            "ca_file": str(tls["ca_file"]),
+            "ssl_mode": "verify-full",
         }}
 
     # -- steps -----------------------------------------------------------------
@@ -192,7 +216,6 @@ class Postgres(Service):
             pwfile.unlink(missing_ok=True)
         with open(primary / "postgresql.conf", "a") as fh:
             fh.write(SERVER_SETTINGS.format(run=run))
-        write_file(primary / "pg_hba.conf", HBA.format(repl=REPL_USER), 0o600, owner=OS_USER)
 
     def _setup(self, port: int, pw: dict) -> None:
         conn = _connect(port, ADMIN_USER, pw["admin"])
@@ -247,11 +270,13 @@ class Postgres(Service):
                 chown(signal_file, OS_USER)
 
     def _bouncer_config(self, bdir: Path, ini: Path, run: Path, primary_port: int,
-                        bouncer_port: int, pw: dict) -> None:
+                        bouncer_port: int, pw: dict, tls: dict) -> None:
         users = {APP_USER: pw["app"], BOUNCER_ADMIN: pw["bouncer"], ADMIN_USER: pw["admin"]}
         userlist = bdir / "userlist.txt"
         write_file(userlist, "".join(f'"{u}" "{p}"\n' for u, p in users.items()), 0o600,
                    owner=OS_USER)
+        hba = bdir / "pgbouncer_hba.conf"
+        write_file(hba, BOUNCER_HBA.format(app=APP_USER), 0o600, owner=OS_USER)
         write_file(ini, f"""; golive lab PgBouncer (generated by lab/services/postgres.py)
 [databases]
 {DATABASE} = host=127.0.0.1 port={primary_port} dbname={DATABASE}
@@ -261,14 +286,20 @@ class Postgres(Service):
 listen_addr = 127.0.0.1
 listen_port = {bouncer_port}
 unix_socket_dir = {run}
-auth_type = scram-sha-256
+auth_type = hba
+auth_hba_file = {hba}
 auth_file = {userlist}
 admin_users = {BOUNCER_ADMIN}
 stats_users = {BOUNCER_ADMIN}, {ADMIN_USER}
 pool_mode = {POOL_MODE}
 max_client_conn = 200
 default_pool_size = 10
-server_tls_sslmode = disable
+client_tls_sslmode = allow
+client_tls_cert_file = {tls['cert']}
+client_tls_key_file = {tls['key']}
+client_tls_protocols = secure
+server_tls_sslmode = verify-full
+server_tls_ca_file = {tls['ca']}
 ignore_startup_parameters = extra_float_digits,options
 log_connections = 0
 log_disconnections = 0

@@ -4,12 +4,14 @@ Configuration files live under ``<state>/redis/<node>/`` and are written once fo
 given set of ports. Sentinel (and the servers, on failover) rewrite them, so after a
 failover drill the topology survives ``down``/``up``: the node called "primary" may then
 be a replica. Clients should discover the master through the Sentinels
-(master name ``golive``).
+(master name ``golive``). Each server also serves TLS on a port of its own (``tls-port``,
+certificate from the lab CA, no client certificates); the Sentinels and replication stay
+on the plain ports.
 """
 
 from __future__ import annotations
 
-from lab.base import LabContext, Service, ServiceError, wait_for, write_file
+from lab.base import LabContext, Service, ServiceError, server_tls, wait_for, write_file
 
 MASTER_NAME = "golive"
 QUORUM = 2
@@ -106,9 +108,14 @@ class Redis(Service):
         # node called "primary" is a replica of the other one, so it can only link up once
         # that one runs too.
         servers = ("redis-primary", "redis-replica")
+        tls = server_tls(ctx, ctx.path("redis", "tls"), "redis")
+        tls_ports = {name: ctx.port(name + "-tls") for name in servers}
         for name in servers:
             port = ports[name]
-            ctx.spawn(name, ["redis-server", str(confs[name])], ports=[port],
+            tls_args = ["--tls-port", str(tls_ports[name]), "--tls-cert-file", str(tls["cert"]),
+                        "--tls-key-file", str(tls["key"]), "--tls-ca-cert-file", str(tls["ca"]),
+                        "--tls-auth-clients", "no", "--tls-protocols", "TLSv1.2 TLSv1.3"]
+            ctx.spawn(name, ["redis-server", str(confs[name])] + tls_args, ports=[port, tls_ports[name]],
                       ready=lambda port=port: answers(port), match=f"127.0.0.1:{port}")
         if not wait_for(lambda: all(linked(ports[n]) for n in servers), 30, 0.2):
             raise ServiceError("redis", "the replica's link to the master did not come up within 30s",
@@ -127,6 +134,9 @@ class Redis(Service):
             "host": ctx.host,
             "port": ports["redis-primary"],
             "replica_port": ports["redis-replica"],
+            "tls_port": tls_ports["redis-primary"],
+            "replica_tls_port": tls_ports["redis-replica"],
+            "ca_file": str(tls["ca_file"]),
             "password": password,
             "master_name": MASTER_NAME,
             "sentinels": [{"host": ctx.host, "port": ports[n]} for n in SENTINELS],

@@ -266,6 +266,55 @@ options:
             description: An image without a report fails as not scanned.
             type: bool
             default: true
+  autoscaling:
+    description:
+      - HorizontalPodAutoscalers (C(autoscaling/v2)) that must be working (check C(k8s.autoscaling)) - each
+        exists, has C(AbleToScale=True) and C(ScalingActive=True) (otherwise the condition's reason and message
+        are named, for example C(FailedGetResourceMetric) when the metrics are missing), reports current
+        metrics, and runs a replica count within C(minReplicas)..C(maxReplicas).
+    type: dict
+    suboptions:
+      namespaces:
+        description: Namespaces whose autoscalers are checked; empty means all.
+        type: list
+        elements: str
+      names:
+        description: Autoscalers that must exist, as V(name) or V(namespace/name); empty checks every one found.
+        type: list
+        elements: str
+      fail_when_limited:
+        description: Fail when an autoscaler is held at its minimum or maximum (C(ScalingLimited=True)).
+        type: bool
+        default: false
+  dashboards:
+    description:
+      - Grafana dashboards as clusters ship them (check C(k8s.dashboards)) - JSON in ConfigMaps labelled for the
+        Grafana sidecar (O(dashboards.label), as kube-prometheus-stack does), one dashboard per C(*.json) key.
+        Each declared UID must exist and every labelled key must be valid JSON; with O(dashboards.prometheus_url),
+        each panel's Prometheus query (rows' panels included; Grafana's interval variables and the dashboard's
+        current template values filled in, or O(dashboards.variables)) is run as an instant query and a panel
+        whose query fails or returns no series is named.
+    type: dict
+    suboptions:
+      uids:
+        description: The dashboards that must exist (their C(uid)).
+        type: list
+        elements: str
+        required: true
+      label:
+        description: The label selector of the dashboards' ConfigMaps.
+        type: str
+        default: grafana_dashboard=1
+      prometheus_url:
+        description: The Prometheus the panels query; without it the queries are listed, not run.
+        type: str
+      prometheus_token:
+        description: A bearer token for O(dashboards.prometheus_url).
+        type: str
+      variables:
+        description: Values of the dashboards' template variables (for example V(namespace)).
+        type: dict
+        default: {}
   timeout:
     description: Time budget of the whole call, retries included, in seconds.
     type: float
@@ -388,6 +437,12 @@ def argument_spec():
                                                                choices=["CRITICAL", "HIGH", "MEDIUM", "LOW"]),
                                                   ignore=dict(type="list", elements="str", default=[]),
                                                   require_report=dict(type="bool", default=True))))),
+        autoscaling=dict(type="dict", options=dict(namespaces=lst, names=lst,
+                                                   fail_when_limited=dict(type="bool", default=False))),
+        dashboards=dict(type="dict", options=dict(
+            uids=dict(type="list", elements="str", required=True), label=dict(type="str", default="grafana_dashboard=1"),
+            prometheus_url=dict(type="str"), prometheus_token=dict(type="str", no_log=True),
+            variables=dict(type="dict", default={}))),
         timeout=dict(type="float", default=120.0),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)

@@ -16,7 +16,7 @@ description:
     headroom against C(max_connections), the replicas streaming from a primary with their
     lag in bytes and seconds, PgBouncer's pool settings (through its admin console) and the
     age of the newest complete backup of the database (O(backup_database)) in the bucket
-    against an RPO.
+    against an RPO, and with O(tls) the encryption in transit.
   - Returns one check per subject in the collection's check model.
 author:
   - golive.core maintainers (@golive)
@@ -83,6 +83,39 @@ options:
         description: The pool mode PgBouncer must use.
         type: str
         choices: [session, transaction, statement]
+  tls:
+    description:
+      - Encryption in transit. When set, the C(pg.tls) check is added - the server has
+        C(ssl=on); this module's own connection is encrypted (the client's leg, from libpq,
+        and the server's, from C(pg_stat_ssl), which differ behind PgBouncer) with at least
+        O(tls.min_protocol); and no rule of C(pg_hba_file_rules) lets a role of O(tls.roles)
+        in over TCP without TLS (a C(host) or C(hostnossl) rule that covers the role, directly,
+        by C(all) or by a C(+group) it belongs to, and is not shadowed by an earlier rejecting
+        rule for the same databases and addresses). When O(pgbouncer) is set, PgBouncer must
+        use TLS towards its clients and towards PostgreSQL (C(client_tls_sslmode),
+        C(server_tls_sslmode) other than C(disable)).
+      - Reading C(pg_hba_file_rules) needs a superuser or a role granted C(SELECT) on the
+        view and C(EXECUTE) on the function C(pg_hba_file_rules()).
+      - To verify the server's certificate, connect with O(ssl_mode=verify-full) and O(ca_cert).
+    type: dict
+    suboptions:
+      roles:
+        description:
+          - The roles (the application's) that may only connect over TLS (C(hostssl)).
+        type: list
+        elements: str
+        default: []
+      require_connection:
+        description:
+          - Fail when this module's own connection is not encrypted.
+        type: bool
+        default: true
+      min_protocol:
+        description:
+          - The oldest TLS version the connection may use.
+        type: str
+        choices: [TLSv1.2, TLSv1.3]
+        default: TLSv1.2
   bucket:
     description:
       - Bucket of the backups. When set, the backup age check is added.
@@ -134,6 +167,16 @@ EXAMPLES = r"""
       pool_mode: transaction
     bucket: prod-backups
     rpo_seconds: 86400
+
+- name: Encryption in transit - verified TLS, and the application's role refused without it
+  golive.core.pg_health:
+    login_host: db-primary.prod.internal
+    login_user: golive_admin
+    login_password: "{{ vault_pg_admin_password }}"
+    ssl_mode: verify-full
+    ca_cert: /etc/ssl/certs/internal-ca.pem
+    tls:
+      roles: [app]
 """
 
 RETURN = r"""
@@ -202,6 +245,10 @@ def main():
         backup_label=dict(type="str"),
         backup_database=dict(type="str"),
         rpo_seconds=dict(type="int"),
+        tls=dict(type="dict", options=dict(
+            roles=dict(type="list", elements="str", default=[]),
+            require_connection=dict(type="bool", default=True),
+            min_protocol=dict(type="str", default="TLSv1.2", choices=["TLSv1.2", "TLSv1.3"]))),
     )
     spec.update(catalog.identity_argument_spec())
     spec.update(base.CHECKS_ARGUMENT_SPEC)
@@ -219,7 +266,7 @@ def main():
             replication_wait=p["replication_wait"],
             pgbouncer=p["pgbouncer"], store=pgbackup.store_from_params(p) if p["bucket"] else None,
             backup_identity=pgbackup.identity(p["backup_database"] or p["login_db"], p["environment"]),
-            backup_label=p["backup_label"], rpo_seconds=p["rpo_seconds"])
+            backup_label=p["backup_label"], rpo_seconds=p["rpo_seconds"], tls=p["tls"])
         return base.finish_checks(result, p["fail_on_failed_checks"])
 
     base.run(module, service)

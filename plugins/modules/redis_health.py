@@ -78,6 +78,15 @@ options:
     type: list
     elements: str
     default: [default]
+  require_tls:
+    description:
+      - Add the C(redis.tls) check - every node (the master and each replica it lists)
+        serves TLS (C(tls-port) from C(CONFIG GET)), its certificate verifies against
+        O(redis_ca_cert) (or the system's CAs) for the node's address with TLS 1.2 or newer,
+        and the password is accepted over it (PING). With O(redis_tls), the collection's own
+        connection is TLS too; where C(CONFIG) is disabled, only such a connection proves it.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -151,7 +160,7 @@ from ansible_collections.golive.core.plugins.module_utils.redis import connectio
 from ansible_collections.golive.core.plugins.module_utils.redis import health
 
 LIMITS = ("expected_role", "require_persistence", "max_save_age", "min_replicas", "max_replica_lag_bytes",
-          "require_maxmemory", "maxmemory_policies", "restricted_commands", "restricted_for_users")
+          "require_maxmemory", "maxmemory_policies", "restricted_commands", "restricted_for_users", "require_tls")
 
 
 def main():
@@ -166,6 +175,7 @@ def main():
         maxmemory_policies=dict(type="list", elements="str", default=[]),
         restricted_commands=dict(type="list", elements="str", default=[]),
         restricted_for_users=dict(type="list", elements="str", default=["default"]),
+        require_tls=dict(type="bool", default=False),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

@@ -18,7 +18,7 @@ YIELDING = 8
 # Groups in the order they are handed out: pytest-xdist gives a worker the next unit of the
 # collection order, so the serial pager group goes first (the longest path starts at once)
 # and the other long groups next; a test of no group is a unit of its own.
-GROUPS_FIRST = (CRITICAL_GROUP, "dns", "redis-drill", "standins", "phase2-playbook", "monitoring")
+GROUPS_FIRST = (CRITICAL_GROUP, "second-lab", "dns", "redis-drill", "standins", "phase2-playbook", "monitoring")
 
 
 def _group_of(item):
@@ -38,6 +38,29 @@ def _critical_path_first(request):
         return
     os.setpriority(os.PRIO_PROCESS, 0, 0 if _group_of(request.node) == CRITICAL_GROUP else YIELDING)
     yield
+
+
+@pytest.fixture(scope="session")
+def second_lab_instance(tmp_path_factory):
+    """A whole lab of its own (every service, its own state directory, ports, name servers,
+    API server and Pod addresses) for the tests that take a user's road end to end with
+    the example inventory (Galaxy, AWX): they need not wait for the shared lab's pager.
+    Brought up by the one worker of their group; removed with its data afterwards."""
+    from lab.core import Lab
+    instance = Lab(state_dir=tmp_path_factory.mktemp("second-lab"), write_inventory=False)
+    try:
+        yield instance
+    finally:
+        instance.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def second_lab(second_lab_instance):
+    from lab.core import LabError
+    try:
+        return second_lab_instance.up()
+    except LabError as exc:
+        pytest.fail("The second lab did not start:\n%s" % exc, pytrace=False)
 
 
 @pytest.fixture

@@ -24,7 +24,18 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from helpers import PREVIOUS, REPO, request, reset_pager, site_values
 
-pytestmark = pytest.mark.xdist_group("pager")
+# On a lab of their own (conftest.py's second_lab): `lab` and `lab_instance` are that lab here.
+pytestmark = pytest.mark.xdist_group("second-lab")
+
+
+@pytest.fixture(scope="module")
+def lab(second_lab):
+    return second_lab
+
+
+@pytest.fixture(scope="module")
+def lab_instance(second_lab_instance):
+    return second_lab_instance
 
 BIN = Path(sys.executable).parent
 PATCH = "2026.11.2-1"

@@ -33,7 +33,18 @@ from helpers import (
     wait,
 )
 
-pytestmark = pytest.mark.xdist_group("pager")
+# On a lab of their own (conftest.py's second_lab): `lab` and `lab_instance` are that lab here.
+pytestmark = pytest.mark.xdist_group("second-lab")
+
+
+@pytest.fixture(scope="module")
+def lab(second_lab):
+    return second_lab
+
+
+@pytest.fixture(scope="module")
+def lab_instance(second_lab_instance):
+    return second_lab_instance
 
 
 def vault_values(lab):

@@ -61,7 +61,8 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path, da
     environment = "itest-%s" % uuid.uuid4().hex[:6]  # its own run lock and backup identity
     cronjob = tmp_path / "cronjob.yaml"
     own = {"golive_postgres": {"login_host": pg["host"], "login_port": pg["pgbouncer_port"], "login_user": pg["app_user"],
-                               "login_password": pg["app_password"], "login_db": database, "ssl_mode": "disable"},
+                               "login_password": pg["app_password"], "login_db": database,
+                               "ssl_mode": "verify-full", "ca_cert": pg["ca_file"]},
            "phase2_admin_connection": {"login_host": pg["host"], "login_port": pg["port"],
                                        "login_user": pg["admin_user"], "login_password": pg["admin_password"],
                                        "login_db": database, "ssl_mode": "disable"}}

@@ -111,7 +111,8 @@ def test_wrong_password_fails_clearly_and_changes_nothing(lab):
                                      "login_port": lab["postgres"]["pgbouncer_port"],
                                      "login_user": lab["postgres"]["app_user"],
                                      "login_password": wrong,
-                                     "login_db": lab["postgres"]["database"], "ssl_mode": "disable"},
+                                     "login_db": lab["postgres"]["database"], "ssl_mode": "verify-full",
+                                     "ca_cert": lab["postgres"]["ca_file"]},
                  "validate_systems": ["postgres"]}
     result = run_playbook("playbooks/validate.yml", "-vvv", "-e", json.dumps(overrides))
     assert result.returncode != 0

@@ -16,6 +16,7 @@ which queue items it handles; ``Controllers`` combines them into one dispatch ta
 - ``volumes``: PVC binding and PodDisruptionBudgets
 - ``certificates``: cert-manager Issuers and Certificates
 - ``scans``: VulnerabilityReports of every workload's images, as trivy-operator writes them
+- ``autoscaling``: HorizontalPodAutoscalers over the Pod runtime's CPU and memory series
 
 Lab annotations (prefix `lab.golive.io/`) steer the simulation:
   ready: "false"          on a Pod (template): containers start but never become Ready
@@ -27,6 +28,7 @@ Lab annotations (prefix `lab.golive.io/`) steer the simulation:
 
 from __future__ import annotations
 
+from .autoscaling import Autoscaling
 from .batch import Batch, cron_times
 from .certificates import Certificates
 from .common import go_duration, template_hash
@@ -44,5 +46,5 @@ __all__ = ["Controllers", "cron_times", "go_duration", "template_hash", "tolerat
 
 
 class Controllers(Engine, Lifecycle, Deployments, Kubelet, Pods, Network, Sets, Batch, Volumes, Certificates,
-                  Scans):
+                  Scans, Autoscaling):
     """Every controller family on one engine."""

@@ -22,7 +22,9 @@ import time
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time, utcnow
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
+from ansible_collections.golive.core.plugins.module_utils.k8s import dashboards
 from ansible_collections.golive.core.plugins.module_utils.k8s.images import parse, registry_of
+from ansible_collections.golive.core.plugins.module_utils.metrics.prometheus import Prometheus
 
 # kind key -> (API path of the cluster-wide LIST, human name for evidence)
 LISTS = {
@@ -43,6 +45,9 @@ LISTS = {
     "pods": ("/api/v1/pods", "pods"),
     "vulnerabilityreports": ("/apis/aquasecurity.github.io/v1alpha1/vulnerabilityreports",
                              "vulnerabilityreports.aquasecurity.github.io"),
+    "horizontalpodautoscalers": ("/apis/autoscaling/v2/horizontalpodautoscalers",
+                                 "horizontalpodautoscalers.autoscaling"),
+    "configmaps": ("/api/v1/configmaps", "configmaps"),
 }
 
 CERT_MANAGER_CRDS = ("certificates.cert-manager.io", "issuers.cert-manager.io", "clusterissuers.cert-manager.io")
@@ -62,6 +67,8 @@ CHECKLIST = {
     "k8s.backup_schedules": "Create backup schedules",
     "k8s.secrets": "Secrets properly configured",
     "k8s.images": "Container images built and scanned",
+    "k8s.autoscaling": "Auto-scaling working",
+    "k8s.dashboards": ["Dashboards configured", "Dashboard Creation - Monitoring dashboards created and shared"],
 }
 
 TITLES = {
@@ -78,6 +85,8 @@ TITLES = {
     "k8s.backup_schedules": "Backup CronJobs exist, are active and ran recently",
     "k8s.secrets": "Declared Secrets exist with the declared keys",
     "k8s.images": "Workload images are pinned by digest and from allowed registries",
+    "k8s.autoscaling": "HorizontalPodAutoscalers are active, with current metrics, within their bounds",
+    "k8s.dashboards": "Declared Grafana dashboards exist, parse, and every panel's query has data",
 }
 
 ORDER = list(TITLES)
@@ -117,6 +126,10 @@ def _section_lists(spec):
     if spec.get("images"):
         needs["k8s.images"] = ["deployments", "statefulsets", "daemonsets"] + (
             ["vulnerabilityreports"] if spec["images"].get("scans") else [])
+    if spec.get("autoscaling"):
+        needs["k8s.autoscaling"] = ["horizontalpodautoscalers"]
+    if spec.get("dashboards"):
+        needs["k8s.dashboards"] = ["configmaps"]
     return needs
 
 
@@ -169,6 +182,38 @@ def _list_path(kind, spec):
     return LISTS[kind][0]
 
 
+def _list_selector(kind, spec):
+    """ConfigMaps: only those labelled for the Grafana sidecar."""
+    if kind == "configmaps":
+        return spec["dashboards"].get("label") or "grafana_dashboard=1"
+    return None
+
+
+def _dashboard_answers(observed, spec):
+    """Run each declared dashboard's panel queries against Prometheus: ``{uid: [...]}``."""
+    wanted = spec["dashboards"]
+    listed = observed["lists"].get("configmaps") or {}
+    if "error" in listed or not wanted.get("prometheus_url"):
+        return {}
+    boards, _broken = dashboards.from_configmaps(listed.get("items") or [])
+    prometheus = Prometheus(wanted["prometheus_url"], wanted.get("prometheus_token"),
+                            timeout=wanted.get("prometheus_timeout") or 10)
+    answers = {}
+    for uid in wanted.get("uids") or []:
+        if uid not in boards:
+            continue
+        results = []
+        for item in dashboards.queries(boards[uid]["json"], wanted.get("variables")):
+            if not item["unknown"]:
+                try:
+                    item["series"] = len(prometheus.query(item["expr"]))
+                except GoliveError as exc:
+                    item["error"] = exc.message
+            results.append(item)
+        answers[uid] = results
+    return answers
+
+
 def gather(kube, spec):
     """Run the planned requests; failures are kept as ``{"error": ...}`` observations."""
     observed = {"lists": {}, "secrets": {}, "reviews": {}, "version": None}
@@ -178,7 +223,8 @@ def gather(kube, spec):
             if kind == "version":
                 observed["version"] = kube.version()
             elif kind == "list":
-                observed["lists"][key] = {"items": kube.list(_list_path(key, spec))}
+                observed["lists"][key] = {"items": kube.list(_list_path(key, spec),
+                                                             label_selector=_list_selector(key, spec))}
             elif kind == "secret":
                 secret = kube.get("/api/v1/namespaces/%s/secrets/%s" % key, missing_ok=True)
                 # Keep key names only: values are dropped here and never reach a result.
@@ -202,6 +248,11 @@ def gather(kube, spec):
                 observed["reviews"][key] = error
             else:
                 observed["version"] = error
+    if spec.get("dashboards"):
+        try:
+            observed["dashboard_answers"] = _dashboard_answers(observed, spec)
+        except GoliveError as exc:
+            observed["dashboard_answers"] = {"error": exc.message}
     return observed
 
 
@@ -673,6 +724,82 @@ def eval_images(observed, spec, now):
     return not offenders, evidence
 
 
+def eval_autoscaling(observed, spec, now):
+    wanted = spec["autoscaling"]
+    namespaces = set(wanted.get("namespaces") or [])
+    names = list(wanted.get("names") or [])
+    hpas = [h for h in _items(observed, "horizontalpodautoscalers")
+            if not namespaces or _meta(h).get("namespace") in namespaces]
+    problems, seen = [], []
+    present = set("%s/%s" % (_meta(h).get("namespace"), _meta(h).get("name")) for h in hpas)
+    for name in names:
+        if name not in present and not any(p.endswith("/" + name) for p in present):
+            problems.append("HorizontalPodAutoscaler %s not found" % name)
+    if not hpas and not names:
+        problems.append("no HorizontalPodAutoscaler in %s" % (", ".join(sorted(namespaces)) or "the cluster"))
+    for hpa in hpas:
+        meta, spec_, status = _meta(hpa), hpa.get("spec") or {}, hpa.get("status") or {}
+        ref = "%s/%s" % (meta.get("namespace"), meta.get("name"))
+        if names and ref not in names and meta.get("name") not in names:
+            continue
+        low, high = int(spec_.get("minReplicas") or 1), int(spec_.get("maxReplicas") or 0)
+        current = status.get("currentReplicas")
+        conds = dict((c.get("type"), c) for c in status.get("conditions") or [])
+        target = spec_.get("scaleTargetRef") or {}
+        entry = {"hpa": ref, "target": "%s/%s" % (target.get("kind"), target.get("name")), "min": low, "max": high,
+                 "current_replicas": current, "desired_replicas": status.get("desiredReplicas"),
+                 "metrics": [_metric_text(m) for m in status.get("currentMetrics") or []],
+                 "conditions": dict((t, "%s/%s" % (c.get("status"), c.get("reason"))) for t, c in conds.items())}
+        seen.append(entry)
+        for ctype in ("AbleToScale", "ScalingActive"):
+            cond = conds.get(ctype)
+            if cond is None:
+                problems.append("%s has no %s condition yet (the autoscaler has not reconciled it)" % (ref, ctype))
+            elif cond.get("status") != "True":
+                problems.append("%s %s=%s (%s): %s" % (ref, ctype, cond.get("status"), cond.get("reason"),
+                                                       cond.get("message")))
+        if not status.get("currentMetrics") and (conds.get("ScalingActive") or {}).get("status") == "True":
+            problems.append("%s reports no current metrics" % ref)
+        if current is None or not low <= int(current) <= max(high, low):
+            problems.append("%s has %s replicas, outside %d..%d" % (ref, current, low, high))
+        limited = conds.get("ScalingLimited") or {}
+        if limited.get("status") == "True" and wanted.get("fail_when_limited"):
+            problems.append("%s is limited (%s): %s" % (ref, limited.get("reason"), limited.get("message")))
+    evidence = {"autoscalers": seen}
+    if problems:
+        evidence["problems"] = problems
+    return not problems, evidence
+
+
+def _metric_text(metric):
+    body = metric.get(metric.get("type", "").lower() or "resource") or metric.get("resource") or {}
+    current = body.get("current") or {}
+    name = body.get("name") or (body.get("metric") or {}).get("name")
+    if current.get("averageUtilization") is not None:
+        return "%s %s%% (%s)" % (name, current["averageUtilization"], current.get("averageValue"))
+    return "%s %s" % (name, current.get("averageValue") or current.get("value"))
+
+
+def eval_dashboards(observed, spec, now):
+    wanted = spec["dashboards"]
+    listed = observed["lists"].get("configmaps") or {}
+    if "error" in listed:
+        raise _Unreadable(listed)
+    answers = observed.get("dashboard_answers") or {}
+    if "error" in answers:
+        return False, {"problems": ["Prometheus: %s" % answers["error"]]}
+    boards, broken = dashboards.from_configmaps(listed.get("items") or [])
+    if not wanted.get("prometheus_url"):  # the queries are listed, not run
+        answers = dict((uid, dashboards.queries(boards[uid]["json"], wanted.get("variables")))
+                       for uid in wanted.get("uids") or [] if uid in boards)
+    ok, evidence = dashboards.judge(wanted.get("uids") or [], boards, broken, answers,
+                                    require_data=bool(wanted.get("prometheus_url")))
+    evidence["label"] = _list_selector("configmaps", spec)
+    if not wanted.get("prometheus_url"):
+        evidence["panels"] = "not queried (no prometheus_url): the dashboards exist and parse"
+    return ok, evidence
+
+
 EVALUATORS = {
     "k8s.version": (lambda spec: True, eval_version),
     "k8s.namespaces": (lambda spec: bool(spec.get("namespaces")), eval_namespaces),
@@ -687,6 +814,8 @@ EVALUATORS = {
     "k8s.backup_schedules": (lambda spec: bool(spec.get("backup_schedules")), eval_backups),
     "k8s.secrets": (lambda spec: bool(spec.get("secrets")), eval_secrets),
     "k8s.images": (lambda spec: bool(spec.get("images")), eval_images),
+    "k8s.autoscaling": (lambda spec: bool(spec.get("autoscaling")), eval_autoscaling),
+    "k8s.dashboards": (lambda spec: bool(spec.get("dashboards")), eval_dashboards),
 }
 
 

@@ -84,6 +84,25 @@ def classify(exc, target, verb="connect to"):
         return AuthenticationFailed(
             verb, target, text,
             fix="Check login_user and login_password (or PGUSER/PGPASSWORD)")
+    if "pg_hba.conf" in lowered and "no encryption" in lowered or "ssl required" in lowered:
+        return AuthenticationFailed(
+            verb, target, text,
+            fix="The server refuses this role without TLS: set ssl_mode to require, verify-ca or verify-full "
+                "(verify-* with ca_cert)")
+    if "login rejected" in lowered:  # PgBouncer's HBA rules (auth_type = hba)
+        return AuthenticationFailed(
+            verb, target, text,
+            fix="PgBouncer's HBA rules refuse this login: a role allowed only over TLS (hostssl) needs ssl_mode "
+                "require, verify-ca or verify-full (verify-* with ca_cert); otherwise check login_user and the "
+                "address it connects from")
+    if "server does not support ssl" in lowered:
+        return AuthenticationFailed(
+            verb, target, text,
+            fix="The server does not offer TLS: enable it on the server, or set ssl_mode to prefer or disable")
+    if "certificate verify failed" in lowered or "root certificate file" in lowered:
+        return AuthenticationFailed(
+            verb, target, text,
+            fix="Check ca_cert: the CA that signed the server's certificate (ssl_mode verify-ca or verify-full)")
     if "does not exist" in lowered and "database" in lowered:
         return NotFound(verb, target, text, fix="Check login_db")
     if any(marker in lowered for marker in (

@@ -18,6 +18,7 @@ from ansible_collections.golive.core.plugins.module_utils.common.checks import P
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
+from ansible_collections.golive.core.plugins.module_utils.postgres import tls as pgtls
 
 HEALTHY = "PostgreSQL deployed and healthy"
 POOLING = "Connection pooling configured"
@@ -167,7 +168,8 @@ def observe_pgbouncer(options):
 
 def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas=None, max_lag_bytes=None,
            max_lag_seconds=None, pgbouncer=None, store=None, backup_identity=None, backup_label=None,
-           rpo_seconds=None, replication_wait=0):
+           rpo_seconds=None, replication_wait=0, tls=None):
+    """``tls``: None, or {roles, require_connection, min_protocol} for the ``pg.tls`` check."""
     wants_replication = min_replicas is not None or max_lag_bytes is not None or max_lag_seconds is not None
     conn = pg.connect(target, autocommit=True, application_name="golive.core/health")
     try:
@@ -184,6 +186,8 @@ def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas
                     time.sleep(min(1.0, max(deadline.remaining(), 0.01)))
                     server = observe_server(conn)
                     replicas = [] if server["in_recovery"] else observe_replicas(conn)
+            bouncer = observe_pgbouncer(pgbouncer) if pgbouncer and pgbouncer.get("host") else None
+            encryption = pgtls.observe_tls(conn, (tls or {}).get("roles") or (), bouncer) if tls is not None else None
         except pg.psycopg2.Error as exc:
             raise pg.classify(exc, target, verb="query")
     finally:
@@ -191,9 +195,12 @@ def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas
     checks = [judge_server(server, expect_role), judge_connections(conns, min_connection_headroom)]
     if wants_replication:
         checks.append(judge_replication(server, replicas, min_replicas or 0, max_lag_bytes, max_lag_seconds))
-    if pgbouncer and pgbouncer.get("host"):
-        checks.append(judge_pgbouncer(observe_pgbouncer(pgbouncer), pgbouncer.get("database"),
-                                      pgbouncer.get("pool_mode")))
+    if bouncer is not None:
+        checks.append(judge_pgbouncer(bouncer, pgbouncer.get("database"), pgbouncer.get("pool_mode")))
+    if encryption is not None:
+        checks.append(pgtls.judge_tls(encryption, (tls or {}).get("roles") or (),
+                                      (tls or {}).get("require_connection", True),
+                                      (tls or {}).get("min_protocol") or "TLSv1.2"))
     newest = None
     if store is not None:
         found = store.manifests(backup_identity, label=backup_label)

@@ -93,7 +93,8 @@ def _socket_kwargs(server, password=None, probe=False):
     if password:
         kwargs["password"] = password
     if server.tls:
-        kwargs["ssl"] = True
+        # Verified: the chain against redis_ca_cert (or the system's CAs) and the name.
+        kwargs.update(ssl=True, ssl_cert_reqs="required", ssl_check_hostname=True)
         if server.ca_cert:
             kwargs["ssl_ca_certs"] = server.ca_cert
     return kwargs

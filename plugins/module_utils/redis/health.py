@@ -18,6 +18,7 @@ import time
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, check, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import describe_exception
 from ansible_collections.golive.core.plugins.module_utils.redis import connection as rds
+from ansible_collections.golive.core.plugins.module_utils.redis import tls as redis_tls
 
 DEPLOYED = "Redis deployed and healthy"
 PERSISTENCE = "Persistence enabled"
@@ -39,6 +40,7 @@ DEFAULT_LIMITS = {
     "maxmemory_policies": [],
     "restricted_commands": [],
     "restricted_for_users": ["default"],
+    "require_tls": False,
 }
 
 
@@ -143,7 +145,7 @@ def _sentinel_view(server):
     return views
 
 
-def observe(server, restricted_commands=(), restricted_for_users=("default",)):
+def observe(server, restricted_commands=(), restricted_for_users=("default",), require_tls=False):
     """Read everything the checks need from the master, its replicas and the Sentinels."""
     started = time.monotonic()
     client, address = rds.connect(server)
@@ -173,6 +175,9 @@ def observe(server, restricted_commands=(), restricted_for_users=("default",)):
             obs["config"] = None
             obs["config_error"] = describe_exception(exc)
         obs["commands"] = _command_restrictions(client, restricted_commands, restricted_for_users)
+        if require_tls:
+            obs["tls"] = redis_tls.observe(server, client, address,
+                                           [r["address"] for r in obs["replication"]["replicas"]])
     except rds.redis.RedisError as exc:
         raise rds.classify(exc, server, verb="inspect")
     nodes = [address] + [r["address"] for r in obs["replication"]["replicas"]]
@@ -205,6 +210,8 @@ def evaluate(obs, limits=None):
     checks.append(_memory_check(obs, lim))
     checks.append(_replication_check(obs, lim))
     checks.extend(_sentinel_checks(obs))
+    if lim["require_tls"]:
+        checks.append(redis_tls.judge(obs.get("tls") or []))
     return checks
 
 
@@ -369,7 +376,7 @@ def run(server, limits):
     """Observe and evaluate; the module's one service call."""
     lim = dict(DEFAULT_LIMITS)
     lim.update(dict((k, v) for k, v in (limits or {}).items() if v is not None))
-    obs = observe(server, lim["restricted_commands"], lim["restricted_for_users"])
+    obs = observe(server, lim["restricted_commands"], lim["restricted_for_users"], lim["require_tls"])
     checks = evaluate(obs, lim)
     result = {"changed": False, "checks": checks, "master": obs["address"],
               "redis_version": obs["server"].get("redis_version"), "role": obs["replication"]["role"]}
