@@ -51,8 +51,7 @@ def _panels(panels):
         if not isinstance(panel, dict):
             continue
         if panel.get("type") == "row":
-            for inner in _panels(panel.get("panels")):
-                yield inner
+            yield from _panels(panel.get("panels"))
         else:
             yield panel
 
