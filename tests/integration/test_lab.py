@@ -86,7 +86,7 @@ def test_pgbouncer_admin_console_shows_pools_and_config(lab):
             cur.execute("SHOW CONFIG")
             config = {row[0]: row[1] for row in cur.fetchall()}
             assert config["listen_port"] == str(eps["pgbouncer_port"])
-            assert config["auth_type"] == "scram-sha-256"
+            assert config["auth_type"] == "hba"  # auth_hba_file: the application's role only over TLS
     finally:
         conn.close()
 

@@ -65,7 +65,7 @@ def test_phase2_migrates_seeds_backs_up_verifies_and_converges(lab, tmp_path, da
                                "ssl_mode": "verify-full", "ca_cert": pg["ca_file"]},
            "phase2_admin_connection": {"login_host": pg["host"], "login_port": pg["port"],
                                        "login_user": pg["admin_user"], "login_password": pg["admin_password"],
-                                       "login_db": database, "ssl_mode": "disable"}}
+                                       "login_db": database, "ssl_mode": "verify-full", "ca_cert": pg["ca_file"]}}
     extra = ["--tags", "phase2", "-e", "golive_release=%s" % release, "-e", "golive_environment=%s" % environment,
              "-e", "phase2_database_cronjob_render_path=%s" % cronjob, "-e", json.dumps(own)]
 

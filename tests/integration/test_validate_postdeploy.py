@@ -14,10 +14,11 @@ def test_post_deployment_validation_is_check_only_and_runs_only_when_asked(lab):
     result = run_playbook("playbooks/validate.yml", "--tags", "postdeploy", "-v")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     counts = recap(result.stdout)
-    assert counts["changed"] == 0 and counts["failed"] == 0 and counts["ok"] == 6
+    assert counts["changed"] == 0 and counts["failed"] == 0 and counts["ok"] == 8
     for check in ("http.healthz", "http.incidents-need-a-login", "slo.error-ratio", "slo.latency-p95",
                   "tls.app.lab.example", "k8s.secrets", "k8s.images", "slo.access-logs",
-                  "monitoring.targets.postgres", "monitoring.rules.golive-alerts", "monitoring.alert.lab-email"):
+                  "monitoring.targets.postgres", "monitoring.rules.golive-alerts", "monitoring.alert.lab-email",
+                  "k8s.autoscaling", "k8s.dashboards"):
         assert '"id": "%s"' % check in result.stdout, check
     # Without the tag, only the connectivity play runs.
     plain = run_playbook("playbooks/validate.yml", "--check")
