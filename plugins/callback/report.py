@@ -181,6 +181,12 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         self.run["finished"] = time.time()
+        # The inventory's contacts and escalation matrix, which the playbooks hand over with
+        # set_stats (golive_contacts, golive_escalation): the report's header shows them.
+        custom = (getattr(stats, "custom", None) or {}).get("_run") or {}
+        for key, name in (("contacts", "golive_contacts"), ("escalation", "golive_escalation")):
+            if isinstance(custom.get(name), list):
+                self.run[key] = custom[name]
         self.run["failed_hosts"] = sorted(h for h in stats.processed if stats.failures.get(h) or stats.dark.get(h))
         try:
             folder = self.write()

@@ -115,6 +115,33 @@ def timeline(tasks):
     return segments
 
 
+def contact_lines(contacts):
+    """``golive_contacts`` as lines: ``Technical Team - DevOps Lead: Ann Lee, +1 555 0100, ann@example.com``."""
+    lines = []
+    for item in contacts if isinstance(contacts, list) else []:
+        if isinstance(item, dict):
+            who = " - ".join(str(item[k]) for k in ("group", "role") if item.get(k))
+            how = ", ".join(str(item[k]) for k in ("name", "phone", "email", "chat") if item.get(k))
+            lines.append("%s: %s" % (who, how) if who and how else who or how)
+        elif isinstance(item, str):
+            lines.append(item)
+    return [line for line in lines if line]
+
+
+def escalation_lines(matrix):
+    """``golive_escalation`` as lines: ``Level 1: On-call engineer (15 minutes)``."""
+    lines = []
+    for item in matrix if isinstance(matrix, list) else []:
+        if isinstance(item, dict):
+            line = "Level %s: %s" % (item.get("level", len(lines) + 1), item.get("who") or item.get("contact") or "")
+            if item.get("within"):
+                line += " (%s)" % item["within"]
+            lines.append(line)
+        elif isinstance(item, str):
+            lines.append(item)
+    return lines
+
+
 def build(run, rows, latest=False):
     """The report as a dict (what ``report.json`` holds).
 
@@ -187,6 +214,8 @@ def build(run, rows, latest=False):
         "started": _iso(run.get("started")), "finished": _iso(run.get("finished")),
         "duration": round((run.get("finished") or 0) - (run.get("started") or 0), 1),
         "operator": run.get("operator"),
+        "contacts": contact_lines(run.get("contacts")),
+        "escalation": escalation_lines(run.get("escalation")),
         "verdict": verdict,
         "counts": counts,
         "failed_checks": [r for r in checks if r["status"] == "fail"],
@@ -230,7 +259,10 @@ def build_release(record, shares, rows):
               "started": min([s.get("started") for s in found if s.get("started")] or [None]) if found else None,
               "finished": max([s.get("finished") for s in found if s.get("finished")] or [None]) if found else None,
               "operator": ", ".join(sorted(set(s.get("operator") or "?" for s in found))),
-              "failed_hosts": (found[-1].get("failed_hosts") if found else None) or []}
+              "failed_hosts": (found[-1].get("failed_hosts") if found else None) or [],
+              # The newest run's contacts and escalation matrix.
+              "contacts": next((s["contacts"] for s in reversed(found) if s.get("contacts")), None),
+              "escalation": next((s["escalation"] for s in reversed(found) if s.get("escalation")), None)}
     report = build(merged, rows, latest=True)
     report["scope"] = "release"
     report["runs"] = []
@@ -344,7 +376,14 @@ def render_html(report):
         _e(r["operator"])))
     c = r["counts"]
     parts.append('<p class="counts"><span>checks passed %d</span><span>failed %d</span><span>warnings %d</span>'
-                 '<span>skipped %d</span></p></header><main>' % (c["pass"], c["fail"], c["warn"], c["skip"]))
+                 '<span>skipped %d</span></p>' % (c["pass"], c["fail"], c["warn"], c["skip"]))
+    if r.get("contacts") or r.get("escalation"):
+        parts.append('<div id="contacts" class="contacts">')
+        for title, lines in (("Contacts", r.get("contacts")), ("Escalation", r.get("escalation"))):
+            if lines:
+                parts.append("<p><b>%s</b>: %s</p>" % (title, " · ".join(_e(line) for line in lines)))
+        parts.append("</div>")
+    parts.append("</header><main>")
     if r["failed_checks"] or r["failed_tasks"]:
         parts.append('<section id="attention"><h2>Needs attention</h2><ul>')
         for check in r["failed_checks"]:
@@ -436,6 +475,10 @@ def render_markdown(report):
              "- Checks: %(pass)d passed, %(fail)d failed, %(warn)d warnings, %(skip)d skipped" % r["counts"]]
     if r["approval"]:
         lines.append("- Approval: change %s approved by %s" % (r["approval"]["change_id"], r["approval"]["approved_by"]))
+    if r.get("contacts"):
+        lines.append("- Contacts: %s" % "; ".join(r["contacts"]))
+    if r.get("escalation"):
+        lines.append("- Escalation: %s" % "; ".join(r["escalation"]))
     if r.get("runs"):
         lines += ["", "## Runs of the release", "", "| Run | By | Started | Finished | Status | Playbook | Evidence |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]

@@ -399,6 +399,7 @@ def site_values(lab, environment):
     return {
         "site_environment": environment,
         "site_allow_drills": False,
+        "site_contacts": LAB_VARS["golive_contacts"], "site_escalation": LAB_VARS["golive_escalation"],
         "site_kubeconfig": k8s["kubeconfig"],
         "site_kube_context": "",
         "site_pg_host": pg["host"], "site_pg_port": pg["pgbouncer_port"], "site_pg_user": pg["app_user"],

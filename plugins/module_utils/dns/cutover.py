@@ -38,7 +38,8 @@ try:
 except ImportError:  # pragma: no cover - reported by the module entry point
     pass
 
-CHECKLIST = "DNS cutover"
+CHECKLIST = ["DNS cutover", "DNS Configuration - Domain records pointing to production infrastructure",
+             "DNS Cutover - DNS records updated to production"]
 UNDO_STEP = "phase5/dns-cutover"
 MODULE = "golive.core.dns_cutover"
 

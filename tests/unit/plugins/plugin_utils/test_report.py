@@ -252,3 +252,41 @@ def test_the_release_report_joins_the_runs_of_a_go_live_and_its_rollback_each_ch
     assert report["counts"] == {"pass": 2, "fail": 1, "warn": 0, "skip": 0}  # k8s.version at its newest
     page = rp.render_html(report)
     assert 'id="runs"' in page and "run-5" in page and "Runs of the release" in rp.render_markdown(report)
+
+
+def test_every_golive_core_name_the_page_uses_is_part_of_the_collection():
+    """A row may be planned, but the module, plugin, role or playbook it names exists: a
+    name the collection does not have is a promise nobody can check."""
+    kinds = ("plugins/modules", "plugins/callback", "plugins/filter", "plugins/test", "roles", "playbooks")
+    missing = set()
+    for name in set(re.findall(r"golive\.core\.([a-z0-9_]+)", DOC)):
+        if not any((ROOT / kind / name).exists() or (ROOT / kind / (name + ".py")).exists()
+                   or (ROOT / kind / (name + ".yml")).exists() for kind in kinds):
+            missing.add(name)
+    assert sorted(missing) == []
+
+
+@pytest.mark.parametrize("contacts,lines", [
+    ([{"group": "Technical Team", "role": "DevOps Lead", "name": "Ann", "phone": "+1 555 0100",
+       "email": "a@example.com"}], ["Technical Team - DevOps Lead: Ann, +1 555 0100, a@example.com"]),
+    ([{"role": "On-call", "chat": "#oncall"}, "Security: sec@example.com", 7], ["On-call: #oncall",
+                                                                                 "Security: sec@example.com"]),
+    (None, []),
+])
+def test_contact_lines(contacts, lines):
+    assert rp.contact_lines(contacts) == lines
+
+
+def test_the_header_shows_the_contacts_and_the_escalation_matrix_escaped():
+    report = rp.build(run(task("t", "phase1", 1000.0), contacts=[{"role": "DBA", "name": "<Sam>"}],
+                          escalation=[{"level": 1, "who": "On-call engineer", "within": "15 minutes"}, "Level 2: CTO"]),
+                      cl.parse(ROWS))
+    assert report["contacts"] == ["DBA: <Sam>"]
+    assert report["escalation"] == ["Level 1: On-call engineer (15 minutes)", "Level 2: CTO"]
+    html = rp.render_html(report)
+    header = html[html.index('<header'):html.index('</header>')]
+    assert "DBA: &lt;Sam&gt;" in header and "Level 1: On-call engineer (15 minutes) · Level 2: CTO" in header
+    markdown = rp.render_markdown(report)
+    assert "- Contacts: DBA: <Sam>" in markdown and "- Escalation: Level 1: On-call engineer (15 minutes)" in markdown
+    bare = rp.render_html(rp.build(run(task("t", "phase1", 1000.0)), cl.parse(ROWS)))
+    assert 'id="contacts"' not in bare
