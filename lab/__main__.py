@@ -44,7 +44,45 @@ def _parser() -> argparse.ArgumentParser:
     obs = sub.add_parser("observe", parents=[common],
                          help="what DNS answers, which version serves, the schema and rows")
     obs.add_argument("--json", action="store_true", help="print it as JSON")
+    back = sub.add_parser("backfill", parents=[common],
+                          help="write past weeks of the pager into Prometheus (promtool tsdb create-blocks-from)")
+    back.add_argument("--cutover", required=True, help="the go-live, RFC 3339: memory grows after it")
+    back.add_argument("--days-before", type=float, default=7, help="history starts this long before the cutover")
+    back.add_argument("--end", help="history ends here (RFC 3339; default three hours ago)")
+    back.add_argument("--burst", help="one hour of 5 %% errors starting here (RFC 3339)")
+    back.add_argument("--growth-mib-per-day", type=float, default=2.0)
     return parser
+
+
+def _epoch(text: str) -> float:
+    import datetime
+    value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.timestamp()
+
+
+def _backfill(lab: Lab, args) -> int:
+    from lab import history
+    endpoints = lab.endpoints()
+    cutover = _epoch(args.cutover)
+    end = _epoch(args.end) if args.end else time.time() - 3 * 3600 - 60
+    burst = (_epoch(args.burst), _epoch(args.burst) + 3600) if args.burst else None
+    story = history.Story(start=cutover - args.days_before * 86400, end=end, burst=burst, growth_from=cutover,
+                          growth_per_day=args.growth_mib_per_day * history.MiB)
+    data = lab.state_dir / "prometheus" / "data"
+
+    def restart() -> None:
+        lab.context().stop_process("prometheus")
+        lab.up()
+
+    try:
+        blocks = history.backfill(data, story, restart)
+    except (ValueError, RuntimeError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(json.dumps({"blocks": blocks, "start": story.start, "end": story.end, "url": endpoints["prometheus"]["url"]}))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             observed = demo.observe(endpoints)
             print(json.dumps(observed, sort_keys=True) if args.json else demo.describe(observed))
             return 0
+        if args.command == "backfill":
+            return _backfill(lab, args)
         if args.command == "env":
             endpoints = lab.endpoints()
             lab.write_outputs(endpoints)

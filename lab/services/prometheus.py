@@ -6,7 +6,8 @@
 - The router's metrics port (``nginx_ingress_controller_*``, per site, host and Service).
 
 Scrapes and rule evaluation run every second, so a test or a gate sees a change within a
-few seconds. Recording rules give the error ratio and latency quantiles the SLO gate uses
+few seconds. Data is kept 45 days, so that weeks back-filled by ``python -m lab backfill``
+(``lab/history.py``) stay. Recording rules give the error ratio and latency quantiles the SLO gate uses
 (no 5xx series yet counts as no errors, so a healthy release has a ratio of 0, not "no
 data"; no traffic at all is still no data):
 ``pager:http_error_ratio:rate1m``, ``pager:http_latency_seconds:p50_rate1m`` (and p95, p99),
@@ -81,7 +82,7 @@ class Prometheus(Service):
         if not ctx.running_pid("prometheus"):
             write_config(ctx)
         ctx.spawn("prometheus", ["prometheus", f"--config.file={pdir / 'prometheus.yml'}",
-                                 f"--storage.tsdb.path={pdir / 'data'}", "--storage.tsdb.retention.time=2d",
+                                 f"--storage.tsdb.path={pdir / 'data'}", "--storage.tsdb.retention.time=45d",
                                  f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
                   ports=[port], ready=lambda: ready(port), match=str(pdir / "prometheus.yml"), timeout=60)
         return {"prometheus": {"url": f"http://127.0.0.1:{port}", "targets_file": str(targets),

@@ -11,10 +11,10 @@ name: contact_lines
 short_description: The inventory's contacts or escalation matrix as lines of text
 version_added: 1.0.0
 description:
-  - Turns C(golive_contacts) (items with C(group), C(role), C(name), C(phone), C(email), C(chat)) into lines
+  - "Turns C(golive_contacts) (items with C(group), C(role), C(name), C(phone), C(email), C(chat)) into lines
     such as V(Technical Team - DevOps Lead: Ann Lee, +1 555 0100, ann@example.com), and C(golive_escalation)
     (items with C(level), C(who), C(within)) into lines such as V(Level 1: On-call engineer (15 minutes)), the
-    way the evidence report's header and the rollback notifications show them. Text items are kept as they are.
+    way the evidence report's header and the rollback notifications show them. Text items are kept as they are."
 options:
   _input:
     description: C(golive_contacts) or C(golive_escalation).

@@ -84,6 +84,8 @@ def _worst(statuses):
 
 
 def _short(value, limit=EVIDENCE_CHARS):
+    if isinstance(value, dict) and "series" in value:  # drawn as a chart, not written out
+        value = dict((k, v) for k, v in value.items() if k != "series")
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
@@ -354,6 +356,33 @@ pre{white-space:pre-wrap;word-break:break-word;background:#f5f5f5;padding:6px;ma
 """
 
 
+def svg_chart(series, threshold=None, width=320, height=80):
+    """A figure over its window as an SVG polyline, with its threshold dashed (no script)."""
+    points = [(float(t), float(v)) for t, v in series if v is not None]
+    if not points:
+        return ""
+    values = [point[1] for point in points] + ([float(threshold)] if threshold is not None else [])
+    low, high = min(values + [0.0]), max(values) or 1.0
+    t0, t1 = points[0][0], points[-1][0]
+    span_t, span_v = (t1 - t0) or 1.0, (high - low) or 1.0
+
+    def x(t):
+        return 2 + (t - t0) / span_t * (width - 4)
+
+    def y(v):
+        return height - 2 - (v - low) / span_v * (height - 4)
+    line = " ".join("%.1f,%.1f" % (x(t), y(v)) for t, v in points)
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img">'
+             % (width, height, width, height),
+             '<rect width="%d" height="%d" fill="#fff" stroke="#ddd"/>' % (width, height),
+             '<polyline fill="none" stroke="#1565c0" stroke-width="1.5" points="%s"/>' % line]
+    if threshold is not None:
+        parts.append('<line x1="2" x2="%d" y1="%.1f" y2="%.1f" stroke="#c62828" stroke-dasharray="4 3"/>'
+                     % (width - 2, y(float(threshold)), y(float(threshold))))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _badge(status):
     colour = COLOURS.get(status, "#757575")
     return '<span class="status" style="background:%s">%s</span>' % (colour, html.escape(status))
@@ -414,6 +443,15 @@ def render_html(report):
     parts.append('<section id="timeline"><h2>Timeline</h2><p class="muted">One lane per phase; each slice is a task '
                  '(green: checked, nothing changed; yellow: changed something; orange: failed, ignored; red: failed). '
                  'Hover a slice for its name.</p>%s</section>' % svg_timeline(r["timeline"]))
+    charted = [c for c in r["checks"] if isinstance(c.get("evidence"), dict) and c["evidence"].get("series")]
+    if charted:
+        parts.append('<section id="charts"><h2>Over the window</h2><p class="muted">Each figure over its window; '
+                     'the dashed line is its threshold.</p>')
+        for c in charted:
+            parts.append('<figure class="chart">%s<figcaption>%s <code>%s</code> %s</figcaption></figure>' % (
+                svg_chart(c["evidence"]["series"], c["evidence"].get("threshold")), _badge(c["status"]),
+                _e(c["id"]), _e(c["evidence"].get("shown") or c.get("title"))))
+        parts.append("</section>")
     counts = r["checklist_counts"]
     parts.append('<section id="checklist"><h2>Checklist</h2><p class="counts">%s</p>' % "".join(
         "<span>%s %d</span>" % (_e(s), counts[s]) for s in ORDER))

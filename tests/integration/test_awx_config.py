@@ -79,7 +79,7 @@ def surveys():
 
 def test_every_survey_has_the_shape_awx_accepts():
     checked = dict(surveys())
-    assert len(checked) == 8
+    assert len(checked) == 9
     for name, survey in checked.items():
         assert validate_survey(survey) == [], name
     assert validate_survey({"name": "x", "description": "", "spec": [{"type": "choice"}]}) != []
@@ -215,7 +215,9 @@ def test_every_task_of_configure_yml_passes_awx_awx_argument_validation(tmp_path
     runs = []
     for attempt in range(2):  # the same arguments twice: nothing in them depends on a first run
         proc = subprocess.run([str(BIN / "ansible-playbook"), "awx/configure.yml",
-                               "-e", "golive_awx_scm_url=https://git.example.com/ops/golive.git"],
+                               "-e", "golive_awx_scm_url=https://git.example.com/ops/golive.git",
+                               "-e", json.dumps({"golive_awx_watch": {"release": "2026.11.3",
+                                                                      "live_at": "2026-11-24T09:12:00Z"}})],
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         runs.append(json.loads(proc.stdout[proc.stdout.index("{"):]))
@@ -238,3 +240,10 @@ def test_every_task_of_configure_yml_passes_awx_awx_argument_validation(tmp_path
     approvals = [n for n in workflow["workflow_nodes"] if n["unified_job_template"]["type"] == "workflow_approval"]
     assert approvals and all(n["unified_job_template"]["timeout"] == 0 for n in approvals)
     assert runs[1]["stats"]["localhost"]["changed"] == 0
+    # The watch's schedules from the cutover: T+1 hour first, T+30 days last, each with its window.
+    schedules = [i["invocation"]["module_args"] for i in results[
+        "Schedules of the watch after the go-live of 2026.11.3"]]
+    assert [s["rrule"] for s in schedules][0] == "DTSTART:20261124T101200Z RRULE:FREQ=HOURLY;INTERVAL=1;COUNT=1"
+    assert schedules[-1]["rrule"].startswith("DTSTART:20261224T091200Z ")
+    assert [s["extra_data"]["window"] for s in schedules] == ["1h", "1h", "24h", "24h", "7d", "30d"]
+    assert all(s["unified_job_template"] == "golive watch" for s in schedules)

@@ -36,7 +36,12 @@ def tls_pager(lab, own_pager, tmp_path):
          what="the certificate's Secret")
     kubectl(lab, "-n", ns, "patch", "ingress", "pager", "--type", "merge", "-p",
             json.dumps({"spec": {"tls": [{"hosts": [host], "secretName": "pager-tls"}]}}))
-    wait(lambda: request(own_pager, host=host)[0] == 200, timeout=30, what="the router to serve the host over TLS")
+    def served():  # until the router has the Secret, it serves its default certificate, which does not verify
+        try:
+            return request(own_pager, host=host)[0] == 200
+        except (ssl.SSLError, OSError):
+            return False
+    wait(served, timeout=30, what="the router to serve the host over TLS")
     return own_pager
 
 

@@ -122,13 +122,19 @@ class Autoscaling:
             metrics.append(observed)
         if problem and not wanted:
             reason, message = problem
-            if not any(c.get("type") == "ScalingActive" and c.get("reason") == reason for c in conds):
+            # A Pod's first sample gives no rate yet: the Warning comes when a second sync still fails.
+            failing = self._hpa_state().setdefault("failing", {})
+            if failing.get((ns, name)) == reason and not any(
+                    c.get("type") == "ScalingActive" and c.get("reason") == reason and c.get("status") == "False"
+                    for c in conds):
                 self.event(hpa, reason, message, etype="Warning", component="horizontal-pod-autoscaler")
+            failing[(ns, name)] = reason
             conds = set_condition(conds, "ScalingActive", "False", reason,
                                   "the HPA was unable to compute the replica count: " + message)
             status.pop("currentMetrics", None)
             self._hpa_status(hpa, dict(status, currentReplicas=current, desiredReplicas=current, conditions=conds))
             return
+        self._hpa_state().setdefault("failing", {}).pop((ns, name), None)
         recommended = max(wanted)
         conds = set_condition(conds, "ScalingActive", "True", "ValidMetricFound",
                               "the HPA was able to successfully calculate a replica count from %s"

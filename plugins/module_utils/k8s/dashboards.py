@@ -102,10 +102,16 @@ def judge(declared, dashboards, broken, answers, require_data=True):
     """Pure: ``(ok, evidence)`` over the declared UIDs. ``answers``: ``{uid: [{"panel", "ref",
     "expr", "series"|"error"|"unknown"}]}`` as queried."""
     problems, seen = [], []
-    for item in broken:
-        problems.append("ConfigMap %s key %s is not valid JSON: %s" % (item["configmap"], item["key"], item["error"]))
+    # A key that does not parse is the declared dashboard it is named after (``<uid>.json``);
+    # others are listed, not judged (they are not this check's to declare).
+    broken_by_uid = dict((item["key"][:-len(".json")], item) for item in broken)
     for uid in declared:
         board = dashboards.get(uid)
+        if board is None and uid in broken_by_uid:
+            item = broken_by_uid[uid]
+            problems.append("dashboard %s (ConfigMap %s key %s) is not valid JSON: %s"
+                            % (uid, item["configmap"], item["key"], item["error"]))
+            continue
         if board is None:
             problems.append("dashboard %s is not in any labelled ConfigMap" % uid)
             continue
@@ -124,6 +130,10 @@ def judge(declared, dashboards, broken, answers, require_data=True):
                      "queries": len(results), "with_data": sum(1 for r in results if r.get("series")),
                      "no_data": [r["panel"] for r in empty]})
     evidence = {"dashboards": seen}
+    others = [item for uid, item in sorted(broken_by_uid.items()) if uid not in declared]
+    if others:
+        evidence["unparsed_elsewhere"] = ["ConfigMap %s key %s: %s" % (i["configmap"], i["key"], i["error"])
+                                          for i in others]
     if problems:
         evidence["problems"] = problems
     return not problems, evidence

@@ -207,9 +207,10 @@ def _seconds_between(start, end):
     return max(0.0, (last - first).total_seconds())
 
 
-def add_event(record, run_id, event, now, **details):
+def add_event(record, run_id, event, now, details=None):
+    """Append an event; ``details`` are its fields (``at``, ``run`` and ``event`` are the record's)."""
     record = copy.deepcopy(record)
-    entry = dict(details, at=now, run=run_id, event=event)
+    entry = dict(details or {}, at=now, run=run_id, event=event)
     record["events"].append(entry)
     record["updated"] = now
     return record

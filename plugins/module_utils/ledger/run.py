@@ -197,10 +197,10 @@ class Ledger:
         stored = self._edit(run_id, lambda r: rec.finish_step(r, phase, step, run_id, status, self.now(), **outcome))
         return {"step": rec.find_step(stored, rec.step_id(phase, step))}
 
-    def event(self, run_id, event, check_mode=False, **details):
+    def event(self, run_id, event, check_mode=False, details=None):
         if check_mode:
             return None
-        return self._edit(run_id, lambda r: rec.add_event(r, run_id, event, self.now(), **details))
+        return self._edit(run_id, lambda r: rec.add_event(r, run_id, event, self.now(), details))
 
     def close(self, run_id, status="finished", check_mode=False):
         """End the run and let go of the lock."""
@@ -458,7 +458,7 @@ def perform(ledger, operation, options, check_mode=False):
         result.update(ledger.finish(run_id, options["phase"], options["step"], options.get("status") or rec.DONE,
                                     check_mode=check_mode, **outcome))
     elif operation == "event":
-        ledger.event(run_id, options.get("event") or "note", check_mode=check_mode, **(options.get("details") or {}))
+        ledger.event(run_id, options.get("event") or "note", check_mode=check_mode, details=options.get("details"))
     elif operation == "close":
         result.update(ledger.close(run_id, options.get("status") or "finished", check_mode=check_mode))
     elif operation == "read":

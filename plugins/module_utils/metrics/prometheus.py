@@ -80,12 +80,16 @@ class Prometheus:
                                % answer.get("status"), retryable=False)
         return answer.get("data") or {}
 
-    def query(self, expr, deadline=None):
-        """The samples of an instant query: ``[(labels, float)]`` (NaN samples dropped).
+    def query(self, expr, deadline=None, at=None):
+        """The samples of an instant query: ``[(labels, float)]`` (NaN samples dropped);
+        ``at`` (epoch seconds) evaluates it then instead of now.
 
         With ``deadline`` (the task's), the request waits no longer than what is left of it."""
+        params = {"query": expr}
+        if at is not None:
+            params["time"] = "%.3f" % at
         try:
-            data = self.api("query?%s" % urlencode({"query": expr}), deadline)
+            data = self.api("query?%s" % urlencode(params), deadline)
         except InvalidInput as exc:
             raise InvalidInput("run", "query %r" % expr, exc.cause)
         if data.get("resultType") == "scalar":
@@ -97,6 +101,23 @@ class Prometheus:
             if not math.isnan(value) and not math.isinf(value):
                 samples.append((item.get("metric") or {}, value))
         return samples
+
+    def query_range(self, expr, start, end, step, deadline=None):
+        """The first series of a range query: ``[(epoch, float)]`` (NaN and infinite values dropped)."""
+        try:
+            data = self.api("query_range?%s" % urlencode({"query": expr, "start": "%.3f" % start,
+                                                         "end": "%.3f" % end, "step": "%d" % step}), deadline)
+        except InvalidInput as exc:
+            raise InvalidInput("run", "query %r" % expr, exc.cause)
+        result = data.get("result") or []
+        if not result:
+            return []
+        points = []
+        for t, value in result[0].get("values") or []:
+            value = float(value)
+            if not math.isnan(value) and not math.isinf(value):
+                points.append((float(t), value))
+        return points
 
 
 def _error_of(exc):

@@ -269,8 +269,8 @@ def test_every_golive_core_name_the_page_uses_is_part_of_the_collection():
 @pytest.mark.parametrize("contacts,lines", [
     ([{"group": "Technical Team", "role": "DevOps Lead", "name": "Ann", "phone": "+1 555 0100",
        "email": "a@example.com"}], ["Technical Team - DevOps Lead: Ann, +1 555 0100, a@example.com"]),
-    ([{"role": "On-call", "chat": "#oncall"}, "Security: sec@example.com", 7], ["On-call: #oncall",
-                                                                                 "Security: sec@example.com"]),
+    ([{"role": "On-call", "chat": "#oncall"}, "Security: sec@example.com", 7],
+     ["On-call: #oncall", "Security: sec@example.com"]),
     (None, []),
 ])
 def test_contact_lines(contacts, lines):

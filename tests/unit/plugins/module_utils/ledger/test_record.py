@@ -143,3 +143,12 @@ def test_every_finished_step_has_a_duration_even_when_its_writer_gave_none():
     r = rec.begin_step(r, "phase4", "deploy", "run-1", "f", T0)
     r = rec.finish_step(r, "phase4", "deploy", "run-1", rec.DONE, T1, duration=12.5)
     assert rec.find_step(r, "phase4/deploy")["outcome"]["duration"] == 12.5
+
+
+def test_an_event_keeps_details_of_any_name_and_its_own_fields_win():
+    from ansible_collections.golive.core.plugins.module_utils.ledger import record as rec
+    record = rec.new_record("R1", "prod", "2026-11-24T09:00:00Z")
+    record = rec.add_event(record, "run-1", "watch", "2026-11-24T10:00:00Z",
+                           {"now": "2026-11-24T09:59:00Z", "window": "1h", "at": "ignored"})
+    assert record["events"][-1] == {"now": "2026-11-24T09:59:00Z", "window": "1h", "at": "2026-11-24T10:00:00Z",
+                                    "run": "run-1", "event": "watch"}
