@@ -31,6 +31,9 @@ from .common import K_DEPLOY, K_POD, is_ready, now_iso, selector_from_match, set
 
 K_HPA = ("autoscaling", "horizontalpodautoscalers")
 SYNC = 2.0
+# A status whose only change is the metrics' current values is written at most this often
+# (each write is a watch event for every watcher); replicas and conditions are written at once.
+METRICS_WRITE_INTERVAL = 15.0
 TOLERANCE = 0.1
 DEFAULT_DOWNSCALE_WINDOW = 300.0
 _SUFFIX = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
@@ -177,6 +180,13 @@ class Autoscaling:
 
     def _hpa_status(self, hpa: dict, status: dict) -> None:
         status["observedGeneration"] = hpa["metadata"].get("generation", 1)
+        old = hpa.get("status") or {}
+        key = (hpa["metadata"].get("namespace"), hpa["metadata"]["name"])
+        written = self._hpa_state().setdefault("written", {})
+        if old and dict(old, currentMetrics=None) == dict(status, currentMetrics=None) \
+                and time.monotonic() - written.get(key, 0.0) < METRICS_WRITE_INTERVAL:
+            return  # only the current values moved, and they were written a moment ago
+        written[key] = time.monotonic()
         self.set_status(K_HPA, hpa, status)
 
     def _hpa_pods(self, ns: str, target: dict) -> list:
