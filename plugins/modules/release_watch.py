@@ -20,7 +20,8 @@ description:
     O(tolerance) is a warning naming both numbers. Each check carries the figure's series over the window and
     its threshold, which the evidence report draws as a chart."
   - "O(capacity): each query's series over the window is fitted with a straight line and projected to the date
-    it reaches its limit (C(watch.<window>.capacity.<name>)), a warning when that is within O(capacity_warn_days)."
+    it reaches its limit (C(watch.<window>.capacity.<name>)), a warning when that is within O(capacity_warn_days).
+    Only windows of a day or more project capacity: an hour's trend says nothing about weeks."
   - "The success criteria over the go-live week (C(watch.success.uptime-week), C(error-rate-week),
     C(latency-p95-week)): passed or failed once a week has passed since O(cutover), otherwise skipped as not
     measurable yet, naming how many days are missing."

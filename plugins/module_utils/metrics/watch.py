@@ -102,7 +102,7 @@ def show(name, value):
     unit = UNITS.get(name, ("", 1))[0]
     if unit == "ratio":
         return "%.3f%%" % (value * 100)
-    return "%.0f ms" % value
+    return "%.1f ms" % value if value < 10 else "%.0f ms" % value
 
 
 # -- judging (pure) ----------------------------------------------------------------
@@ -246,7 +246,7 @@ def observe(prometheus, window, now, cutover, requests, availability=None, capac
             end = cutover + WEEK
             out["week"][name] = _one(prometheus, expr % {"range": _duration(WEEK)}, end, deadline, scale) \
                 if end <= now else None
-    for item in capacity or ():
+    for item in (capacity or ()) if seconds >= WINDOWS["24h"] else ():
         out["capacity"][item["name"]] = prometheus.query_range(item["query"], now - seconds, now, step, deadline)
     return out
 
@@ -279,7 +279,8 @@ def run(prometheus, window, now, cutover, requests, availability=None, objective
 
     def date_of(epoch):
         return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d")
-    for item in capacity or ():
+    # An hour's trend says nothing about weeks: capacity is projected from a day or more.
+    for item in (capacity or ()) if seconds >= WINDOWS["24h"] else ():
         checks.append(judge_capacity(window, item, observed["capacity"].get(item["name"]) or [], at,
                                      warn_days, date_of))
     wait = max(0.0, live + WEEK - at)
