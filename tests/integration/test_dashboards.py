@@ -18,8 +18,9 @@ def dashboards_check(tmp_path, lab, **dashboards):
 
 
 def test_the_labs_dashboards_exist_and_every_panel_has_data(lab, tmp_path):
-    # A lab just started has scraped nothing yet, and the request panels need a request.
-    assert request(lab["app"], path="/api/incidents")[0] == 401
+    # A lab just started has scraped nothing yet, and the request panels need a request (the
+    # pager may be behind its maintenance page for a rollback test just then: any answer will do).
+    request(lab["app"], path="/api/incidents")
     checked = []
 
     def passes():
