@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def _num(value: float) -> str:
 def backfill(prometheus_data: Path, story: Story, restart) -> list:
     """Write the story's blocks into ``prometheus_data`` (``promtool tsdb create-blocks-from
     openmetrics``) and call ``restart()`` so that Prometheus loads them; returns the block ids."""
-    if story.end > _now() - 3 * 3600:
+    if story.end > time.time() - 3 * 3600:
         raise ValueError("the history must end at least three hours ago (the head block's range)")
     work = Path(tempfile.mkdtemp(prefix="history-", dir=str(prometheus_data.parent)))
     try:
@@ -149,8 +150,3 @@ def backfill(prometheus_data: Path, story: Story, restart) -> list:
         shutil.rmtree(work, ignore_errors=True)
     restart()
     return blocks
-
-
-def _now() -> float:
-    import time
-    return time.time()

@@ -1,7 +1,6 @@
 """Fixtures shared by the integration tests."""
 
 import json
-import os
 import uuid
 
 import pytest
@@ -9,16 +8,10 @@ import pytest
 from helpers import CURRENT, answers, by_hand, current, kubectl, put_back, request, reset_pager, rows, wait
 
 
-# The tests of the pager group run one at a time on one worker and are the longest path of the
-# run; the other workers' tests (and the programs they start) yield the CPU to them.
-CRITICAL_GROUP = "pager"
-YIELDING = 8
-
-
 # Groups in the order they are handed out: pytest-xdist gives a worker the next unit of the
 # collection order, so the serial pager group goes first (the longest path starts at once)
 # and the other long groups next; a test of no group is a unit of its own.
-GROUPS_FIRST = (CRITICAL_GROUP, "second-lab", "dns", "redis-drill", "standins", "phase2-playbook", "monitoring")
+GROUPS_FIRST = ("pager", "second-lab", "dns", "redis-drill", "standins", "phase2-playbook", "monitoring")
 
 
 def _group_of(item):
@@ -29,15 +22,6 @@ def _group_of(item):
 def pytest_collection_modifyitems(items):
     rank = dict((group, index) for index, group in enumerate(GROUPS_FIRST))
     items.sort(key=lambda item: rank.get(_group_of(item), len(rank)))  # stable: file order within a rank
-
-
-@pytest.fixture(autouse=True)
-def _critical_path_first(request):
-    if os.geteuid() != 0 or not hasattr(os, "setpriority"):  # only root may lower a niceness again
-        yield
-        return
-    os.setpriority(os.PRIO_PROCESS, 0, 0 if _group_of(request.node) == CRITICAL_GROUP else YIELDING)
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -24,18 +24,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from helpers import PREVIOUS, REPO, request, reset_pager, site_values
 
-# On a lab of their own (conftest.py's second_lab): `lab` and `lab_instance` are that lab here.
+from second_lab import lab, lab_instance  # noqa: F401  (this module runs on the second lab)
+
 pytestmark = pytest.mark.xdist_group("second-lab")
 
-
-@pytest.fixture(scope="module")
-def lab(second_lab):
-    return second_lab
-
-
-@pytest.fixture(scope="module")
-def lab_instance(second_lab_instance):
-    return second_lab_instance
 
 BIN = Path(sys.executable).parent
 PATCH = "2026.11.2-1"

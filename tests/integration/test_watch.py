@@ -22,19 +22,12 @@ import pytest
 from browser import Browser
 from helpers import PREVIOUS, REPO, answers, by_hand, read_ledger, run_playbook, wait
 
+from second_lab import lab, lab_instance  # noqa: F401  (this module runs on the second lab)
+
 pytestmark = pytest.mark.xdist_group("second-lab")
 
 UTC = datetime.timezone.utc
 
-
-@pytest.fixture(scope="module")
-def lab(second_lab):
-    return second_lab
-
-
-@pytest.fixture(scope="module")
-def lab_instance(second_lab_instance):
-    return second_lab_instance
 
 
 def on(lab_instance, playbook, *args):
@@ -169,10 +162,13 @@ def test_the_first_hour_day_and_week_after_a_go_live(lab, lab_instance):
         assert capacity["status"] == "warn", capacity
         assert re.match(r"memory of pager/pager reaches its limit \(128\.0Mi\) in ~\d+ days, on \d{4}-\d\d-\d\d",
                         capacity["evidence"]["warnings"][0]), capacity["evidence"]
-        assert 0.99 < checks["watch.7d.availability"]["evidence"]["value"] < 1.0
-        assert checks["watch.7d.availability"]["status"] != "skip"
-        assert checks["watch.success.uptime-week"]["status"] in ("pass", "fail")
-        assert checks["watch.success.error-rate-week"]["status"] in ("pass", "fail")
+        # Two failed probes in the last 7 days, none in the 7 before: judged, and the drop named.
+        availability = checks["watch.7d.availability"]
+        assert 0.998 < availability["evidence"]["value"] < 0.9995 and availability["status"] in ("warn", "fail")
+        assert availability["evidence"]["regressions"][0].startswith("availability 99.")
+        # The go-live week (its first seven days) ended before the burst: both criteria passed.
+        assert checks["watch.success.uptime-week"]["status"] == "pass"
+        assert checks["watch.success.error-rate-week"]["status"] == "pass"
         # The report draws each figure over the window with its threshold (SVG, no script), as a
         # browser lays it out: a line of points and a dashed threshold per chart.
         html = open(folder + "/report.html").read()

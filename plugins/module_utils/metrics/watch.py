@@ -15,9 +15,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import re
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.clock import format_time
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 WEEK = 7 * 86400
@@ -261,9 +263,6 @@ def _one(prometheus, expr, at, deadline, scale):
 def run(prometheus, window, now, cutover, requests, availability=None, objectives=None, tolerance=0.2,
         capacity=(), warn_days=30.0, deadline=None):
     """Observe and judge one window; ``now`` and ``cutover`` are aware datetimes."""
-    from ansible_collections.golive.core.plugins.module_utils.common.clock import format_time
-    import datetime
-
     if now <= cutover:
         raise ValueError("now (%s) is before the cutover (%s): the release was not live yet"
                          % (format_time(now), format_time(cutover)))

@@ -187,7 +187,7 @@ def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas
                     server = observe_server(conn)
                     replicas = [] if server["in_recovery"] else observe_replicas(conn)
             bouncer = observe_pgbouncer(pgbouncer) if pgbouncer and pgbouncer.get("host") else None
-            encryption = pgtls.observe_tls(conn, (tls or {}).get("roles") or (), bouncer) if tls is not None else None
+            encryption = pgtls.observe_tls(conn, tls.get("roles") or (), bouncer) if tls is not None else None
         except pg.psycopg2.Error as exc:
             raise pg.classify(exc, target, verb="query")
     finally:
@@ -198,9 +198,8 @@ def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas
     if bouncer is not None:
         checks.append(judge_pgbouncer(bouncer, pgbouncer.get("database"), pgbouncer.get("pool_mode")))
     if encryption is not None:
-        checks.append(pgtls.judge_tls(encryption, (tls or {}).get("roles") or (),
-                                      (tls or {}).get("require_connection", True),
-                                      (tls or {}).get("min_protocol") or "TLSv1.2"))
+        checks.append(pgtls.judge_tls(encryption, tls.get("roles") or (), tls.get("require_connection", True),
+                                      tls.get("min_protocol") or "TLSv1.2"))
     newest = None
     if store is not None:
         found = store.manifests(backup_identity, label=backup_label)
