@@ -9,7 +9,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
+import importlib.util
 import os
+import sys
 
 from ansible_collections.golive.core.plugins.module_utils.common.errors import (
     AuthenticationFailed,
@@ -23,17 +26,23 @@ from ansible_collections.golive.core.plugins.module_utils.common.errors import (
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 from ansible_collections.golive.core.plugins.module_utils.common.settings import Settings
 
+# boto3 is imported when a client is made or an error is classified, not when a module that
+# only may use S3 (pg_health without a bucket) starts: its import is a third of such a start.
 try:
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-    import botocore.parsers
-    HAS_BOTO3 = True
-    BOTO3_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported by the module entry point
-    import traceback
+    HAS_BOTO3 = importlib.util.find_spec("boto3") is not None and importlib.util.find_spec("botocore") is not None
+except (ImportError, ValueError):  # pragma: no cover - a broken installation
     HAS_BOTO3 = False
-    BOTO3_IMPORT_ERROR = traceback.format_exc()
+BOTO3_IMPORT_ERROR = None if HAS_BOTO3 else "ImportError: No module named 'boto3' (or 'botocore')"
+
+
+def _boto():
+    """boto3 and botocore's modules this file uses, imported on first use."""
+    boto3 = importlib.import_module("boto3")
+    importlib.import_module("boto3.session")
+    for name in ("botocore.config", "botocore.exceptions", "botocore.parsers"):
+        importlib.import_module(name)
+    return boto3, sys.modules["botocore"]
+
 
 _AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId",
                "UnrecognizedClientException", "ExpiredToken")
@@ -64,6 +73,7 @@ def session_client(service, settings, max_attempts=5):
     if endpoint and not str(endpoint).lower().startswith(("http://", "https://")):
         raise InvalidInput("use", "aws_endpoint_url %r" % endpoint, "it needs its scheme",
                            fix="Write it as http://%s or https://%s" % (endpoint, endpoint))
+    boto3, botocore = _boto()
     config = botocore.config.Config(
         retries={"max_attempts": max_attempts, "mode": "standard"},
         connect_timeout=float(settings.timeout or 10),
@@ -86,6 +96,7 @@ def session_client(service, settings, max_attempts=5):
 
 def classify(exc, verb, obj):
     """Map a botocore error to a GoliveError."""
+    botocore = _boto()[1]
     if isinstance(exc, botocore.exceptions.ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         text = exc.response.get("Error", {}).get("Message") or code
@@ -117,6 +128,7 @@ def classify(exc, verb, obj):
 
 def aws_errors():
     """The exception types ``classify`` understands (for ``except`` clauses)."""
+    botocore = _boto()[1]
     return (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)
 
 
