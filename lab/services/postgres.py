@@ -141,7 +141,10 @@ class Postgres(Service):
             write_file(primary / "pg_hba.conf", HBA.format(repl=REPL_USER, app=APP_USER), 0o600, owner=OS_USER)
         admin = lambda port: _connect(port, ADMIN_USER, pw["admin"])  # noqa: E731
         ctx.spawn("postgres-primary",
-                  [str(BINDIR / "postgres"), "-D", str(primary), "-p", str(primary_port)] + _tls_args(tls),
+                  [str(BINDIR / "postgres"), "-D", str(primary), "-p", str(primary_port)] + _tls_args(tls)
+                  # Loaded so pg_health's slow_queries has a real pg_stat_statements to read
+                  # (created in the databases that want it; the application's has none).
+                  + ["-c", "shared_preload_libraries=pg_stat_statements"],
                   ports=[primary_port], user=OS_USER, stop_signal=signal.SIGINT,
                   ready=lambda: admin(primary_port).close() is None, match=str(primary))
         if not data.get("setup_done"):

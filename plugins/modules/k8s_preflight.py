@@ -315,6 +315,29 @@ options:
         description: Values of the dashboards' template variables (for example V(namespace)).
         type: dict
         default: {}
+  restarts:
+    description:
+      - The release's Pods after the go-live (check C(k8s.restarts)) - a container whose last termination ended
+        after O(restarts.since) restarted within the window; an C(OOMKilled) one fails, naming the Pod, and more
+        than O(restarts.max_restarts) restarted containers fail. The API keeps a container's restart count since
+        its Pod started and its last termination only; both are in the evidence.
+    type: dict
+    suboptions:
+      namespaces:
+        description: The release's namespaces.
+        type: list
+        elements: str
+        required: true
+      selector:
+        description: A label selector of the release's Pods.
+        type: str
+      since:
+        description: The start of the window (RFC 3339); empty counts every restart since each Pod started.
+        type: str
+      max_restarts:
+        description: How many restarted containers are tolerated (OOM kills never are).
+        type: int
+        default: 0
   timeout:
     description: Time budget of the whole call, retries included, in seconds.
     type: float
@@ -396,6 +419,8 @@ server:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
+from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time
+from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.k8s.preflight import run_preflight
 
@@ -443,6 +468,9 @@ def argument_spec():
             uids=dict(type="list", elements="str", required=True), label=dict(type="str", default="grafana_dashboard=1"),
             prometheus_url=dict(type="str"), prometheus_token=dict(type="str", no_log=True),
             variables=dict(type="dict", default={}))),
+        restarts=dict(type="dict", options=dict(namespaces=dict(type="list", elements="str", required=True),
+                                                selector=dict(type="str"), since=dict(type="str"),
+                                                max_restarts=dict(type="int", default=0))),
         timeout=dict(type="float", default=120.0),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
@@ -455,6 +483,11 @@ def main():
     base.require_libs(module, [("kubernetes", k8s.KUBERNETES_IMPORT_ERROR)])
 
     def service():
+        since = (module.params.get("restarts") or {}).get("since")
+        try:
+            parse_time(since)
+        except ValueError:
+            raise InvalidInput("check", "restarts", "since %r is not an RFC 3339 time (2026-11-24T09:12:00Z)" % since)
         kube = k8s.Kube(k8s.KubeSettings.from_params(module.params), deadline=module.params["timeout"])
         try:
             result = run_preflight(kube, module.params)

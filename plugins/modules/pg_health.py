@@ -83,6 +83,28 @@ options:
         description: The pool mode PgBouncer must use.
         type: str
         choices: [session, transaction, statement]
+      max_waiting_clients:
+        description: Fail when more clients than this wait for a server connection (C(cl_waiting) of the pools).
+        type: int
+  slow_queries:
+    description:
+      - Adds C(pg.slow_queries) - the statements with the highest mean time in C(pg_stat_statements) (its
+        normalised text, constants as C($n)) of this database; one above O(slow_queries.mean_ms_max) fails,
+        named. Skipped, saying how to install it, where the extension is not installed.
+    type: dict
+    suboptions:
+      mean_ms_max:
+        description: Highest mean execution time, in milliseconds.
+        type: float
+        default: 500
+      min_calls:
+        description: Statements called fewer times are left out.
+        type: int
+        default: 5
+      top:
+        description: How many statements the evidence lists.
+        type: int
+        default: 5
   tls:
     description:
       - Encryption in transit. When set, the C(pg.tls) check is added - the server has
@@ -239,7 +261,11 @@ def main():
         max_lag_seconds=dict(type="float"),
         replication_wait=dict(type="int", default=0),
         pgbouncer=pg.pgbouncer_argument_spec(
-            database=dict(type="str"), pool_mode=dict(type="str", choices=["session", "transaction", "statement"])),
+            database=dict(type="str"), pool_mode=dict(type="str", choices=["session", "transaction", "statement"]),
+            max_waiting_clients=dict(type="int")),
+        slow_queries=dict(type="dict", options=dict(mean_ms_max=dict(type="float", default=500.0),
+                                                    min_calls=dict(type="int", default=5),
+                                                    top=dict(type="int", default=5))),
         bucket=dict(type="str"),
         prefix=dict(type="str", default="postgres"),
         backup_label=dict(type="str"),
@@ -266,7 +292,7 @@ def main():
             replication_wait=p["replication_wait"],
             pgbouncer=p["pgbouncer"], store=pgbackup.store_from_params(p) if p["bucket"] else None,
             backup_identity=pgbackup.identity(p["backup_database"] or p["login_db"], p["environment"]),
-            backup_label=p["backup_label"], rpo_seconds=p["rpo_seconds"], tls=p["tls"])
+            backup_label=p["backup_label"], rpo_seconds=p["rpo_seconds"], tls=p["tls"], slow_queries=p["slow_queries"])
         return base.finish_checks(result, p["fail_on_failed_checks"])
 
     base.run(module, service)

@@ -87,6 +87,15 @@ options:
         connection is TLS too; where C(CONFIG) is disabled, only such a connection proves it.
     type: bool
     default: false
+  min_hit_ratio:
+    description:
+      - Add the C(redis.hit_ratio) check - keyspace hits over hits plus misses (C(INFO stats)) since the
+        statistics were last reset (restart or C(CONFIG RESETSTAT)), at least this ratio (V(0.8) is 80 %).
+    type: float
+  min_hit_lookups:
+    description: Fewer lookups than this since the reset are too few to judge (the check is skipped, saying so).
+    type: int
+    default: 100
 attributes:
   check_mode:
     support: full
@@ -160,7 +169,8 @@ from ansible_collections.golive.core.plugins.module_utils.redis import connectio
 from ansible_collections.golive.core.plugins.module_utils.redis import health
 
 LIMITS = ("expected_role", "require_persistence", "max_save_age", "min_replicas", "max_replica_lag_bytes",
-          "require_maxmemory", "maxmemory_policies", "restricted_commands", "restricted_for_users", "require_tls")
+          "require_maxmemory", "maxmemory_policies", "restricted_commands", "restricted_for_users", "require_tls",
+          "min_hit_ratio", "min_hit_lookups")
 
 
 def main():
@@ -176,6 +186,8 @@ def main():
         restricted_commands=dict(type="list", elements="str", default=[]),
         restricted_for_users=dict(type="list", elements="str", default=["default"]),
         require_tls=dict(type="bool", default=False),
+        min_hit_ratio=dict(type="float"),
+        min_hit_lookups=dict(type="int", default=100),
     )
     spec.update(base.CHECKS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

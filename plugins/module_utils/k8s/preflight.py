@@ -69,6 +69,7 @@ CHECKLIST = {
     "k8s.images": "Container images built and scanned",
     "k8s.autoscaling": "Auto-scaling working",
     "k8s.dashboards": ["Dashboards configured", "Dashboard Creation - Monitoring dashboards created and shared"],
+    "k8s.restarts": "System Stability - System running stably",
 }
 
 TITLES = {
@@ -87,6 +88,7 @@ TITLES = {
     "k8s.images": "Workload images are pinned by digest and from allowed registries",
     "k8s.autoscaling": "HorizontalPodAutoscalers are active, with current metrics, within their bounds",
     "k8s.dashboards": "Declared Grafana dashboards exist, parse, and every panel's query has data",
+    "k8s.restarts": "The release's containers did not restart or get OOM-killed within the window",
 }
 
 ORDER = list(TITLES)
@@ -253,6 +255,14 @@ def gather(kube, spec):
             observed["dashboard_answers"] = _dashboard_answers(observed, spec)
         except GoliveError as exc:
             observed["dashboard_answers"] = {"error": exc.message}
+    if spec.get("restarts"):
+        observed["restart_pods"] = {}
+        for namespace in spec["restarts"].get("namespaces") or []:
+            try:
+                observed["restart_pods"][namespace] = {"items": kube.list(
+                    "/api/v1/namespaces/%s/pods" % namespace, label_selector=spec["restarts"].get("selector") or None)}
+            except GoliveError as exc:
+                observed["restart_pods"][namespace] = {"error": exc.message, "request": "list pods in %s" % namespace}
     return observed
 
 
@@ -609,6 +619,57 @@ def eval_backups(observed, spec, now):
     return not problems, {"cronjobs": seen, "problems": problems, "waiting_for_first_run": waiting}
 
 
+def eval_restarts(observed, spec, now):
+    """Restarts and OOM kills of the release's containers within the window (``since``).
+
+    The API keeps a container's restart count since its Pod started and its last
+    termination only: a restart is counted in the window when the last termination ended
+    in it (earlier ones of the same container are in the count, not in the window)."""
+    wanted = spec["restarts"]
+    since = parse_time(wanted.get("since")) if wanted.get("since") else None
+    allowed = int(wanted.get("max_restarts") or 0)
+    problems, restarted, unreadable, pods = [], [], [], 0
+    for namespace in wanted.get("namespaces") or []:
+        entry = (observed.get("restart_pods") or {}).get(namespace) or {}
+        if "error" in entry:
+            unreadable.append("%s: %s" % (entry.get("request"), entry["error"]))
+            continue
+        for pod in entry.get("items") or []:
+            pods += 1
+            meta = _meta(pod)
+            for status in ((pod.get("status") or {}).get("initContainerStatuses") or []) + \
+                    ((pod.get("status") or {}).get("containerStatuses") or []):
+                count = int(status.get("restartCount") or 0)
+                last = ((status.get("lastState") or {}).get("terminated")) or {}
+                ended = parse_time(last.get("finishedAt")) if last.get("finishedAt") else None
+                if not count or (since is not None and (ended is None or ended < since)):
+                    continue
+                restarted.append({"pod": "%s/%s" % (namespace, meta.get("name")), "container": status.get("name"),
+                                  "restarts_since_pod_start": count, "last_reason": last.get("reason"),
+                                  "last_exit_code": last.get("exitCode"), "last_finished": last.get("finishedAt")})
+    for entry in restarted:
+        if entry["last_reason"] == "OOMKilled":
+            problems.append("%s container %s was OOM-killed at %s (%d restarts since the Pod started): its memory "
+                            "limit is too low for its load" % (entry["pod"], entry["container"], entry["last_finished"],
+                                                               entry["restarts_since_pod_start"]))
+    if len(restarted) > allowed:
+        for entry in restarted:
+            if entry["last_reason"] != "OOMKilled":
+                problems.append("%s container %s restarted (last exit %s, %s, at %s)" % (
+                    entry["pod"], entry["container"], entry["last_exit_code"], entry["last_reason"],
+                    entry["last_finished"]))
+    evidence = {"since": wanted.get("since"), "pods": pods, "restarted": restarted, "max_restarts": allowed}
+    problems.extend(unreadable)
+    if problems:
+        evidence["problems"] = problems
+    elif not pods:
+        where = ", ".join(wanted.get("namespaces") or [])
+        evidence["problems"] = ["no Pod in %s%s" % (where, " matching %s" % wanted["selector"]
+                                                    if wanted.get("selector") else "")]
+        return False, evidence
+    return not problems, evidence
+
+
 def eval_secrets(observed, spec, now):
     problems = []
     for ref in spec["secrets"]:
@@ -816,6 +877,7 @@ EVALUATORS = {
     "k8s.images": (lambda spec: bool(spec.get("images")), eval_images),
     "k8s.autoscaling": (lambda spec: bool(spec.get("autoscaling")), eval_autoscaling),
     "k8s.dashboards": (lambda spec: bool(spec.get("dashboards")), eval_dashboards),
+    "k8s.restarts": (lambda spec: bool(spec.get("restarts")), eval_restarts),
 }
 
 

@@ -14,7 +14,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.golive.core.plugins.module_utils.common import clock
-from ansible_collections.golive.core.plugins.module_utils.common.checks import PASS, SKIP, check, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, check, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
 from ansible_collections.golive.core.plugins.module_utils.common.retry import Deadline
 from ansible_collections.golive.core.plugins.module_utils.postgres import connection as pg
@@ -68,22 +68,73 @@ def judge_replication(server, replicas, min_replicas=1, max_lag_bytes=None, max_
                                                         "lag_seconds", "slot")) for r in replicas]}, HA)
 
 
-def judge_pgbouncer(bouncer, database=None, expect_pool_mode=None):
+def judge_pgbouncer(bouncer, database=None, expect_pool_mode=None, max_waiting=None):
     if bouncer.get("error"):
         return check("pg.pgbouncer", "PgBouncer answers with its pool settings", False,
                      {"address": bouncer["address"], "error": bouncer["error"]}, POOLING)
     config = bouncer["config"]
     pools = [p for p in bouncer["pools"] if database is None or p["database"] == database]
     mode_ok = expect_pool_mode is None or config.get("pool_mode") == expect_pool_mode
-    return check("pg.pgbouncer", "PgBouncer answers with its pool settings", mode_ok,
-                 {"address": bouncer["address"], "version": bouncer.get("version"),
-                  "pool_mode": config.get("pool_mode"), "expected_pool_mode": expect_pool_mode,
-                  "max_client_conn": _int(config.get("max_client_conn")),
-                  "default_pool_size": _int(config.get("default_pool_size")),
-                  "databases": sorted(set(p["database"] for p in bouncer["pools"])),
-                  "pools": [_pick(p, ("database", "user", "cl_active", "cl_waiting", "sv_active", "sv_idle",
-                                      "pool_mode")) for p in pools]},
-                 POOLING)
+    waiting = sum(_int(p.get("cl_waiting")) or 0 for p in pools)
+    problems = []
+    if not mode_ok:
+        problems.append("pool_mode is %s, expected %s" % (config.get("pool_mode"), expect_pool_mode))
+    if max_waiting is not None and waiting > max_waiting:
+        problems.append("%d clients wait for a server connection (at most %d): %s" % (
+            waiting, max_waiting, ", ".join("%s/%s %s" % (p["database"], p["user"], p.get("cl_waiting"))
+                                            for p in pools if _int(p.get("cl_waiting")))))
+    extra = {"waiting_clients": waiting, "max_waiting_clients": max_waiting}
+    if problems:
+        extra["problems"] = problems
+    evidence = {"address": bouncer["address"], "version": bouncer.get("version"),
+                "pool_mode": config.get("pool_mode"), "expected_pool_mode": expect_pool_mode,
+                "max_client_conn": _int(config.get("max_client_conn")),
+                "default_pool_size": _int(config.get("default_pool_size")),
+                "databases": sorted(set(p["database"] for p in bouncer["pools"])),
+                "pools": [_pick(p, ("database", "user", "cl_active", "cl_waiting", "sv_active", "sv_idle",
+                                    "pool_mode")) for p in pools]}
+    evidence.update(extra)
+    return check("pg.pgbouncer", "PgBouncer answers with its pool settings", not problems, evidence, POOLING)
+
+
+SLOW = "Database Performance - Database performance stable"
+
+
+def observe_statements(conn, top=5, min_calls=5):
+    """The statements with the highest mean time from ``pg_stat_statements`` (normalised text:
+    constants are ``$n``), or None when the extension is not installed in this database."""
+    installed = pg.query(conn, "SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'")
+    if not installed:
+        return None
+    try:
+        rows = pg.query(conn, "SELECT s.queryid::text AS queryid, s.calls, s.mean_exec_time AS mean_ms, "
+                              "s.total_exec_time AS total_ms, "
+                              "left(regexp_replace(s.query, '\\s+', ' ', 'g'), 160) AS query "
+                              "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+                              "WHERE d.datname = current_database() AND s.calls >= %s "
+                              "ORDER BY s.mean_exec_time DESC LIMIT %s", (min_calls, top))
+    except pg.psycopg2.Error as exc:  # installed, but not in shared_preload_libraries
+        return {"version": installed[0]["extversion"], "error": " ".join(str(exc).split())}
+    return {"version": installed[0]["extversion"],
+            "statements": [dict(r, mean_ms=round(float(r["mean_ms"]), 2), total_ms=round(float(r["total_ms"]), 1))
+                           for r in rows]}
+
+
+def judge_statements(observed, mean_ms_max, database):
+    title = "No statement's mean time exceeds the limit (pg_stat_statements)"
+    if observed is None:
+        return make_check("pg.slow_queries", title, SKIP, {
+            "reason": "pg_stat_statements is not installed in %s (shared_preload_libraries = 'pg_stat_statements', "
+                      "then CREATE EXTENSION pg_stat_statements)" % database}, SLOW)
+    if observed.get("error"):
+        return make_check("pg.slow_queries", title, SKIP, {"reason": "pg_stat_statements cannot be read in %s: %s"
+                                                                     % (database, observed["error"])}, SLOW)
+    slow = [s for s in observed["statements"] if s["mean_ms"] > mean_ms_max]
+    evidence = {"mean_ms_max": mean_ms_max, "top": observed["statements"], "extension": observed["version"]}
+    if slow:
+        evidence["problems"] = ["query %s: %.1f ms on average over %d calls (at most %.0f ms): %s"
+                                % (s["queryid"], s["mean_ms"], s["calls"], mean_ms_max, s["query"]) for s in slow]
+    return make_check("pg.slow_queries", title, FAIL if slow else PASS, evidence, SLOW)
 
 
 def judge_backup_age(newest, rpo_seconds, now, identity=None):
@@ -168,8 +219,9 @@ def observe_pgbouncer(options):
 
 def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas=None, max_lag_bytes=None,
            max_lag_seconds=None, pgbouncer=None, store=None, backup_identity=None, backup_label=None,
-           rpo_seconds=None, replication_wait=0, tls=None):
-    """``tls``: None, or {roles, require_connection, min_protocol} for the ``pg.tls`` check."""
+           rpo_seconds=None, replication_wait=0, tls=None, slow_queries=None):
+    """``tls``: None, or {roles, require_connection, min_protocol} for the ``pg.tls`` check;
+    ``slow_queries``: None, or {mean_ms_max, min_calls, top} for ``pg.slow_queries``."""
     wants_replication = min_replicas is not None or max_lag_bytes is not None or max_lag_seconds is not None
     conn = pg.connect(target, autocommit=True, application_name="golive.core/health")
     try:
@@ -188,6 +240,8 @@ def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas
                     replicas = [] if server["in_recovery"] else observe_replicas(conn)
             bouncer = observe_pgbouncer(pgbouncer) if pgbouncer and pgbouncer.get("host") else None
             encryption = pgtls.observe_tls(conn, tls.get("roles") or (), bouncer) if tls is not None else None
+            statements = observe_statements(conn, slow_queries.get("top") or 5, slow_queries.get("min_calls") or 1) \
+                if slow_queries is not None else None
         except pg.psycopg2.Error as exc:
             raise pg.classify(exc, target, verb="query")
     finally:
@@ -196,7 +250,10 @@ def health(target, expect_role="any", min_connection_headroom=20.0, min_replicas
     if wants_replication:
         checks.append(judge_replication(server, replicas, min_replicas or 0, max_lag_bytes, max_lag_seconds))
     if bouncer is not None:
-        checks.append(judge_pgbouncer(bouncer, pgbouncer.get("database"), pgbouncer.get("pool_mode")))
+        checks.append(judge_pgbouncer(bouncer, pgbouncer.get("database"), pgbouncer.get("pool_mode"),
+                                      pgbouncer.get("max_waiting_clients")))
+    if slow_queries is not None:
+        checks.append(judge_statements(statements, float(slow_queries.get("mean_ms_max") or 500.0), server["database"]))
     if encryption is not None:
         checks.append(pgtls.judge_tls(encryption, tls.get("roles") or (), tls.get("require_connection", True),
                                       tls.get("min_protocol") or "TLSv1.2"))

@@ -30,6 +30,7 @@ PERSISTENCE_FIELDS = ("loading", "rdb_changes_since_last_save", "rdb_bgsave_in_p
                       "rdb_last_save_time", "rdb_last_bgsave_status", "aof_enabled",
                       "aof_rewrite_in_progress", "aof_last_bgrewrite_status", "aof_last_write_status")
 
+STATS_FIELDS = ("keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys", "rejected_connections")
 DEFAULT_LIMITS = {
     "expected_role": "master",
     "require_persistence": "any",
@@ -166,6 +167,8 @@ def observe(server, restricted_commands=(), restricted_for_users=("default",), r
         obs["replication"]["snapshot_transfers"] = rds.snapshot_transfers(replication)
         persistence = client.info("persistence")
         obs["persistence"] = dict((k, persistence.get(k)) for k in PERSISTENCE_FIELDS)
+        stats = client.info("stats")
+        obs["stats"] = dict((k, int(stats.get(k) or 0)) for k in STATS_FIELDS)
         memory = client.info("memory")
         obs["memory"] = {"used_memory": memory.get("used_memory"), "maxmemory": memory.get("maxmemory"),
                          "maxmemory_policy": memory.get("maxmemory_policy")}
@@ -212,7 +215,31 @@ def evaluate(obs, limits=None):
     checks.extend(_sentinel_checks(obs))
     if lim["require_tls"]:
         checks.append(redis_tls.judge(obs.get("tls") or []))
+    if lim.get("min_hit_ratio") is not None:
+        checks.append(_hit_ratio_check(obs, lim))
     return checks
+
+
+def _hit_ratio_check(obs, lim):
+    """Keyspace hits over hits and misses since the statistics were last reset (INFO stats)."""
+    stats = obs.get("stats") or {}
+    hits, misses = stats.get("keyspace_hits", 0), stats.get("keyspace_misses", 0)
+    lookups = hits + misses
+    evidence = dict(stats, lookups=lookups, min_hit_ratio=lim["min_hit_ratio"],
+                    min_lookups=lim.get("min_hit_lookups") or 0,
+                    uptime_in_seconds=(obs.get("server") or {}).get("uptime_in_seconds"))
+    title = "The cache's hit ratio is at least the threshold (INFO stats)"
+    item = "Cache Performance - Cache hit rates acceptable"
+    if lookups < (lim.get("min_hit_lookups") or 1):
+        return make_check("redis.hit_ratio", title, SKIP,
+                          dict(evidence, reason="%d lookups since the statistics were reset: too few to judge" % lookups),
+                          item)
+    ratio = hits / float(lookups)
+    evidence["hit_ratio"] = round(ratio, 4)
+    if ratio < lim["min_hit_ratio"]:
+        evidence["problems"] = ["hit ratio %.1f%% (%d hits, %d misses), at least %.1f%%"
+                                % (100 * ratio, hits, misses, 100 * lim["min_hit_ratio"])]
+    return check("redis.hit_ratio", title, ratio >= lim["min_hit_ratio"], evidence, item)
 
 
 def _persistence_checks(obs, lim):

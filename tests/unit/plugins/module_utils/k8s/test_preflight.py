@@ -143,3 +143,30 @@ def test_log_shipper_names_the_node_without_a_ready_pod():
 @pytest.mark.parametrize("text,seconds", [(90, 90.0), ("45m", 2700.0), ("26h", 93600.0), ("2d", 172800.0)])
 def test_parse_duration(text, seconds):
     assert preflight.parse_duration(text) == seconds
+
+
+def _pod(name, count, reason=None, finished=None):
+    status = {"name": "app", "restartCount": count}
+    if reason:
+        status["lastState"] = {"terminated": {"reason": reason, "exitCode": 137 if reason == "OOMKilled" else 1,
+                                              "finishedAt": finished}}
+    return {"metadata": {"name": name, "namespace": "shop"}, "status": {"containerStatuses": [status]}}
+
+
+def test_restarts_in_the_window_fail_and_an_oom_kill_is_named_even_when_tolerated():
+    spec = {"restarts": {"namespaces": ["shop"], "since": "2026-11-24T09:00:00Z", "max_restarts": 1}}
+    observed = {"restart_pods": {"shop": {"items": [
+        _pod("web-1", 0), _pod("web-2", 3, "Error", "2026-11-24T08:00:00Z"),  # before the window
+        _pod("web-3", 1, "OOMKilled", "2026-11-24T10:00:00Z")]}}}
+    ok, evidence = preflight.eval_restarts(observed, spec, None)
+    assert not ok and evidence["pods"] == 3 and [r["pod"] for r in evidence["restarted"]] == ["shop/web-3"]
+    assert evidence["problems"] == ["shop/web-3 container app was OOM-killed at 2026-11-24T10:00:00Z (1 restarts since "
+                                    "the Pod started): its memory limit is too low for its load"]
+    observed["restart_pods"]["shop"]["items"][2] = _pod("web-3", 1, "Error", "2026-11-24T10:00:00Z")
+    assert preflight.eval_restarts(observed, spec, None)[0]  # one restart tolerated
+    spec["restarts"]["max_restarts"] = 0
+    ok, evidence = preflight.eval_restarts(observed, spec, None)
+    assert not ok and evidence["problems"][0].startswith("shop/web-3 container app restarted (last exit 1, Error")
+    assert not preflight.eval_restarts({"restart_pods": {"shop": {"items": []}}}, spec, None)[0]
+    unreadable = {"restart_pods": {"shop": {"error": "403 Forbidden", "request": "list pods in shop"}}}
+    assert preflight.eval_restarts(unreadable, spec, None)[1]["problems"] == ["list pods in shop: 403 Forbidden"]
