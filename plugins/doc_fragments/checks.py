@@ -17,4 +17,12 @@ options:
       - Fail the task when a check fails. With V(false) the failed checks are only returned.
     type: bool
     default: true
+  checklist_also:
+    description:
+      - Checklist items every check of this task also gives evidence for, besides its own (a re-check after the
+        go-live quoting the row of its window, for example V(Database Performance - Database performance stable)).
+        Checks of sections the task did not declare are left alone.
+    type: list
+    elements: str
+    default: []
 """

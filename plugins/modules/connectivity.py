@@ -63,6 +63,13 @@ options:
         only returned.
     type: bool
     default: true
+  checklist_also:
+    description:
+      - Checklist items every check of this task also gives evidence for, besides its own (a re-check after the
+        go-live quoting the row of its window).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full

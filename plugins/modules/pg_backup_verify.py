@@ -55,6 +55,13 @@ options:
       - Fail the task when the restore exceeds O(rto_seconds). Differences from the manifest always fail.
     type: bool
     default: true
+  checklist_also:
+    description:
+      - Checklist items every check of this task also gives evidence for, besides its own (a re-check after the
+        go-live quoting the row of its window).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full

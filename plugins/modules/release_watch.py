@@ -15,7 +15,8 @@ description:
   - "Computes each figure over the whole window from Prometheus, evaluated at O(now): the error rate
     (C(increase) of the request counter, errors by status code, over all requests), latency p95 (the duration
     histogram's buckets) and average (its sum over its count), and with O(availability) the share of successful
-    probes (C(avg_over_time)). Each is checked against O(objectives) (C(watch.<window>.<figure>) fails beyond it)
+    probes (C(avg_over_time)), and the security events: the shares of requests answered 401/403
+    (C(auth-failures)) and 429 (C(rate-limited)). Each is checked against O(objectives) (C(watch.<window>.<figure>) fails beyond it)
     and compared with the window before and the window before the go-live (O(cutover)); a regression beyond
     O(tolerance) is a warning naming both numbers. Each check carries the figure's series over the window and
     its threshold, which the evidence report draws as a chart."
@@ -106,6 +107,12 @@ options:
       availability_min:
         description: Lowest availability (ratio).
         type: float
+      auth_failure_rate_max:
+        description: Highest share of requests answered 401 or 403 (security events); without it only the trend is judged.
+        type: float
+      rate_limited_max:
+        description: Highest share of requests answered 429; without it only the trend is judged.
+        type: float
   tolerance:
     description: A figure worse than the window before (or before the go-live) by more than this share is a warning.
     type: float
@@ -128,6 +135,49 @@ options:
         description: The limit, a number or a quantity (V(128Mi)).
         type: str
         required: true
+  signals:
+    description:
+      - "Further figures of the release's systems, each a PromQL expression giving one series, folded over the window
+        (a subquery at the chart's resolution) into one figure: database connections against C(max_connections),
+        replication lag, PgBouncer's waiting clients, the cache's hit ratio, restarts, CDN latency from a prober..."
+      - "Each is a check C(watch.<window>.<name>): failed beyond O(signals[].max) (or under O(signals[].min)), a
+        warning when worse than the window before or the window before the go-live by more than O(tolerance)."
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The name in the check id (lower-cased, other characters as V(-)) and the evidence.
+        type: str
+        required: true
+      query:
+        description: PromQL giving one series.
+        type: str
+        required: true
+      over:
+        description: How the window's series is folded into its figure.
+        type: str
+        choices: [max, min, avg, last]
+        default: max
+      max:
+        description: Highest acceptable figure (higher is worse).
+        type: float
+      min:
+        description: Lowest acceptable figure (lower is worse), when O(signals[].max) is not set.
+        type: float
+      unit:
+        description: How figures are shown (V(ratio) as a percentage, V(ms), V(s), V(bytes), or any word).
+        type: str
+      scale:
+        description: Factor applied to the query's values (V(1000) for seconds shown as V(ms)).
+        type: float
+        default: 1.0
+      noise:
+        description: A change smaller than this is never a regression.
+        type: float
+      checklist:
+        description: The checklist item the check gives evidence for.
+        type: str
   capacity_warn_days:
     description: A limit reached within this many days at the window's growth is a warning.
     type: float
@@ -184,6 +234,11 @@ figures:
   returned: success
   type: dict
   sample: {error-rate: {value: 0.0026, previous: 0.0005, before: 0.0004}}
+since:
+  description: The start of the window (RFC 3339).
+  returned: success
+  type: str
+  sample: "2026-11-30T21:12:00Z"
 days_live:
   description: Days from the cutover to O(now).
   returned: success
@@ -217,7 +272,13 @@ def main():
         availability=dict(type="str"),
         objectives=dict(type="dict", default={}, options=dict(
             error_rate_max=dict(type="float"), latency_p95_ms_max=dict(type="float"),
-            latency_avg_ms_max=dict(type="float"), availability_min=dict(type="float"))),
+            latency_avg_ms_max=dict(type="float"), availability_min=dict(type="float"),
+            auth_failure_rate_max=dict(type="float"), rate_limited_max=dict(type="float"))),
+        signals=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True), query=dict(type="str", required=True),
+            over=dict(type="str", default="max", choices=list(watch.FOLDS)), max=dict(type="float"),
+            min=dict(type="float"), unit=dict(type="str"), scale=dict(type="float", default=1.0),
+            noise=dict(type="float"), checklist=dict(type="str"))),
         tolerance=dict(type="float", default=0.2),
         capacity=dict(type="list", elements="dict", default=[], options=dict(
             name=dict(type="str", required=True), query=dict(type="str", required=True),
@@ -244,7 +305,7 @@ def main():
         try:
             result = watch.run(prometheus, p["window"], now, cutover, p["requests"], p["availability"],
                                p["objectives"], p["tolerance"], p["capacity"], p["capacity_warn_days"],
-                               Deadline(p["timeout"]))
+                               Deadline(p["timeout"]), signals=p["signals"])
         except ValueError as exc:
             raise InvalidInput("watch", "the release", str(exc))
         return base.finish_checks(result, p["fail_on_failed_checks"], "watch checks")

@@ -229,6 +229,7 @@ def build(run, rows, latest=False):
         "unmapped_checks": [{"id": r["id"], "status": r["status"], "title": r.get("title"), "task": r["task"],
                              "phase": r["phase"]} for r in unmapped if not r.get("step")],
         "checks": records,
+        "success_criteria": success_rows(records),
         "changes": changes,
         "tasks": [{"name": t["name"], "phase": t["phase"], "status": t["status"], "started": _iso(t["started"]),
                    "duration": round(t["ended"] - t["started"], 2)} for t in run["tasks"] if t.get("started")],
@@ -267,6 +268,7 @@ def build_release(record, shares, rows):
               "escalation": next((s["escalation"] for s in reversed(found) if s.get("escalation")), None)}
     report = build(merged, rows, latest=True)
     report["scope"] = "release"
+    report["watches"] = watch_rows(record)
     report["runs"] = []
     for entry in record.get("runs") or []:
         holder = entry.get("holder") or {}
@@ -452,6 +454,27 @@ def render_html(report):
                 svg_chart(c["evidence"]["series"], c["evidence"].get("threshold")), _badge(c["status"]),
                 _e(c["id"]), _e(c["evidence"].get("shown") or c.get("title"))))
         parts.append("</section>")
+    if r.get("success_criteria"):
+        parts.append('<section id="success"><h2>Success criteria of the go-live week</h2>'
+                     '<table id="success-table"><thead><tr><th>Status</th><th>Criterion</th><th>Objective</th>'
+                     '<th>Measured</th><th>Verdict</th></tr></thead><tbody>')
+        for row in r["success_criteria"]:
+            parts.append('<tr data-status="%s"><td>%s</td><td>%s <code>%s</code></td><td>%s</td><td>%s</td>'
+                         '<td>%s</td></tr>' % (_e(row["status"]), _badge(row["status"]), _e(row["criterion"]),
+                                               _e(row["id"]), _e(row["objective"]), _e(row["measured"]),
+                                               _e(row["verdict"])))
+        parts.append("</tbody></table></section>")
+    if r.get("watches"):
+        names = sorted(set(name for w in r["watches"] for name in w["figures"]))
+        parts.append('<section id="watches"><h2>Watches so far</h2><table id="watches-table"><thead><tr>'
+                     '<th>Window</th><th>Ending</th><th>Days live</th><th>Verdict</th>%s</tr></thead><tbody>'
+                     % "".join("<th>%s</th>" % _e(n) for n in names))
+        for w in r["watches"]:
+            parts.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s</tr>" % (
+                _e(w["window"]), _e(w["now"]), _e(w["days_live"]), _e(w["verdict"]),
+                "".join("<td>%s</td>" % _e("-" if w["figures"].get(n) is None else "%.4g" % w["figures"][n])
+                        for n in names)))
+        parts.append("</tbody></table></section>")
     counts = r["checklist_counts"]
     parts.append('<section id="checklist"><h2>Checklist</h2><p class="counts">%s</p>' % "".join(
         "<span>%s %d</span>" % (_e(s), counts[s]) for s in ORDER))
@@ -505,6 +528,53 @@ def _md(value):
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
+SUCCESS_LABELS = {"uptime-week": ("Uptime over the go-live week", "availability"),
+                  "error-rate-week": ("Error rate over the go-live week", "error-rate"),
+                  "latency-p95-week": ("p95 response time over the go-live week", "latency-p95")}
+
+
+def success_rows(records):
+    """The success criteria of the go-live week (``watch.success.*``, newest of each), as a
+    table: criterion, objective, measured, status, and why (not measurable yet, or the miss)."""
+    newest = {}
+    for record in records:
+        if record["id"].startswith("watch.success.") and (
+                record["id"] not in newest or record["at"] >= newest[record["id"]]["at"]):
+            newest[record["id"]] = record
+    rows = []
+    for check_id, record in sorted(newest.items()):
+        name = check_id[len("watch.success."):]
+        label, unit = SUCCESS_LABELS.get(name, (name, None))
+        evidence = record.get("evidence") or {}
+        objective = evidence.get("objective")
+        if objective is None:
+            shown_goal = "-"
+        elif unit in ("availability", "error-rate"):
+            shown_goal = "%s %.3f%%" % (">=" if unit == "availability" else "<=", objective * 100)
+        else:
+            shown_goal = "<= %g ms" % objective
+        measured = evidence.get("shown") if evidence.get("value") is not None else "-"
+        why = evidence.get("reason") or "; ".join(evidence.get("problems") or []) or ""
+        rows.append({"id": check_id, "criterion": label, "checklist": record.get("checklist"),
+                     "objective": shown_goal, "measured": measured, "status": record["status"],
+                     "verdict": {"pass": "passed", "fail": "failed"}.get(record["status"], why or record["status"]),
+                     "why": why})
+    return rows
+
+
+def watch_rows(record):
+    """The watches of a release so far (the ledger's ``watch`` events, in order)."""
+    rows = []
+    for event in (record or {}).get("events") or []:
+        if event.get("event") != "watch":
+            continue
+        figures = event.get("figures") or {}
+        rows.append({"window": event.get("window"), "now": event.get("now"), "days_live": event.get("days_live"),
+                     "verdict": event.get("verdict"),
+                     "figures": dict((name, (f or {}).get("value")) for name, f in sorted(figures.items()))})
+    return rows
+
+
 def render_markdown(report):
     r = report
     lines = ["# Release %s: %s" % (r["release"], r["verdict"].upper()), "",
@@ -526,6 +596,15 @@ def render_markdown(report):
         lines += ["", "## Needs attention", ""]
         lines += ["- FAIL `%s` %s (%s, %s)" % (c["id"], c.get("title"), c["phase"], c["task"]) for c in r["failed_checks"]]
         lines += ["- FAILED task %s (%s): %s" % (t["task"], t["phase"], t["msg"]) for t in r["failed_tasks"]]
+    if r.get("success_criteria"):
+        lines += ["", "## Success criteria of the go-live week", "", "| Status | Criterion | Objective | Measured | Verdict |",
+                  "| --- | --- | --- | --- | --- |"]
+        lines += ["| %s | %s | %s | %s | %s |" % (row["status"], _md(row["criterion"]), _md(row["objective"]),
+                                                  _md(row["measured"]), _md(row["verdict"]))
+                  for row in r["success_criteria"]]
+    if r.get("watches"):
+        lines += ["", "## Watches so far", "", "| Window | Ending | Days live | Verdict |", "| --- | --- | ---: | --- |"]
+        lines += ["| %s | %s | %s | %s |" % (w["window"], w["now"], w["days_live"], w["verdict"]) for w in r["watches"]]
     lines += ["", "## Timeline", "", "| Phase | Started | Seconds | Status |", "| --- | --- | ---: | --- |"]
     lines += ["| %s | %s | %s | %s |" % (s["label"], _iso(s["start"]), s["duration"], s["status"]) for s in r["timeline"]]
     lines += ["", "## Checklist", "", "| Status | Item | Section | Evidence / reason |", "| --- | --- | --- | --- |"]

@@ -15,12 +15,14 @@ import json
 import re
 import subprocess
 import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from browser import Browser
-from helpers import PREVIOUS, REPO, answers, by_hand, read_ledger, run_playbook, wait
+from helpers import PREVIOUS, REPO, ansible_env, answers, by_hand, read_ledger, request, run_playbook, wait
 
 from second_lab import lab, lab_instance  # noqa: F401  (this module runs on the second lab)
 
@@ -83,45 +85,29 @@ def checks_of(proc):
     match = re.search(r"golive\.core\.report: (\S+)/report\.html", proc.stdout + proc.stderr)
     assert match, proc.stdout[-3000:]
     report = json.loads(open(match.group(1) + "/report.json").read())
-    return dict((c["id"], c) for c in report["checks"] if c["id"].startswith("watch.")), match.group(1)
+    return dict((c["id"], c) for c in report["checks"]), match.group(1)
 
 
-def test_a_release_that_never_went_live_or_was_rolled_back_is_refused_and_nothing_is_written(lab, lab_instance):
-    environment = "watch-%s" % uuid.uuid4().hex[:6]
-    proc = watch(lab, lab_instance, "R-never-%s" % uuid.uuid4().hex[:4], environment, "24h", iso(datetime.datetime.now(UTC)))
-    assert proc.returncode != 0 and "has no ledger in environment %s" % environment in proc.stdout
-    # Phase 4 only (of the running version, which needs no migration): a ledger, no cutover.
-    release = "R-p4-%s" % uuid.uuid4().hex[:4]
-    live = on(lab_instance, "playbooks/golive.yml", "--tags", "phase4", "-e", "golive_release=%s" % release,
-              "-e", "golive_app_version=%s" % PREVIOUS, "-e", "golive_environment=%s" % environment)
-    assert live.returncode == 0, live.stdout[-3000:]
-    before = read_ledger(lab, environment, release)
-    proc = watch(lab, lab_instance, release, environment, "1h", iso(datetime.datetime.now(UTC)))
-    assert proc.returncode != 0 and "never went live: its ledger has no finished phase5/dns-cutover" in proc.stdout
-    after = read_ledger(lab, environment, release)
-    assert after["steps"] == before["steps"] and after["runs"] == before["runs"]
-    rolled = on(lab_instance, "playbooks/rollback_emergency.yml", "-e", "release=%s" % release,
-                "-e", "golive_environment=%s" % environment)
-    assert rolled.returncode == 0, rolled.stdout[-3000:]
-    # Rolled back: refused, naming the rollback's steps; the record is left as it was.
-    before = read_ledger(lab, environment, release)
-    proc = watch(lab, lab_instance, release, environment, "1h", iso(datetime.datetime.now(UTC)))
-    assert proc.returncode != 0 and "was rolled back (rollback/" in proc.stdout, proc.stdout[-3000:]
-    after = read_ledger(lab, environment, release)
-    assert after["steps"] == before["steps"] and after["runs"] == before["runs"]
-
-
-def test_the_first_hour_day_and_week_after_a_go_live(lab, lab_instance):
+def test_the_first_hour_day_and_week_after_a_go_live_and_refusals_before_and_after(lab, lab_instance):
     environment, release = "watch-%s" % uuid.uuid4().hex[:6], "R-watch-%s" % uuid.uuid4().hex[:4]
     for name in ("www", "app"):
         by_hand(lab, name, lab["app"]["sites"]["old"])
     wait(lambda: all(answers(lab, n) == dict((ns, [lab["app"]["sites"]["old"]]) for ns in lab["dns"]["nameservers"])
                      for n in ("www", "app")), what="both name servers at the old site")
-    # The running version through phases 4 and 5: what the watch needs is a release that went live.
-    live = on(lab_instance, "playbooks/golive.yml", "--tags", "phase4,phase5", "-e", "golive_release=%s" % release,
-              "-e", "golive_app_version=%s" % PREVIOUS, "-e", "golive_environment=%s" % environment,
-              "-e", "golive_change_id=CHG-W", "-e", "golive_approved_by=wendy",
-              "-e", json.dumps({"phase5_golive_performance_objectives": [], "phase5_golive_traffic_count": 2}))
+    # No ledger at all: refused, naming the environment.
+    proc = watch(lab, lab_instance, release, environment, "24h", iso(datetime.datetime.now(UTC)))
+    assert proc.returncode != 0 and "has no ledger in environment %s" % environment in proc.stdout
+    # The running version through phase 4: a ledger, but no cutover yet. Refused, nothing written.
+    phase = dict((tag, ["--tags", tag, "-e", "golive_release=%s" % release, "-e", "golive_app_version=%s" % PREVIOUS,
+                        "-e", "golive_environment=%s" % environment]) for tag in ("phase4", "phase5"))
+    live = on(lab_instance, "playbooks/golive.yml", *phase["phase4"])
+    assert live.returncode == 0, live.stdout[-4000:]
+    assert_refused(lab, lab_instance, release, environment, "never went live: its ledger has no finished phase5/dns-cutover")
+    # Phase 5: what the watch needs is a release that went live.
+    live = on(lab_instance, "playbooks/golive.yml", *phase["phase5"], "-e", "golive_change_id=CHG-W",
+              "-e", "golive_approved_by=wendy",
+              "-e", json.dumps({"phase5_golive_performance_objectives": [], "phase5_golive_traffic_count": 2,
+                                "phase5_golive_load_test": {}}))
     assert live.returncode == 0, live.stdout[-4000:]
     try:
         age_release(lab, environment, release, days=8)
@@ -180,6 +166,15 @@ def test_the_first_hour_day_and_week_after_a_go_live(lab, lab_instance):
                 "id: f.querySelector('code').innerText, points: f.querySelector('polyline').points.numberOfItems,"
                 "threshold: !!f.querySelector('line[stroke-dasharray]'), width: f.querySelector('svg')"
                 ".getBoundingClientRect().width})))")
+            success = json.loads(browser.evaluate(
+                "JSON.stringify([...document.querySelectorAll('#success-table tbody tr')].map(r => "
+                "[...r.cells].map(c => c.innerText.trim())))"))
+        # The success criteria table: each criterion with its objective, what was measured, the verdict.
+        criteria = dict((row[1].split()[-1], row) for row in success)
+        assert criteria["watch.success.uptime-week"][2:] == [">= 99.900%", criteria["watch.success.uptime-week"][3],
+                                                             "passed"]
+        assert criteria["watch.success.error-rate-week"][4] == "passed" and set(criteria) == {
+            "watch.success.uptime-week", "watch.success.error-rate-week", "watch.success.latency-p95-week"}
         shown = dict((c["id"], c) for c in json.loads(charts))
         assert shown["watch.7d.error-rate"]["points"] > 40 and shown["watch.7d.error-rate"]["threshold"]
         assert shown["watch.7d.capacity.memory-of-pager-pager"]["threshold"]
@@ -197,7 +192,55 @@ def test_the_first_hour_day_and_week_after_a_go_live(lab, lab_instance):
         early = watch(lab, lab_instance, release, environment, "1h", iso(cutover + datetime.timedelta(days=2)))
         checks, _ = checks_of(early)
         assert checks["watch.success.uptime-week"]["evidence"]["reason"] == "not measurable yet (needs 5 more days)"
+        # The release's report: the watches so far, in order, and the criteria at their newest.
+        whole = run_playbook("playbooks/report.yml", "-e", "release=%s" % release, "-e",
+                             "golive_environment=%s" % environment, "-e", "@%s" % (lab_instance.state_dir / "golive_lab.yml"))
+        assert whole.returncode == 0, whole.stdout[-3000:]
+        folder = Path(ansible_env()["GOLIVE_REPORT_DIR"]) / "releases" / environment / release / "report"
+        release_report = json.loads((folder / "report.json").read_text())
+        assert [w["window"] for w in release_report["watches"]] == ["1h", "24h", "7d", "1h"]
+        assert '<table id="success-table">' in (folder / "report.html").read_text()
+
+        # Now, eight days after the cutover, the last hour of the live lab with the inventory's whole
+        # watch: the exporters' signals, the database, the cache, the Pods, third parties; and the
+        # security events of twenty requests without a login.
+        for _ in range(20):
+            assert request(lab["app"], path="/api/incidents", site="new")[0] == 401
+        time.sleep(3)  # two scrapes
+        current = on(lab_instance, "playbooks/watch.yml", "-e", "release=%s" % release, "-e", "window=1h",
+                     "-e", "golive_environment=%s" % environment)
+        checks, _ = checks_of(current)
+        assert checks["watch.1h.auth-failures"]["evidence"]["value"] > 0, checks["watch.1h.auth-failures"]
+        # Within their limits; a lab minutes old may show a rise against its first hour (a warning).
+        for name in ("db-connections", "replication-lag", "pgbouncer-waiting"):
+            assert checks["watch.1h.%s" % name]["status"] in ("pass", "warn"), checks["watch.1h.%s" % name]
+            assert not checks["watch.1h.%s" % name]["evidence"].get("problems"), checks["watch.1h.%s" % name]
+            assert checks["watch.1h.%s" % name]["evidence"]["series"], name
+        assert 0 < checks["watch.1h.db-connections"]["evidence"]["value"] < 0.8
+        assert checks["watch.1h.cdn-latency"]["evidence"]["value"] > 0
+        restarts = checks["k8s.restarts"]
+        assert restarts["status"] == "pass" and restarts["evidence"]["pods"] >= 1, restarts
+        assert checks["pg.pgbouncer"]["evidence"]["waiting_clients"] == 0, checks["pg.pgbouncer"]
+        assert checks["pg.replication"]["status"] == "pass", checks["pg.replication"]
+        assert checks["pg.slow_queries"]["status"] == "skip"  # the application's database has no pg_stat_statements
+        assert checks["redis.hit_ratio"]["status"] in ("pass", "skip")
+        probes = [c for c in checks.values() if "sandbox-click" in c["id"] or "cdn-app-css" in c["id"]]
+        assert len(probes) == 2 and all(c["status"] == "pass" for c in probes), probes
+        steps = dict((s["id"], s) for s in read_ledger(lab, environment, release)["steps"])
+        # The step's verdict counts every source's checks, not only Prometheus's figures.
+        summary = steps["watch/1h"]["outcome"]["outputs"]["summary"]
+        assert int(summary["total"]) >= 20 and int(summary["fail"]) == (current.returncode != 0) * int(summary["fail"])
     finally:
         rolled = on(lab_instance, "playbooks/rollback_emergency.yml", "-e", "release=%s" % release,
                     "-e", "golive_environment=%s" % environment)
         assert rolled.returncode == 0, rolled.stdout[-3000:]
+    # Rolled back: refused, naming the rollback's steps; the record is left as it was.
+    assert_refused(lab, lab_instance, release, environment, "was rolled back (rollback/")
+
+
+def assert_refused(lab, lab_instance, release, environment, words):
+    before = read_ledger(lab, environment, release)
+    proc = watch(lab, lab_instance, release, environment, "1h", iso(datetime.datetime.now(UTC)))
+    assert proc.returncode != 0 and words in proc.stdout, proc.stdout[-3000:]
+    after = read_ledger(lab, environment, release)
+    assert after["steps"] == before["steps"] and after["runs"] == before["runs"] and after["events"] == before["events"]

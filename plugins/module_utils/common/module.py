@@ -75,7 +75,22 @@ def secret_values(module):
 
 
 # The option of every module that answers with checks (doc fragment ``golive.core.checks``).
-CHECKS_ARGUMENT_SPEC = dict(fail_on_failed_checks=dict(type="bool", default=True))
+CHECKS_ARGUMENT_SPEC = dict(fail_on_failed_checks=dict(type="bool", default=True),
+                            checklist_also=dict(type="list", elements="str", default=[]))
+# What a check of a section nobody declared says: it gives evidence for nothing.
+UNDECLARED = "not declared in the spec"
+
+
+def add_checklist_items(result, items):
+    """Every check of ``result`` also quotes ``items`` (a re-check at T+1 hour quoting its row),
+    except those of sections nobody declared."""
+    for record in result.get("checks") or []:
+        if (record.get("evidence") or {}).get("reason") == UNDECLARED:
+            continue
+        own = record.get("checklist")
+        own = [] if own is None else own if isinstance(own, list) else [own]
+        record["checklist"] = own + [item for item in items if item not in own]
+    return result
 
 
 def finish_checks(result, fail_on_failed=True, subject="checks"):
@@ -161,6 +176,8 @@ def run(module, service, *args, **kwargs):
             module.warn(warning)
         module.fail_json(msg=redact(exc.message, secrets), **partial)
     result = redact(result, secrets)
+    if module.params.get("checklist_also"):
+        add_checklist_items(result, module.params["checklist_also"])
     result.setdefault("changed", False)
     for warning in result.pop("warnings", None) or []:
         module.warn(warning)

@@ -45,6 +45,11 @@ ITEMS = {
             "availability": "Performance Review - Comprehensive performance review",
             "capacity": "Scaling Plan - Scaling plan updated based on usage"},
 }
+SECURITY_ITEMS = {"1h": "Error Rates - Error rates within acceptable limits",
+                  "24h": "Security Monitoring - Security events monitored",
+                  "7d": "Security Review - Security posture reviewed", "30d": "Security Audit - Post-go-live security audit"}
+for _window, _items in ITEMS.items():
+    _items["auth-failures"] = _items["rate-limited"] = SECURITY_ITEMS[_window]
 SUCCESS = {"uptime-week": ["99.9% uptime during go-live week", "Uptime > 99.9% - System uptime exceeds 99.9%"],
            "error-rate-week": ["Error Rate < 0.1% - Error rate below 0.1%", "< 1% error rate"],
            "latency-p95-week": "Response Time < 200ms - API response time under 200ms"}
@@ -88,23 +93,35 @@ def expressions(requests, availability):
     }
     if availability:
         found["availability"] = "avg(avg_over_time(%s[%%(range)s]))" % availability
+    # Security events from the same counter: refused authentications and authorisations, and
+    # requests the rate limiter turned away, as shares of all requests.
+    for name, codes in (("auth-failures", "401|403"), ("rate-limited", "429")):
+        found[name] = "(sum(increase(%s{%s%scode=~\"%s\"}[%%(range)s])) or vector(0)) / sum(increase(%s{%s}[%%(range)s]))" \
+            % (total, sel, "," if sel else "", codes, total, sel)
     return found
 
 
 UNITS = {"error-rate": ("ratio", 1.0), "latency-p95": ("ms", 1000.0), "latency-avg": ("ms", 1000.0),
-         "availability": ("ratio", 1.0)}
+         "availability": ("ratio", 1.0), "auth-failures": ("ratio", 1.0), "rate-limited": ("ratio", 1.0)}
 # Which way is worse, and the objective's key in ``objectives``.
 WORSE_WHEN = {"error-rate": ("higher", "error_rate_max"), "latency-p95": ("higher", "latency_p95_ms_max"),
-              "latency-avg": ("higher", "latency_avg_ms_max"), "availability": ("lower", "availability_min")}
+              "latency-avg": ("higher", "latency_avg_ms_max"), "availability": ("lower", "availability_min"),
+              "auth-failures": ("higher", "auth_failure_rate_max"), "rate-limited": ("higher", "rate_limited_max")}
+# How a declared signal's series is folded into the window's figure.
+FOLDS = ("max", "min", "avg", "last")
 
 
-def show(name, value):
+def show(name, value, unit=None):
     if value is None:
         return "no data"
-    unit = UNITS.get(name, ("", 1))[0]
+    unit = unit or UNITS.get(name, ("", 1))[0]
     if unit == "ratio":
         return "%.3f%%" % (value * 100)
-    return "%.1f ms" % value if value < 10 else "%.0f ms" % value
+    if unit in ("ms", "s"):
+        return ("%.1f %s" if value < 10 else "%.0f %s") % (value, unit)
+    if unit == "bytes":
+        return _amount(value) + "B" if value >= 1024 else "%.0f B" % value
+    return "%.4g%s" % (value, " " + unit if unit else "")
 
 
 # -- judging (pure) ----------------------------------------------------------------
@@ -144,11 +161,56 @@ def judge_figure(window, name, now_value, previous, before, objectives, toleranc
                       ITEMS[window][name])
 
 
-def _regressed(worse, value, other, tolerance, name):
-    if worse == "lower":  # availability: a drop of more than the tolerance of what was missing
+def _regressed(worse, value, other, tolerance, name, unit=None, floor=None):
+    unit = unit or UNITS[name][0]
+    if worse == "lower" and unit == "ratio":  # availability: a drop of more than the tolerance of what was missing
         return value < other - max(tolerance * (1 - other), 0.0005)
-    floor = 0.0005 if UNITS[name][0] == "ratio" else 5.0  # ignore noise below 0.05 % or 5 ms
+    if floor is None:
+        floor = 0.0005 if unit == "ratio" else 5.0 if unit == "ms" else 0.0  # noise below 0.05 % or 5 ms
+    if worse == "lower":
+        return value < other * (1 - tolerance) and other - value > floor
     return value > other * (1 + tolerance) and value - other > floor
+
+
+def signal_id(name):
+    return re.sub(r"[^a-z0-9_:-]+", "-", str(name).lower()).strip("-")
+
+
+def judge_signal(window, signal, value, previous, before, tolerance, series=None):
+    """A declared signal (database, cache, ...): its window's figure against ``max``/``min``
+    (fail), then against the window before and the window before the go-live (warn)."""
+    name, unit = signal["name"], signal.get("unit") or ""
+    worse = "lower" if signal.get("min") is not None and signal.get("max") is None else "higher"
+    goal = signal.get("min") if worse == "lower" else signal.get("max")
+    check_id = "watch.%s.%s" % (window, signal_id(name))
+    title = "%s over the last %s" % (name, window)
+    evidence = {"window": window, "name": name, "fold": signal.get("over") or "max", "value": value,
+                "shown": show(name, value, unit), "previous_window": previous, "before_golive": before,
+                "objective": goal}
+    if series:
+        evidence["series"] = series
+        if goal is not None:
+            evidence["threshold"] = goal
+    item = signal.get("checklist") or None
+    if value is None:
+        return make_check(check_id, title, SKIP, dict(evidence, reason="no data over the window"), item)
+    status, problems, warnings = PASS, [], []
+    if goal is not None and ((worse == "higher" and value > goal) or (worse == "lower" and value < goal)):
+        problems.append("%s %s (%s over the last %s), %s %s" % (
+            name, show(name, value, unit), evidence["fold"], window, "at most" if worse == "higher" else "at least",
+            show(name, goal, unit)))
+        status = FAIL
+    for label, other in (("the %s before" % window, previous), ("the %s before the go-live" % window, before)):
+        if other is not None and _regressed(worse, value, other, tolerance, name, unit, signal.get("noise")):
+            warnings.append("%s %s over the last %s vs %s %s" % (name, show(name, value, unit), window,
+                                                                 show(name, other, unit), label))
+    if warnings and status == PASS:
+        status = WARN
+    if problems:
+        evidence["problems"] = problems
+    if warnings:
+        evidence["regressions"] = warnings
+    return make_check(check_id, title, status, evidence, item)
 
 
 def slope_per_day(points):
@@ -228,7 +290,7 @@ def judge_success(name, value, goal, worse, measurable_in, unit_name):
 
 # -- observing ------------------------------------------------------------------------
 
-def observe(prometheus, window, now, cutover, requests, availability=None, capacity=(), deadline=None):
+def observe(prometheus, window, now, cutover, requests, availability=None, capacity=(), deadline=None, signals=()):
     """Query every figure at ``now`` over the window, the window before, and the window before
     the cutover; the series of each over the window; the capacity series."""
     seconds = window_seconds(window)
@@ -244,12 +306,25 @@ def observe(prometheus, window, now, cutover, requests, availability=None, capac
         series = prometheus.query_range(expr % {"range": _duration(step * 2)}, now - seconds, now, step, deadline)
         out["figures"][name] = {"value": value, "previous": previous, "before": before,
                                 "series": [[t, round(v * scale, 6)] for t, v in series]}
-        if cutover:
+        if cutover and name in ("availability", "error-rate", "latency-p95"):
             end = cutover + WEEK
             out["week"][name] = _one(prometheus, expr % {"range": _duration(WEEK)}, end, deadline, scale) \
                 if end <= now else None
     for item in (capacity or ()) if seconds >= WINDOWS["24h"] else ():
         out["capacity"][item["name"]] = prometheus.query_range(item["query"], now - seconds, now, step, deadline)
+    out["signals"] = {}
+    for signal in signals or ():
+        fold = signal.get("over") or "max"
+        # A subquery folds the signal over the whole window, at the resolution of the chart.
+        expr = "(%s)" % signal["query"] if fold == "last" else "%s_over_time((%s)[%s:%ds])" % (
+            fold, signal["query"], rng, step)
+        scale = float(signal.get("scale") or 1.0)
+        out["signals"][signal["name"]] = {
+            "value": _one(prometheus, expr, now, deadline, scale),
+            "previous": _one(prometheus, expr, now - seconds, deadline, scale),
+            "before": _one(prometheus, expr, cutover, deadline, scale) if cutover and cutover - seconds >= 0 else None,
+            "series": [[t, round(v * scale, 6)] for t, v in
+                       prometheus.query_range(signal["query"], now - seconds, now, step, deadline)]}
     return out
 
 
@@ -261,7 +336,7 @@ def _one(prometheus, expr, at, deadline, scale):
 
 
 def run(prometheus, window, now, cutover, requests, availability=None, objectives=None, tolerance=0.2,
-        capacity=(), warn_days=30.0, deadline=None):
+        capacity=(), warn_days=30.0, deadline=None, signals=()):
     """Observe and judge one window; ``now`` and ``cutover`` are aware datetimes."""
     if now <= cutover:
         raise ValueError("now (%s) is before the cutover (%s): the release was not live yet"
@@ -269,11 +344,24 @@ def run(prometheus, window, now, cutover, requests, availability=None, objective
     objectives = dict((k, v) for k, v in (objectives or {}).items() if v is not None)
     at, live = now.timestamp(), cutover.timestamp()
     seconds = window_seconds(window)
-    observed = observe(prometheus, window, at, live, requests, availability, capacity, deadline)
+    names = [signal_id(signal["name"]) for signal in signals or ()]
+    clash = sorted(set(n for n in names if names.count(n) > 1 or n in UNITS or n in ("capacity", "success") or not n))
+    if clash:
+        raise ValueError("signal names must be distinct from each other and from the figures (%s): %s"
+                         % (", ".join(sorted(UNITS)), ", ".join(repr(n) for n in clash)))
+    for signal in signals or ():
+        if (signal.get("over") or "max") not in FOLDS:
+            raise ValueError("signal %r: over is one of %s" % (signal["name"], ", ".join(FOLDS)))
+    observed = observe(prometheus, window, at, live, requests, availability, capacity, deadline, signals)
     checks = []
     for name, figure in observed["figures"].items():
         checks.append(judge_figure(window, name, figure["value"], figure["previous"],
                                    figure["before"] if live - seconds >= 0 else None, objectives, tolerance,
+                                   figure["series"]))
+
+    for signal in signals or ():
+        figure = observed["signals"][signal["name"]]
+        checks.append(judge_signal(window, signal, figure["value"], figure["previous"], figure["before"], tolerance,
                                    figure["series"]))
 
     def date_of(epoch):
@@ -295,6 +383,7 @@ def run(prometheus, window, now, cutover, requests, availability=None, objective
     warned = [c for c in checks if c["status"] == WARN]
     verdict = "failed" if failed else "warnings" if warned else "passed"
     return {"changed": False, "checks": checks, "window": window, "now": format_time(now),
+            "since": format_time(now - datetime.timedelta(seconds=seconds)),
             "cutover": format_time(cutover), "days_live": round((at - live) / 86400.0, 2), "verdict": verdict,
             "figures": dict((name, dict((k, v) for k, v in f.items() if k != "series"))
-                            for name, f in observed["figures"].items())}
+                            for name, f in list(observed["figures"].items()) + list(observed["signals"].items()))}

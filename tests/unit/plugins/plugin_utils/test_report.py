@@ -290,3 +290,29 @@ def test_the_header_shows_the_contacts_and_the_escalation_matrix_escaped():
     assert "- Contacts: DBA: <Sam>" in markdown and "- Escalation: Level 1: On-call engineer (15 minutes)" in markdown
     bare = rp.render_html(rp.build(run(task("t", "phase1", 1000.0)), cl.parse(ROWS)))
     assert 'id="contacts"' not in bare
+
+
+def test_the_success_criteria_table_and_the_watches_so_far():
+    records = [
+        {"id": "watch.success.uptime-week", "status": "skip", "at": 1, "checklist": ["99.9% uptime during go-live week"],
+         "evidence": {"value": None, "objective": 0.999, "shown": "no data",
+                      "reason": "not measurable yet (needs 5 more days)"}},
+        {"id": "watch.success.uptime-week", "status": "pass", "at": 2,
+         "evidence": {"value": 0.9995, "objective": 0.999, "shown": "99.950%"}},
+        {"id": "watch.success.latency-p95-week", "status": "fail", "at": 2,
+         "evidence": {"value": 250.0, "objective": 200.0, "shown": "250 ms",
+                      "problems": ["latency-p95 250 ms over the go-live week, objective 200 ms"]}},
+        {"id": "watch.24h.error-rate", "status": "pass", "at": 2, "evidence": {}},
+    ]
+    rows = rp.success_rows(records)
+    assert [(r["id"], r["status"], r["objective"], r["measured"], r["verdict"]) for r in rows] == [
+        ("watch.success.latency-p95-week", "fail", "<= 200 ms", "250 ms", "failed"),
+        ("watch.success.uptime-week", "pass", ">= 99.900%", "99.950%", "passed")]
+    early = rp.success_rows(records[:1])
+    assert early[0]["verdict"] == "not measurable yet (needs 5 more days)" and early[0]["measured"] == "-"
+    watched = {"event": "watch", "window": "1h", "now": "2026-12-01T10:00:00Z", "days_live": 0.1, "verdict": "passed",
+               "figures": {"error-rate": {"value": 0.0004}}}
+    record = {"events": [{"event": "run-opened"}, watched]}
+    expected = {"window": "1h", "now": "2026-12-01T10:00:00Z", "days_live": 0.1, "verdict": "passed",
+                "figures": {"error-rate": 0.0004}}
+    assert rp.watch_rows(record) == [expected]

@@ -68,3 +68,31 @@ def test_expressions_and_quantities():
         watch.quantity("lots")
     with pytest.raises(ValueError):
         watch.window_seconds("2w")
+
+
+def test_a_declared_signal_is_folded_judged_and_trended_either_way():
+    lag = {"name": "Replication lag", "query": "max(lag)", "max": 16.0, "unit": "s"}
+    check = watch.judge_signal("24h", lag, 20.0, 2.0, 3.0, 0.2, [[1, 2.0], [2, 20.0]])
+    assert check["id"] == "watch.24h.replication-lag" and check["status"] == "fail"
+    assert check["evidence"]["problems"] == ["Replication lag 20 s (max over the last 24h), at most 16 s"]
+    assert check["evidence"]["regressions"][0] == "Replication lag 20 s over the last 24h vs 2.0 s the 24h before"
+    hits = {"name": "cache hit ratio", "query": "q", "min": 0.8, "unit": "ratio", "over": "avg"}
+    check = watch.judge_signal("1h", hits, 0.85, 0.97, None, 0.05, None)
+    assert check["status"] == "warn" and check["evidence"]["regressions"] == [
+        "cache hit ratio 85.000% over the last 1h vs 97.000% the 1h before"]
+    assert watch.judge_signal("1h", hits, None, 0.9, None, 0.05)["status"] == "skip"
+    assert watch.judge_signal("1h", dict(hits, min=None), 0.9, 0.9, 0.9, 0.05)["status"] == "pass"
+
+
+def test_signal_names_must_not_clash_and_folds_are_known():
+    with pytest.raises(ValueError, match="error-rate"):
+        watch.run(None, "1h", watch.datetime.datetime(2026, 1, 2, tzinfo=watch.datetime.timezone.utc),
+                  watch.datetime.datetime(2026, 1, 1, tzinfo=watch.datetime.timezone.utc), {"selector": ""},
+                  signals=[{"name": "Error rate", "query": "q"}])
+
+
+def test_security_events_are_shares_of_401_403_and_429():
+    exprs = watch.expressions({"selector": 'namespace="shop"'}, None)
+    assert 'code=~"401|403"' in exprs["auth-failures"] and 'code=~"429"' in exprs["rate-limited"]
+    check = watch.judge_figure("24h", "auth-failures", 0.02, 0.001, 0.001, {"auth_failure_rate_max": 0.05}, 0.2)
+    assert check["status"] == "warn" and check["checklist"] == "Security Monitoring - Security events monitored"
