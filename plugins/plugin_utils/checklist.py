@@ -28,7 +28,7 @@ DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "chec
 
 HOWS = ("automated", "planned", "manual")
 # Check-id families the modules emit, and the ledger's phase/step ids.
-CHECK_ID = re.compile(r"^(approval|connectivity|dns|http|k8s|pg|prom|redis|slo|svc|tls)\.[a-z0-9_.<>*:-]+$")
+CHECK_ID = re.compile(r"^(approval|connectivity|dns|http|k8s|load|pg|prom|redis|slo|svc|tls)\.[a-z0-9_.<>*:-]+$")
 STEP_ID = re.compile(r"^(phase[1-5]|rollback|notify)/[a-z0-9<>-]+$")
 # Families whose ids are named by the inventory: a placeholder right after them matches anything.
 GENERIC_FAMILIES = ("http", "prom")

@@ -1,0 +1,79 @@
+"""golive.core.load_test: a real Locust run, headless, against the lab's new site (the
+router's "new" address for the application's name, TLS verified for the name), judged."""
+
+import json
+import urllib.request
+
+from helpers import run_task, wait
+from test_encryption import by_id
+
+
+def pager_requests(lab):
+    """What the lab's Prometheus counts of the pager's answers, as the monitoring stack sees them."""
+    query = urllib.request.quote('sum(http_requests_total{namespace="pager"})')
+    with urllib.request.urlopen("%s/api/v1/query?query=%s" % (lab["prometheus"]["url"], query), timeout=10) as answer:
+        result = json.loads(answer.read())["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def scenario(lab, **extra):
+    app = lab["app"]
+    host = app["hosts"][0]
+    args = {"target": "https://%s:%d" % (host, app["https_port"]), "resolve": {host: app["sites"]["new"]},
+            "ca_cert": app["ca_file"], "users": 3, "duration": 3,
+            "requests": [{"name": "version", "path": "/version", "weight": 2},
+                         {"name": "incidents", "path": "/api/incidents", "status": [401],
+                          "headers": {"X-Probe": "${marker}"}}],
+            "secrets": {"marker": "load-secret-7f3a"},
+            "objectives": {"latency_p95_ms_max": 5000, "min_requests": 10}}
+    args.update(extra)
+    return args
+
+
+def test_a_bounded_locust_run_on_the_new_site_is_judged_and_seen_by_the_application(lab, tmp_path):
+    before = pager_requests(lab)
+    result, proc = run_task(tmp_path, "golive.core.load_test", scenario(lab))
+    checks = by_id(result)
+    assert checks["load.requests"]["status"] == "pass", result
+    assert checks["load.error-rate"]["status"] == "pass" and checks["load.latency-p95"]["status"] == "pass"
+    assert checks["load.throughput"]["status"] == "skip"  # no min_rps declared: measured, not judged
+    stats = result["stats"]
+    assert stats["tool"] == "locust" and stats["total"]["failures"] == 0
+    assert sorted(r["name"] for r in stats["requests"]) == ["incidents", "version"]
+    sent = stats["total"]["requests"]
+    assert sent >= 10 and result["scenario"]["users"] == 3
+    # The application counted them: the load reached it, not only Locust's own figures.
+    wait(lambda: pager_requests(lab) - before >= sent, timeout=20, what="the pager's counter to rise by the load")
+    assert "load-secret-7f3a" not in proc.stdout + proc.stderr
+
+
+def test_objectives_missed_under_load_are_named_and_bad_scenarios_are_refused(lab, tmp_path):
+    strict = scenario(lab, requests=[{"name": "incidents", "path": "/api/incidents", "status": [200]}],
+                      objectives={"latency_p95_ms_max": 0.001, "error_rate_max": 0.0}, fail_on_failed_checks=True)
+    result, _ = run_task(tmp_path, "golive.core.load_test", strict)
+    checks = by_id(result)
+    assert result["failed"] and checks["load.error-rate"]["status"] == "fail"
+    assert checks["load.error-rate"]["evidence"]["failures_by_error"][0]["error"].startswith("status 401, expected [200]")
+    assert checks["load.latency-p95"]["evidence"]["problems"][0].startswith("p95 latency under load")
+    # A request that would leave the target: refused before any load, clearly, without a traceback.
+    before = pager_requests(lab)
+    result, _ = run_task(tmp_path, "golive.core.load_test",
+                         scenario(lab, requests=[{"path": "https://elsewhere.example/"}]))
+    assert result["failed"] and "must be a path on the target" in result["msg"], result
+    assert "Traceback" not in str(result.get("module_stderr", ""))
+    # Check mode sends nothing and says what would run.
+    result, _ = run_task(tmp_path, "golive.core.load_test", scenario(lab), check=True)
+    assert set(c["status"] for c in result["checks"]) == {"skip"} and result["scenario"]["requests"][0]["path"] == "/version"
+    assert pager_requests(lab) - before < 5  # neither the refusal nor check mode loaded the site
+
+
+def test_without_locust_the_module_says_how_to_get_it():
+    from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
+    from ansible_collections.golive.core.plugins.module_utils.http import load
+    spec = load.scenario("https://app.lab.example", [{"path": "/version"}], users=1, duration=1)
+    try:
+        load.run_locust(spec, 1, 1, 1, python="/usr/bin/python3")  # the system's Python has no Locust
+    except InvalidInput as exc:
+        assert "Locust is not installed for /usr/bin/python3" in exc.message and "pip install locust" in exc.message
+    else:
+        raise AssertionError("a Python without Locust ran the test")
