@@ -123,6 +123,11 @@ options:
     description: Seconds for every channel together, retries included.
     type: float
     default: 30
+  checklist:
+    description:
+      - The checklist item(s) a test notification gives evidence for. When set, the result carries a check
+        C(notify.<channel>) per channel - passed when the channel accepted the message, failed with its error.
+    type: raw
   fail_on_error:
     description: Fail the task when a channel could not be reached in time; when false, that is a warning (a rollback should not stop because the chat is down).
     type: bool
@@ -202,10 +207,28 @@ ledger:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, make_check
+
 from ansible_collections.golive.core.plugins.module_utils.common import module as base
 from ansible_collections.golive.core.plugins.module_utils.k8s import client as k8s
 from ansible_collections.golive.core.plugins.module_utils.ledger.run import context_spec, with_recorder
 from ansible_collections.golive.core.plugins.module_utils.notify import deliver
+
+
+def delivery_checks(result, checklist, check_mode):
+    """``notify.<channel>``, one per channel: the test notification reached it (its answer
+    accepted it), or why not. In check mode nothing is sent: skipped."""
+    if check_mode:
+        return [make_check("notify.%s" % name, "A test notification reached %s" % name, SKIP,
+                           {"reason": "check mode: nothing was sent"}, checklist) for name in result.get("channels") or []]
+    checks = []
+    for entry in result.get("delivered") or []:
+        checks.append(make_check("notify.%s" % entry["channel"], "A test notification reached %s" % entry["channel"],
+                                 PASS, {"type": entry.get("type"), "attempts": entry.get("attempts")}, checklist))
+    for entry in result.get("undelivered") or []:
+        checks.append(make_check("notify.%s" % entry["channel"], "A test notification reached %s" % entry["channel"],
+                                 FAIL, {"type": entry.get("type"), "problems": [entry.get("error")]}, checklist))
+    return checks
 
 
 def main():
@@ -235,6 +258,7 @@ def main():
         timeout=dict(type="float", default=30.0),
         fail_on_error=dict(type="bool", default=True),
         ledger=dict(type="dict", options=context_spec()),
+        checklist=dict(type="raw"),
     )
     spec.update(k8s.argument_spec())
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
@@ -245,6 +269,12 @@ def main():
     def service():
         kube = k8s.Kube(k8s.KubeSettings.from_params(p), deadline=max(30.0, p["timeout"])) \
             if p["ledger"] else None
+        result = send(kube)
+        if p["checklist"]:
+            result["checks"] = delivery_checks(result, p["checklist"], module.check_mode)
+        return result
+
+    def send(kube):
         return with_recorder(p["ledger"], "notify", p["event"],
                              lambda journal: deliver.send(dict((k, p[k]) for k in deliver.EVENT_KEYS), p["channels"],
                                                           p["timeout"], p["fail_on_error"], module.check_mode,

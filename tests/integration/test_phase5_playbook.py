@@ -4,6 +4,7 @@ play reverts it (both name servers answer the old site, a client following DNS l
 there); without errors the cutover stays."""
 
 import json
+import re
 import uuid
 
 import pytest
@@ -51,7 +52,9 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     switch(lab, lab_instance, LAB_ERROR_RATIO=0.05)
     try:
         # The single request of the final security check would meet the injected errors one run in 20.
-        failed = phase5(release, environment, *approval, "-e", json.dumps({"phase5_golive_protected_requests": []}))
+        # (The load test before the cutover would meet them too: this run is about traffic validation.)
+        failed = phase5(release, environment, *approval, "-e", json.dumps({"phase5_golive_protected_requests": [],
+                                                                           "phase5_golive_load_test": {}}))
     finally:
         switch(lab, lab_instance, LAB_ERROR_RATIO=0)
     out = failed.stdout + failed.stderr
@@ -79,6 +82,22 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     assert site_via_dns(lab) == new
     for secret in (lab["dns"]["tsig_secret"], lab["app"]["admin_token"]):
         assert secret not in out + passed.stdout + passed.stderr + json.dumps(read_ledger(lab, environment, release))
+    # Before the cutover, the declared load on the new site (a real Locust run); once live, the
+    # T-0 journeys and the test notification, each in the report with the row it proves.
+    folder = re.search(r"golive\.core\.report: (\S+)/report\.html", passed.stdout).group(1)
+    report = json.loads(open(folder + "/report.json").read())
+    checks = dict((c["id"], c) for c in report["checks"])
+    assert checks["load.requests"]["status"] == "pass" and checks["load.requests"]["evidence"]["requests"] >= 20
+    assert checks["load.error-rate"]["status"] == "pass" and checks["load.latency-p95"]["status"] == "pass"
+    for name in ("t0-version", "t0-healthz", "t0-register", "t0-login", "t0-payment-click"):
+        assert checks["http.%s" % name]["status"] == "pass", checks.get("http.%s" % name)
+    assert checks["notify.events"]["status"] == "pass"
+    rows = dict((r["item"], r["status"]) for r in report["checklist"])
+    for item in ("Load testing completed", "Service Verification - All services verified as running",
+                 "Payment Testing - Payment processing verified", "User Testing - Initial user testing completed",
+                 "Notification Testing - Notifications working correctly"):
+        assert rows[item] == "pass", (item, rows[item])
+    assert lab["standins"]["sandbox_token"] not in passed.stdout + json.dumps(report)
 
 
 def test_a_gradual_cutover_shifts_weighted_sets_step_by_step_and_a_failed_step_reverts(lab):

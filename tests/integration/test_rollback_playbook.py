@@ -45,7 +45,8 @@ pytestmark = pytest.mark.xdist_group("pager")
 
 
 def golive(release, environment):
-    overrides = {"phase5_golive_performance_objectives": [], "phase5_golive_traffic_count": 2}
+    overrides = {"phase5_golive_performance_objectives": [], "phase5_golive_traffic_count": 2,
+                 "phase5_golive_load_test": {}}
     return run_playbook("playbooks/golive.yml", "--tags", "phase2,phase4,phase5", "-e", "golive_release=%s" % release,
                         "-e", "golive_app_version=%s" % NEXT, "-e", "golive_change_id=CHG-77",
                         "-e", "golive_approved_by=carol", "-e", json.dumps(overrides),
