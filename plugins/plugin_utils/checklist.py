@@ -27,8 +27,10 @@ import re
 DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "checklist.md")
 
 HOWS = ("automated", "planned", "manual")
-# Check-id families the modules emit, and the ledger's phase/step ids.
-CHECK_ID = re.compile(r"^(approval|connectivity|dns|http|k8s|load|pg|prom|redis|slo|svc|tls)\.[a-z0-9_.<>*:-]+$")
+# Check-id families the modules emit, and the ledger's phase/step ids (monitoring.* and notify.* rows
+# take their evidence from the checks quoting them: a `monitoring.targets.<job>` pattern would
+# take every job's target as evidence for each row).
+CHECK_ID = re.compile(r"^(approval|connectivity|dns|http|k8s|load|pg|prom|redis|slo|svc|tls|watch)\.[a-z0-9_.<>*:-]+$")
 STEP_ID = re.compile(r"^(phase[1-5]|rollback|notify)/[a-z0-9<>-]+$")
 # Families whose ids are named by the inventory: a placeholder right after them matches anything.
 GENERIC_FAMILIES = ("http", "prom")

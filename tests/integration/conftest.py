@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from helpers import CURRENT, answers, by_hand, current, kubectl, put_back, request, reset_pager, rows, wait
+from helpers import (CURRENT, answers, by_hand, current, kubectl, own_redis, put_back, request, reset_pager, rows,
+                     wait)
 
 
 # Groups in the order they are handed out: pytest-xdist gives a worker the next unit of the
@@ -125,3 +126,10 @@ def database(lab):
     yield name
     for (db,) in rows(pg, "postgres", "SELECT datname FROM pg_database WHERE datname LIKE %s", (name + "%",)):
         rows(pg, "postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+
+
+@pytest.fixture
+def plain_redis(tmp_path):
+    """A Redis server of the test's own without a TLS port."""
+    with own_redis(tmp_path) as server:
+        yield server

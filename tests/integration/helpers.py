@@ -3,6 +3,7 @@ runs them, the lab's pager application and zone records as the tests that change
 share them, the databases, buckets and Redis of the lab, and the values a user of the
 lab fills in. Fixtures live in conftest.py."""
 
+import contextlib
 import json
 import os
 import random
@@ -490,3 +491,51 @@ def seed(lab, nodes):
     with urllib.request.urlopen(request, timeout=5) as resp:
         json.loads(resp.read())
     return job
+
+
+# -- what several tests of the checks share ---------------------------------------------
+
+def checks_by_id(result):
+    """A module result's checks by id."""
+    return dict((c["id"], c) for c in result["checks"])
+
+
+def tls_admin_args(pg, **extra):
+    """The lab's PostgreSQL as its admin, over TLS verified against the lab CA."""
+    args = {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
+            "login_password": pg["admin_password"], "login_db": pg["database"], "ssl_mode": "verify-full",
+            "ca_cert": pg["ca_file"]}
+    args.update(extra)
+    return args
+
+
+def pgbouncer_admin(pg):
+    """PgBouncer's admin console of the lab (the ``pgbouncer`` option of pg_health)."""
+    return {"host": pg["host"], "port": pg["pgbouncer_port"], "user": pg["pgbouncer_admin_user"],
+            "password": pg["pgbouncer_admin_password"]}
+
+
+@contextlib.contextmanager
+def own_redis(directory):
+    """A Redis server of the test's own (no TLS, no persistence) on a free port."""
+    import socket
+    import redis
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    password = "p-%s" % uuid.uuid4().hex
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--requirepass", password, "--dir", str(directory)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def answers():
+        try:
+            return redis.Redis(port=port, password=password).ping()
+        except redis.ConnectionError:
+            return False
+    try:
+        wait(answers, timeout=10, what="the test's Redis to answer")
+        yield {"port": port, "password": password}
+    finally:
+        proc.terminate()
+        proc.wait(10)

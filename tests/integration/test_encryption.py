@@ -2,28 +2,14 @@
 application's role may only connect over TLS, and each Redis node has a TLS port. pg.tls and
 redis.tls pass on the healthy lab and fail alone, naming what breaks them."""
 
-import socket
 import subprocess
 import uuid
 
 import psycopg2
 import pytest
-import redis
 
-from helpers import lab_redis_args, rows, run_task, wait
-
-
-def admin_args(pg, **extra):
-    args = {"login_host": pg["host"], "login_port": pg["port"], "login_user": pg["admin_user"],
-            "login_password": pg["admin_password"], "login_db": pg["database"], "ssl_mode": "verify-full",
-            "ca_cert": pg["ca_file"]}
-    args.update(extra)
-    return args
-
-
-def bouncer(pg):
-    return {"host": pg["host"], "port": pg["pgbouncer_port"], "user": pg["pgbouncer_admin_user"],
-            "password": pg["pgbouncer_admin_password"]}
+from helpers import checks_by_id as by_id, lab_redis_args, pgbouncer_admin as bouncer, rows, run_task, \
+    tls_admin_args as admin_args
 
 
 def other_ca(tmp_path):
@@ -34,10 +20,6 @@ def other_ca(tmp_path):
                         "-nodes", "-keyout", str(tmp_path / "other-ca.key"), "-out", str(path), "-subj", "/CN=other",
                         "-days", "1"], check=True, capture_output=True)
     return str(path)
-
-
-def by_id(result):
-    return dict((c["id"], c) for c in result["checks"])
 
 
 @pytest.fixture
@@ -125,31 +107,6 @@ def test_redis_tls_passes_on_every_node_and_fails_naming_the_node(lab, tmp_path)
     result, _ = run_task(tmp_path, "golive.core.redis_health", dict(direct, redis_ca_cert=other_ca(tmp_path)))
     assert result["failed"] and "certificate verify failed" in result["msg"], result
     assert "Traceback" not in str(result.get("module_stderr", "")) and r["password"] not in result["msg"]
-
-
-@pytest.fixture
-def plain_redis(lab, tmp_path):
-    """A Redis server of the test's own without a TLS port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    password = "p-%s" % uuid.uuid4().hex
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--requirepass", password, "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait(lambda: _answers(port, password), timeout=10, what="the test's Redis to answer")
-        yield {"port": port, "password": password}
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _answers(port, password):
-    try:
-        return redis.Redis(port=port, password=password).ping()
-    except redis.ConnectionError:
-        return False
 
 
 def test_a_redis_node_without_tls_is_named(lab, tmp_path, plain_redis):

@@ -4,8 +4,7 @@ router's "new" address for the application's name, TLS verified for the name), j
 import json
 import urllib.request
 
-from helpers import run_task, wait
-from test_encryption import by_id
+from helpers import checks_by_id as by_id, run_task, wait
 
 
 def pager_requests(lab):

@@ -7,8 +7,7 @@ import uuid
 import pytest
 import redis
 
-from helpers import run_task, sql
-from test_encryption import admin_args, bouncer, by_id, plain_redis  # noqa: F401  (a fixture)
+from helpers import checks_by_id as by_id, pgbouncer_admin as bouncer, run_task, sql, tls_admin_args as admin_args
 
 
 @pytest.fixture

@@ -315,9 +315,10 @@ def observe(prometheus, window, now, cutover, requests, availability=None, capac
     out["signals"] = {}
     for signal in signals or ():
         fold = signal.get("over") or "max"
-        # A subquery folds the signal over the whole window, at the resolution of the chart.
+        # A subquery folds the signal over the whole window, at a minute's resolution or a
+        # 1440th of the window (finer than the chart: a short peak is not lost between points).
         expr = "(%s)" % signal["query"] if fold == "last" else "%s_over_time((%s)[%s:%ds])" % (
-            fold, signal["query"], rng, step)
+            fold, signal["query"], rng, max(60, seconds // 1440))
         scale = float(signal.get("scale") or 1.0)
         out["signals"][signal["name"]] = {
             "value": _one(prometheus, expr, now, deadline, scale),
