@@ -1,27 +1,26 @@
 """golive.core.load_test: a real Locust run, headless, against the lab's new site (the
 router's "new" address for the application's name, TLS verified for the name), judged."""
 
-import json
-import urllib.request
+import time
+import uuid
 
 from helpers import checks_by_id as by_id, run_task, wait
 
 
-def pager_requests(lab):
-    """What the lab's Prometheus counts of the pager's answers, as the monitoring stack sees them."""
-    query = urllib.request.quote('sum(http_requests_total{namespace="pager"})')
-    with urllib.request.urlopen("%s/api/v1/query?query=%s" % (lab["prometheus"]["url"], query), timeout=10) as answer:
-        result = json.loads(answer.read())["data"]["result"]
-    return float(result[0]["value"][1]) if result else 0.0
+def seen_by_the_router(lab, marker):
+    """The requests the lab's router logged whose request line carries ``marker``: what
+    reached the site, as its own access log has it."""
+    with open(lab["app"]["access_log"]) as log:
+        return sum(1 for line in log if marker in line)
 
 
-def scenario(lab, **extra):
+def scenario(lab, marker, **extra):
     app = lab["app"]
     host = app["hosts"][0]
     args = {"target": "https://%s:%d" % (host, app["https_port"]), "resolve": {host: app["sites"]["new"]},
             "ca_cert": app["ca_file"], "users": 3, "duration": 3,
-            "requests": [{"name": "version", "path": "/version", "weight": 2},
-                         {"name": "incidents", "path": "/api/incidents", "status": [401],
+            "requests": [{"name": "version", "path": "/version?load=%s" % marker, "weight": 2},
+                         {"name": "incidents", "path": "/api/incidents?load=%s" % marker, "status": [401],
                           "headers": {"X-Probe": "${marker}"}}],
             "secrets": {"marker": "load-secret-7f3a"},
             "objectives": {"latency_p95_ms_max": 5000, "min_requests": 10}}
@@ -30,8 +29,8 @@ def scenario(lab, **extra):
 
 
 def test_a_bounded_locust_run_on_the_new_site_is_judged_and_seen_by_the_application(lab, tmp_path):
-    before = pager_requests(lab)
-    result, proc = run_task(tmp_path, "golive.core.load_test", scenario(lab))
+    marker = uuid.uuid4().hex
+    result, proc = run_task(tmp_path, "golive.core.load_test", scenario(lab, marker))
     checks = by_id(result)
     assert checks["load.requests"]["status"] == "pass", result
     assert checks["load.error-rate"]["status"] == "pass" and checks["load.latency-p95"]["status"] == "pass"
@@ -41,13 +40,16 @@ def test_a_bounded_locust_run_on_the_new_site_is_judged_and_seen_by_the_applicat
     assert sorted(r["name"] for r in stats["requests"]) == ["incidents", "version"]
     sent = stats["total"]["requests"]
     assert sent >= 10 and result["scenario"]["users"] == 3
-    # The application counted them: the load reached it, not only Locust's own figures.
-    wait(lambda: pager_requests(lab) - before >= sent, timeout=20, what="the pager's counter to rise by the load")
+    # The site's router logged them, on the new site: the load reached it, not only Locust's figures.
+    wait(lambda: seen_by_the_router(lab, marker) >= sent, timeout=20, what="the router to log the load")
+    with open(lab["app"]["access_log"]) as log:
+        assert all("site=%s" % lab["app"]["sites"]["new"] in line for line in log if marker in line)
     assert "load-secret-7f3a" not in proc.stdout + proc.stderr
 
 
 def test_objectives_missed_under_load_are_named_and_bad_scenarios_are_refused(lab, tmp_path):
-    strict = scenario(lab, requests=[{"name": "incidents", "path": "/api/incidents", "status": [200]}],
+    marker = uuid.uuid4().hex
+    strict = scenario(lab, marker, requests=[{"name": "incidents", "path": "/api/incidents", "status": [200]}],
                       objectives={"latency_p95_ms_max": 0.001, "error_rate_max": 0.0}, fail_on_failed_checks=True)
     result, _ = run_task(tmp_path, "golive.core.load_test", strict)
     checks = by_id(result)
@@ -55,15 +57,18 @@ def test_objectives_missed_under_load_are_named_and_bad_scenarios_are_refused(la
     assert checks["load.error-rate"]["evidence"]["failures_by_error"][0]["error"].startswith("status 401, expected [200]")
     assert checks["load.latency-p95"]["evidence"]["problems"][0].startswith("p95 latency under load")
     # A request that would leave the target: refused before any load, clearly, without a traceback.
-    before = pager_requests(lab)
+    quiet = uuid.uuid4().hex
     result, _ = run_task(tmp_path, "golive.core.load_test",
-                         scenario(lab, requests=[{"path": "https://elsewhere.example/"}]))
+                         scenario(lab, quiet, requests=[{"path": "https://elsewhere.example/?load=%s" % quiet},
+                                                        {"path": "/version?load=%s" % quiet}]))
     assert result["failed"] and "must be a path on the target" in result["msg"], result
     assert "Traceback" not in str(result.get("module_stderr", ""))
     # Check mode sends nothing and says what would run.
-    result, _ = run_task(tmp_path, "golive.core.load_test", scenario(lab), check=True)
-    assert set(c["status"] for c in result["checks"]) == {"skip"} and result["scenario"]["requests"][0]["path"] == "/version"
-    assert pager_requests(lab) - before < 5  # neither the refusal nor check mode loaded the site
+    result, _ = run_task(tmp_path, "golive.core.load_test", scenario(lab, quiet), check=True)
+    assert set(c["status"] for c in result["checks"]) == {"skip"}
+    assert result["scenario"]["requests"][0]["path"] == "/version?load=%s" % quiet
+    time.sleep(1)
+    assert seen_by_the_router(lab, quiet) == 0  # neither the refusal nor check mode sent a request
 
 
 def test_without_locust_the_module_says_how_to_get_it():

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from helpers import answers, HOST, read_ledger, run_playbook, switch, wait
+from helpers import answers, HOST, LAB_VARS, read_ledger, run_playbook, switch, wait
 
 from lab.services.moto import lab_client
 
@@ -21,10 +21,14 @@ CURRENT = "2026.11.2"
 
 def phase5(release, environment, *extra):
     # The pager runs its current release; this test exercises phase 5 on it.
+    # The load test before the cutover runs where a test asks for it (LOAD), not on every run.
     overrides = {"golive_app_version": CURRENT, "phase5_golive_require_phase4": False,
-                 "phase5_golive_performance_objectives": []}
+                 "phase5_golive_performance_objectives": [], "phase5_golive_load_test": {}}
     return run_playbook("playbooks/golive.yml", "--tags", "phase5", "-e", "golive_release=%s" % release,
                         "-e", json.dumps(overrides), *extra, environment=environment)
+
+
+LOAD = {"phase5_golive_load_test": LAB_VARS["phase5_golive_load_test"]}
 
 
 def site_via_dns(lab):
@@ -52,9 +56,7 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     switch(lab, lab_instance, LAB_ERROR_RATIO=0.05)
     try:
         # The single request of the final security check would meet the injected errors one run in 20.
-        # (The load test before the cutover would meet them too: this run is about traffic validation.)
-        failed = phase5(release, environment, *approval, "-e", json.dumps({"phase5_golive_protected_requests": [],
-                                                                           "phase5_golive_load_test": {}}))
+        failed = phase5(release, environment, *approval, "-e", json.dumps({"phase5_golive_protected_requests": []}))
     finally:
         switch(lab, lab_instance, LAB_ERROR_RATIO=0)
     out = failed.stdout + failed.stderr
@@ -76,7 +78,7 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     # Gone entirely (not just under the 1 % threshold, around which a decaying ratio wavers).
     wait(lambda: all(float(r["value"][1]) <= 0.001 for r in query(lab["prometheus"]["url"], "pager:http_error_ratio:rate1m")),
          timeout=120, what="the injected errors to leave the window")
-    passed = phase5(release, environment, *approval)
+    passed = phase5(release, environment, *approval, "-e", json.dumps(LOAD))
     assert passed.returncode == 0, passed.stdout[-5000:] + passed.stderr[-2000:]
     assert answers(lab, "www") == answers(lab, "app") == {ns: [new] for ns in lab["dns"]["nameservers"]}
     assert site_via_dns(lab) == new
