@@ -1,5 +1,5 @@
-"""golive.core.load_test: a real Locust run, headless, against the lab's new site (the
-router's "new" address for the application's name, TLS verified for the name), judged."""
+"""golive.core.load_test: a real Locust run, headless, against a pager of the test's own at the
+lab router's new site (its name resolved there, as curl --resolve does), judged."""
 
 import time
 import uuid
@@ -14,11 +14,12 @@ def seen_by_the_router(lab, marker):
         return sum(1 for line in log if marker in line)
 
 
-def scenario(lab, marker, **extra):
-    app = lab["app"]
-    host = app["hosts"][0]
-    args = {"target": "https://%s:%d" % (host, app["https_port"]), "resolve": {host: app["sites"]["new"]},
-            "ca_cert": app["ca_file"], "users": 3, "duration": 3,
+def scenario(lab, own_pager, marker, **extra):
+    """The test's own pager (its own host on the lab's router, plain HTTP: the router's
+    certificate is the application's names'), reached at the router's new site."""
+    app = own_pager
+    args = {"target": "http://%s:%d" % (app["host"], app["http_port"]), "resolve": {app["host"]: app["sites"]["new"]},
+            "users": 3, "duration": 3,
             "requests": [{"name": "version", "path": "/version?load=%s" % marker, "weight": 2},
                          {"name": "incidents", "path": "/api/incidents?load=%s" % marker, "status": [401],
                           "headers": {"X-Probe": "${marker}"}}],
@@ -28,9 +29,10 @@ def scenario(lab, marker, **extra):
     return args
 
 
-def test_a_bounded_locust_run_on_the_new_site_is_judged_and_seen_by_the_application(lab, tmp_path):
+def test_a_bounded_locust_run_on_the_new_site_is_judged_seen_by_the_router_and_misses_are_named(
+        lab, own_pager, tmp_path):
     marker = uuid.uuid4().hex
-    result, proc = run_task(tmp_path, "golive.core.load_test", scenario(lab, marker))
+    result, proc = run_task(tmp_path, "golive.core.load_test", scenario(lab, own_pager, marker))
     checks = by_id(result)
     assert checks["load.requests"]["status"] == "pass", result
     assert checks["load.error-rate"]["status"] == "pass" and checks["load.latency-p95"]["status"] == "pass"
@@ -46,10 +48,10 @@ def test_a_bounded_locust_run_on_the_new_site_is_judged_and_seen_by_the_applicat
         assert all("site=%s" % lab["app"]["sites"]["new"] in line for line in log if marker in line)
     assert "load-secret-7f3a" not in proc.stdout + proc.stderr
 
-
-def test_objectives_missed_under_load_are_named_and_bad_scenarios_are_refused(lab, tmp_path):
+    # Objectives missed under load: named, with the failures by error.
     marker = uuid.uuid4().hex
-    strict = scenario(lab, marker, requests=[{"name": "incidents", "path": "/api/incidents", "status": [200]}],
+    strict = scenario(lab, own_pager, marker,
+                      requests=[{"name": "incidents", "path": "/api/incidents", "status": [200]}],
                       objectives={"latency_p95_ms_max": 0.001, "error_rate_max": 0.0}, fail_on_failed_checks=True)
     result, _ = run_task(tmp_path, "golive.core.load_test", strict)
     checks = by_id(result)
@@ -58,13 +60,12 @@ def test_objectives_missed_under_load_are_named_and_bad_scenarios_are_refused(la
     assert checks["load.latency-p95"]["evidence"]["problems"][0].startswith("p95 latency under load")
     # A request that would leave the target: refused before any load, clearly, without a traceback.
     quiet = uuid.uuid4().hex
-    result, _ = run_task(tmp_path, "golive.core.load_test",
-                         scenario(lab, quiet, requests=[{"path": "https://elsewhere.example/?load=%s" % quiet},
-                                                        {"path": "/version?load=%s" % quiet}]))
+    leaving = [{"path": "https://elsewhere.example/?load=%s" % quiet}, {"path": "/version?load=%s" % quiet}]
+    result, _ = run_task(tmp_path, "golive.core.load_test", scenario(lab, own_pager, quiet, requests=leaving))
     assert result["failed"] and "must be a path on the target" in result["msg"], result
     assert "Traceback" not in str(result.get("module_stderr", ""))
     # Check mode sends nothing and says what would run.
-    result, _ = run_task(tmp_path, "golive.core.load_test", scenario(lab, quiet), check=True)
+    result, _ = run_task(tmp_path, "golive.core.load_test", scenario(lab, own_pager, quiet), check=True)
     assert set(c["status"] for c in result["checks"]) == {"skip"}
     assert result["scenario"]["requests"][0]["path"] == "/version?load=%s" % quiet
     time.sleep(1)
