@@ -26,6 +26,7 @@ author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
+  - golive.core.checks
   - golive.core.postgres
   - golive.core.redis
   - golive.core.aws
@@ -63,13 +64,6 @@ options:
         only returned.
     type: bool
     default: true
-  checklist_also:
-    description:
-      - Checklist items every check of this task also gives evidence for, besides its own (a re-check after the
-        go-live quoting the row of its window).
-    type: list
-    elements: str
-    default: []
 attributes:
   check_mode:
     support: full

@@ -23,6 +23,7 @@ author:
   - golive.core maintainers (@golive)
 extends_documentation_fragment:
   - golive.core.attributes
+  - golive.core.checks
   - golive.core.postgres
   - golive.core.aws
   - golive.core.pg_backup_store
@@ -55,13 +56,6 @@ options:
       - Fail the task when the restore exceeds O(rto_seconds). Differences from the manifest always fail.
     type: bool
     default: true
-  checklist_also:
-    description:
-      - Checklist items every check of this task also gives evidence for, besides its own (a re-check after the
-        go-live quoting the row of its window).
-    type: list
-    elements: str
-    default: []
 attributes:
   check_mode:
     support: full

@@ -394,6 +394,13 @@ def _e(value):
     return html.escape("" if value is None else str(value))
 
 
+def _table(headers, rows, table_id=None):
+    """An HTML table: ``headers`` as text, ``rows`` as ``(attributes of the tr, [cell HTML])``."""
+    return "<table%s><thead><tr>%s</tr></thead><tbody>%s</tbody></table>" % (
+        ' id="%s"' % table_id if table_id else "", "".join("<th>%s</th>" % _e(h) for h in headers),
+        "".join("<tr%s>%s</tr>" % (attrs, "".join("<td>%s</td>" % cell for cell in cells)) for attrs, cells in rows))
+
+
 def render_html(report):
     r = report
     verdict_class = "v-" + r["verdict"].replace(" ", "-")
@@ -425,14 +432,10 @@ def render_html(report):
                          % (_badge("failed"), _e(task["task"]), _e(task["phase"]), _e(task["msg"])))
         parts.append("</ul></section>")
     if r.get("runs"):
-        parts.append('<section id="runs"><h2>Runs of the release</h2><table><thead><tr><th>Run</th><th>By</th>'
-                     '<th>Started</th><th>Finished</th><th>Status</th><th>Playbook</th><th>Evidence</th></tr></thead>'
-                     '<tbody>')
-        for run in r["runs"]:
-            parts.append("<tr><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                         "<td>%s</td></tr>" % (_e(run["run"]), _e(run["by"]), _e(run["started"]), _e(run["finished"]),
-                                               _e(run["status"]), _e(run["playbook"]), _e(run["evidence"])))
-        parts.append("</tbody></table></section>")
+        parts.append('<section id="runs"><h2>Runs of the release</h2>%s</section>' % _table(
+            ("Run", "By", "Started", "Finished", "Status", "Playbook", "Evidence"),
+            [("", ["<code>%s</code>" % _e(run["run"])] + [_e(run[k]) for k in (
+                "by", "started", "finished", "status", "playbook", "evidence")]) for run in r["runs"]]))
     parts.append('<section id="approval"><h2>Approval</h2>')
     if r["approval"]:
         a = r["approval"]
@@ -455,26 +458,19 @@ def render_html(report):
                 _e(c["id"]), _e(c["evidence"].get("shown") or c.get("title"))))
         parts.append("</section>")
     if r.get("success_criteria"):
-        parts.append('<section id="success"><h2>Success criteria of the go-live week</h2>'
-                     '<table id="success-table"><thead><tr><th>Status</th><th>Criterion</th><th>Objective</th>'
-                     '<th>Measured</th><th>Verdict</th></tr></thead><tbody>')
-        for row in r["success_criteria"]:
-            parts.append('<tr data-status="%s"><td>%s</td><td>%s <code>%s</code></td><td>%s</td><td>%s</td>'
-                         '<td>%s</td></tr>' % (_e(row["status"]), _badge(row["status"]), _e(row["criterion"]),
-                                               _e(row["id"]), _e(row["objective"]), _e(row["measured"]),
-                                               _e(row["verdict"])))
-        parts.append("</tbody></table></section>")
+        parts.append('<section id="success"><h2>Success criteria of the go-live week</h2>%s</section>' % _table(
+            ("Status", "Criterion", "Objective", "Measured", "Verdict"),
+            [(' data-status="%s"' % _e(row["status"]),
+              [_badge(row["status"]), "%s <code>%s</code>" % (_e(row["criterion"]), _e(row["id"]))]
+              + [_e(row[k]) for k in ("objective", "measured", "verdict")]) for row in r["success_criteria"]],
+            "success-table"))
     if r.get("watches"):
         names = sorted(set(name for w in r["watches"] for name in w["figures"]))
-        parts.append('<section id="watches"><h2>Watches so far</h2><table id="watches-table"><thead><tr>'
-                     '<th>Window</th><th>Ending</th><th>Days live</th><th>Verdict</th>%s</tr></thead><tbody>'
-                     % "".join("<th>%s</th>" % _e(n) for n in names))
-        for w in r["watches"]:
-            parts.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s</tr>" % (
-                _e(w["window"]), _e(w["now"]), _e(w["days_live"]), _e(w["verdict"]),
-                "".join("<td>%s</td>" % _e("-" if w["figures"].get(n) is None else "%.4g" % w["figures"][n])
-                        for n in names)))
-        parts.append("</tbody></table></section>")
+        parts.append('<section id="watches"><h2>Watches so far</h2>%s</section>' % _table(
+            ["Window", "Ending", "Days live", "Verdict"] + names,
+            [("", [_e(w[k]) for k in ("window", "now", "days_live", "verdict")]
+              + [_e("-" if w["figures"].get(n) is None else "%.4g" % w["figures"][n]) for n in names])
+             for w in r["watches"]], "watches-table"))
     counts = r["checklist_counts"]
     parts.append('<section id="checklist"><h2>Checklist</h2><p class="counts">%s</p>' % "".join(
         "<span>%s %d</span>" % (_e(s), counts[s]) for s in ORDER))

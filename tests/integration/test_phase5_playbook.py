@@ -9,9 +9,10 @@ import uuid
 
 import pytest
 
-from helpers import answers, HOST, LAB_VARS, read_ledger, run_playbook, switch, wait
+from helpers import answers, HOST, LAB_VARS, read_ledger, rows, run_playbook, switch, wait
 
 from lab.services.moto import lab_client
+from lab.services.sinks import messages
 
 from ansible_collections.golive.core.plugins.module_utils.http import transport
 
@@ -94,12 +95,19 @@ def test_failed_traffic_validation_reverts_the_cutover_and_a_healthy_one_keeps_i
     for name in ("t0-version", "t0-healthz", "t0-register", "t0-login", "t0-payment-click"):
         assert checks["http.%s" % name]["status"] == "pass", checks.get("http.%s" % name)
     assert checks["notify.events"]["status"] == "pass"
-    rows = dict((r["item"], r["status"]) for r in report["checklist"])
+    statuses = dict((r["item"], r["status"]) for r in report["checklist"])
     for item in ("Load testing completed", "Service Verification - All services verified as running",
                  "Payment Testing - Payment processing verified", "User Testing - Initial user testing completed",
                  "Notification Testing - Notifications working correctly"):
-        assert rows[item] == "pass", (item, rows[item])
+        assert statuses[item] == "pass", (item, statuses[item])
     assert lab["standins"]["sandbox_token"] not in passed.stdout + json.dumps(report)
+    # What the systems hold afterwards: the journey's user is a row of the application's database,
+    # and the notification sink received the release's test notification.
+    assert rows(lab["postgres"], lab["postgres"]["database"], "SELECT count(*) FROM pager_users WHERE email = %s",
+                ("t0+%s@lab.example" % release,)) == [(1,)]
+    tests = [m["body"] for m in messages(lab["notify"]["sink_url"])["webhooks"]
+             if m["channel"] == "events" and m["body"].get("release") == release and m["body"]["event"] == "notification-test"]
+    assert len(tests) == 1 and tests[0]["status"] == "info", tests
 
 
 def test_a_gradual_cutover_shifts_weighted_sets_step_by_step_and_a_failed_step_reverts(lab):

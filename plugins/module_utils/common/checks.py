@@ -20,6 +20,9 @@ PASS = "pass"
 FAIL = "fail"
 WARN = "warn"
 SKIP = "skip"
+# What a check of a section its task did not declare says (k8s_preflight lists every section):
+# it gives evidence for nothing.
+UNDECLARED = "not declared in the spec"
 STATUSES = (PASS, FAIL, WARN, SKIP)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.:-]*$")

@@ -13,6 +13,7 @@ import re
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import (
+    UNDECLARED,
     failure_message,
     redact,
     summarize,
@@ -77,8 +78,6 @@ def secret_values(module):
 # The option of every module that answers with checks (doc fragment ``golive.core.checks``).
 CHECKS_ARGUMENT_SPEC = dict(fail_on_failed_checks=dict(type="bool", default=True),
                             checklist_also=dict(type="list", elements="str", default=[]))
-# What a check of a section nobody declared says: it gives evidence for nothing.
-UNDECLARED = "not declared in the spec"
 
 
 def add_checklist_items(result, items):

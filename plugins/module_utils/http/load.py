@@ -24,6 +24,7 @@ import tempfile
 
 from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.errors import BackendError, InvalidInput
+from ansible_collections.golive.core.plugins.module_utils.http.probe import substitute
 
 MAX_USERS = 500
 MAX_DURATION = 1800
@@ -101,15 +102,19 @@ def scenario(target, requests, users=10, duration=30, wait=None, resolve=None, c
         problems.append("duration %ds is outside 1..%ds" % (duration, MAX_DURATION))
     requests = []
     for n, request in enumerate(declared):
+        label = request.get("name") or n + 1
         path = request.get("path") or ""
         if not path.startswith("/") or path.startswith("//") or "://" in path:
-            problems.append("request %s: path %r must be a path on the target (starting with one /)"
-                            % (request.get("name") or n + 1, path))
+            problems.append("request %s: path %r must be a path on the target (starting with one /)" % (label, path))
+        try:  # ${name} as http_check fills it
+            headers, body = substitute(request.get("headers") or {}, secrets or {}), \
+                substitute(request.get("body"), secrets or {})
+        except KeyError as exc:
+            problems.append("request %s uses ${%s}, which secrets does not give" % (label, exc.args[0]))
+            headers, body = {}, None
         requests.append({"name": request.get("name") or "%s %s" % (request.get("method") or "GET", path),
                          "method": (request.get("method") or "GET").upper(), "path": path,
-                         "weight": max(1, int(request.get("weight") or 1)),
-                         "headers": fill(request.get("headers") or {}, secrets),
-                         "body": fill(request.get("body"), secrets),
+                         "weight": max(1, int(request.get("weight") or 1)), "headers": headers, "body": body,
                          "status": list(request.get("status") or [200, 201, 202, 204, 301, 302, 304])})
     if not requests:
         problems.append("no request is declared")
@@ -120,17 +125,6 @@ def scenario(target, requests, users=10, duration=30, wait=None, resolve=None, c
             # Only the target's own name is sent elsewhere: nothing else is ever resolved for the test.
             "resolve": dict((k, v) for k, v in (resolve or {}).items() if k == host), "wait": [float(wait[0]), float(wait[-1])],
             "verify": ca_cert or bool(validate_certs)}
-
-
-def fill(value, secrets):
-    """``${name}`` in strings of ``value`` replaced by the secret of that name."""
-    if isinstance(value, dict):
-        return dict((k, fill(v, secrets)) for k, v in value.items())
-    if isinstance(value, list):
-        return [fill(v, secrets) for v in value]
-    if isinstance(value, str) and secrets:
-        return re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: str(secrets.get(m.group(1), m.group(0))), value)
-    return value
 
 
 def run_locust(spec, users, spawn_rate, duration, python=None):

@@ -19,7 +19,7 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, WARN, make_check
+from ansible_collections.golive.core.plugins.module_utils.common.checks import FAIL, PASS, SKIP, UNDECLARED, WARN, make_check
 from ansible_collections.golive.core.plugins.module_utils.common.clock import parse_time, utcnow
 from ansible_collections.golive.core.plugins.module_utils.common.errors import GoliveError
 from ansible_collections.golive.core.plugins.module_utils.k8s import dashboards
@@ -888,7 +888,7 @@ def evaluate(spec, observed, now=None):
     for check_id in ORDER:
         declared, evaluator = EVALUATORS[check_id]
         if not declared(spec):
-            checks.append(make_check(check_id, TITLES[check_id], SKIP, {"reason": "not declared in the spec"},
+            checks.append(make_check(check_id, TITLES[check_id], SKIP, {"reason": UNDECLARED},
                                      CHECKLIST[check_id]))
             continue
         try:

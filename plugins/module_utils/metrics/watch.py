@@ -131,38 +131,41 @@ def judge_figure(window, name, now_value, previous, before, objectives, toleranc
     the window before the cutover (warn when worse beyond ``tolerance``, naming both numbers)."""
     worse, key = WORSE_WHEN[name]
     goal = objectives.get(key)
-    evidence = {"window": window, "value": now_value, "shown": show(name, now_value), "previous_window": previous,
-                "before_golive": before, "objective": goal}
+    return _judge("watch.%s.%s" % (window, name), name, None, ITEMS[window][name], window, worse, goal,
+                  now_value, previous, before, tolerance, series, {},
+                  "%s %s over the last %s, objective %s" % (name, show(name, now_value), window, show(name, goal)))
+
+
+def _judge(check_id, name, unit, item, window, worse, goal, value, previous, before, tolerance, series, extra, miss,
+           noise=None):
+    """A figure of the window (a built-in one or a declared signal) against its objective (fail,
+    ``miss`` names it), then against the window before and the window before the go-live (warn)."""
+    evidence = dict(extra, window=window, value=value, shown=show(name, value, unit), previous_window=previous,
+                    before_golive=before, objective=goal)
     if series:
         evidence["series"] = series
         if goal is not None:
             evidence["threshold"] = goal
-    problems, warnings = [], []
+    title = "%s over the last %s" % (name, window)
+    if value is None:
+        return make_check(check_id, title, SKIP, dict(evidence, reason="no data over the window"), item)
     status = PASS
-    if now_value is None:
-        return make_check("watch.%s.%s" % (window, name), "%s over the last %s" % (name, window), SKIP,
-                          dict(evidence, reason="no data over the window"), ITEMS[window][name])
-    if goal is not None and ((worse == "higher" and now_value > goal) or (worse == "lower" and now_value < goal)):
-        problems.append("%s %s over the last %s, objective %s" % (name, show(name, now_value), window, show(name, goal)))
+    if goal is not None and ((worse == "higher" and value > goal) or (worse == "lower" and value < goal)):
+        evidence["problems"] = [miss]
         status = FAIL
-    for label, other in (("the %s before" % window, previous), ("the %s before the go-live" % window, before)):
-        if other is None:
-            continue
-        if _regressed(worse, now_value, other, tolerance, name):
-            warnings.append("%s %s over the last %s vs %s %s"
-                            % (name, show(name, now_value), window, show(name, other), label))
-    if warnings and status == PASS:
-        status = WARN
-    if problems:
-        evidence["problems"] = problems
+    warnings = ["%s %s over the last %s vs %s %s" % (name, show(name, value, unit), window, show(name, other, unit), label)
+                for label, other in (("the %s before" % window, previous), ("the %s before the go-live" % window, before))
+                if other is not None and _regressed(worse, value, other, tolerance, name, unit, noise)]
     if warnings:
         evidence["regressions"] = warnings
-    return make_check("watch.%s.%s" % (window, name), "%s over the last %s" % (name, window), status, evidence,
-                      ITEMS[window][name])
+        if status == PASS:
+            status = WARN
+    return make_check(check_id, title, status, evidence, item)
 
 
 def _regressed(worse, value, other, tolerance, name, unit=None, floor=None):
-    unit = unit or UNITS[name][0]
+    if unit is None:  # a built-in figure; a declared signal without a unit has ""
+        unit = UNITS[name][0]
     if worse == "lower" and unit == "ratio":  # availability: a drop of more than the tolerance of what was missing
         return value < other - max(tolerance * (1 - other), 0.0005)
     if floor is None:
@@ -182,35 +185,13 @@ def judge_signal(window, signal, value, previous, before, tolerance, series=None
     name, unit = signal["name"], signal.get("unit") or ""
     worse = "lower" if signal.get("min") is not None and signal.get("max") is None else "higher"
     goal = signal.get("min") if worse == "lower" else signal.get("max")
-    check_id = "watch.%s.%s" % (window, signal_id(name))
-    title = "%s over the last %s" % (name, window)
-    evidence = {"window": window, "name": name, "fold": signal.get("over") or "max", "value": value,
-                "shown": show(name, value, unit), "previous_window": previous, "before_golive": before,
-                "objective": goal}
-    if series:
-        evidence["series"] = series
-        if goal is not None:
-            evidence["threshold"] = goal
-    item = signal.get("checklist") or None
-    if value is None:
-        return make_check(check_id, title, SKIP, dict(evidence, reason="no data over the window"), item)
-    status, problems, warnings = PASS, [], []
-    if goal is not None and ((worse == "higher" and value > goal) or (worse == "lower" and value < goal)):
-        problems.append("%s %s (%s over the last %s), %s %s" % (
-            name, show(name, value, unit), evidence["fold"], window, "at most" if worse == "higher" else "at least",
-            show(name, goal, unit)))
-        status = FAIL
-    for label, other in (("the %s before" % window, previous), ("the %s before the go-live" % window, before)):
-        if other is not None and _regressed(worse, value, other, tolerance, name, unit, signal.get("noise")):
-            warnings.append("%s %s over the last %s vs %s %s" % (name, show(name, value, unit), window,
-                                                                 show(name, other, unit), label))
-    if warnings and status == PASS:
-        status = WARN
-    if problems:
-        evidence["problems"] = problems
-    if warnings:
-        evidence["regressions"] = warnings
-    return make_check(check_id, title, status, evidence, item)
+    fold = signal.get("over") or "max"
+    bound = "at most" if worse == "higher" else "at least"
+    miss = "%s %s (%s over the last %s), %s %s" % (
+        name, show(name, value, unit), fold, window, bound, show(name, goal, unit))
+    return _judge("watch.%s.%s" % (window, signal_id(name)), name, unit, signal.get("checklist") or None, window, worse,
+                  goal, value, previous, before, tolerance, series, {"name": name, "fold": fold}, miss,
+                  signal.get("noise"))
 
 
 def slope_per_day(points):

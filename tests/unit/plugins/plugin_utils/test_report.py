@@ -323,3 +323,10 @@ def test_the_success_criteria_table_and_the_watches_so_far():
     expected = {"window": "1h", "now": "2026-12-01T10:00:00Z", "days_live": 0.1, "verdict": "passed",
                 "figures": {"error-rate": 0.0004}}
     assert rp.watch_rows(record) == [expected]
+    # Rendered: one table row per criterion, its status on the row; the watches with a column per figure.
+    report = rp.build(run(task("t", "watch", 1000.0)), cl.parse(ROWS))
+    report.update(success_criteria=rows, watches=[expected])
+    page = rp.render_html(report)
+    assert '<table id="success-table">' in page and page.count('<tr data-status="') == 2
+    assert "<th>error-rate</th>" in page and "<td>0.0004</td>" in page
+    assert "| fail | p95 response time over the go-live week | &lt;= 200 ms | 250 ms | failed |" in rp.render_markdown(report)

@@ -24,6 +24,8 @@ def test_the_scenario_goes_to_the_target_only_and_is_bounded():
     for bad in ("https://evil.example.com/", "//evil.example.com/x", "relative", "/x?u=http://evil/"):
         with pytest.raises(InvalidInput, match="must be a path on the target"):
             scenario(requests=[{"path": bad}])
+    with pytest.raises(InvalidInput, match=r"request 1 uses \$\{missing\}, which secrets does not give"):
+        scenario(requests=[{"path": "/x", "headers": {"X-Key": "${missing}"}}])
     with pytest.raises(InvalidInput, match="users 501 is outside 1..500; duration 0s"):
         scenario(users=501, duration=0)
     with pytest.raises(InvalidInput, match="a scheme, a host and an optional port"):

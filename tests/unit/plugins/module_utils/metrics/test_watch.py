@@ -82,6 +82,11 @@ def test_a_declared_signal_is_folded_judged_and_trended_either_way():
         "cache hit ratio 85.000% over the last 1h vs 97.000% the 1h before"]
     assert watch.judge_signal("1h", hits, None, 0.9, None, 0.05)["status"] == "skip"
     assert watch.judge_signal("1h", dict(hits, min=None), 0.9, 0.9, 0.9, 0.05)["status"] == "pass"
+    # A signal without a unit is a plain number, trended like the others.
+    queue = {"name": "queue depth", "query": "q", "max": 100}
+    check = watch.judge_signal("24h", queue, 40.0, 10.0, None, 0.2)
+    assert check["status"] == "warn" and check["evidence"]["regressions"] == [
+        "queue depth 40 over the last 24h vs 10 the 24h before"]
 
 
 def test_signal_names_must_not_clash_and_folds_are_known():
