@@ -17,6 +17,8 @@ def _status_line(name: str, status: dict) -> str:
         state = f"pid {proc['pid']}" if proc["running"] else "stopped"
         parts.append(f"{proc['name']} {state}" + (f" port {ports}" if ports else ""))
     word = "running" if status.get("running") else "NOT running"
+    if status.get("clusters"):
+        parts.append("clusters " + ", ".join(status["clusters"]))
     if status.get("data"):
         parts.append(f"data in {status['data']}")
     return f"{name:<10} {word:<12} " + "; ".join(parts)
@@ -30,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lab", parents=[common],
                                      description="The golive local lab.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", parents=[common], help="start every service that is not running")
+    up = sub.add_parser("up", parents=[common], help="start every service that is not running")
+    up.add_argument("--clusters", type=int, default=None,
+                    help="run N Kubernetes clusters, one per region (kept for later runs; default: as before, else 1)")
     down = sub.add_parser("down", parents=[common], help="stop every lab process")
     down.add_argument("--purge", action="store_true",
                       help="also delete the state directory and the generated inventory")
@@ -41,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     env.add_argument("--json", action="store_true", help="print the endpoints as JSON")
     sw = sub.add_parser("switch", parents=[common], help="set the pager's lab switches, e.g. LAB_ERROR_RATIO=0.5")
     sw.add_argument("switches", nargs="+", metavar="NAME=VALUE")
+    sw.add_argument("--cluster", default=None, help="the pager Pods of this cluster (lab up --clusters N); default the home one")
     obs = sub.add_parser("observe", parents=[common],
                          help="what DNS answers, which version serves, the schema and rows")
     obs.add_argument("--json", action="store_true", help="print it as JSON")
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             started = time.monotonic()
-            lab.up()
+            lab.up(clusters=args.clusters)
             for name, status in lab.status().items():
                 print(_status_line(name, status))
             print(f"lab up in {time.monotonic() - started:.1f}s; state: {lab.state_dir}")
@@ -114,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             endpoints = lab.endpoints()
             if args.command == "switch":
                 values = dict(item.split("=", 1) for item in args.switches)
-                print("switched %s on %s" % (values, ", ".join(demo.switch(endpoints, lab.state_dir, values))))
+                print("switched %s on %s" % (values, ", ".join(demo.switch(endpoints, lab.state_dir, values, args.cluster))))
                 return 0
             observed = demo.observe(endpoints)
             print(json.dumps(observed, sort_keys=True) if args.json else demo.describe(observed))

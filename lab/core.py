@@ -66,11 +66,15 @@ class Lab:
         return fh
 
     # -- operations ----------------------------------------------------------
-    def up(self) -> dict:
-        """Start every service that is not running; return the endpoints dict."""
+    def up(self, clusters: int | None = None) -> dict:
+        """Start every service that is not running; return the endpoints dict. ``clusters``
+        sets how many Kubernetes clusters run (kept in the state; lab/services/clusters.py)."""
         with self._lock():
             ctx = self.context()
             ctx.ensure_dirs()
+            if clusters is not None:
+                from lab.services.clusters import set_count
+                set_count(ctx, clusters)
             results: dict[str, dict] = {}
             errors: dict[str, str] = {}
             by_name = {s.name: s for s in self.services}

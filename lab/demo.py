@@ -16,18 +16,20 @@ from lab.router import client
 HOST = "www.lab.example"
 
 
-def pods(state_dir: Path, deployment: str = "pager", terminating: bool = False, namespace: str = "pager") -> list:
+def pods(state_dir: Path, deployment: str = "pager", terminating: bool = False, namespace: str = "pager",
+         cluster: str | None = None) -> list:
     """The Pod runtime's processes of a Deployment's Pods in ``namespace`` (with those deleted
-    but still in their grace period when ``terminating``)."""
-    rows = json.loads((state_dir / "k8s" / "pods.json").read_text())
+    but still in their grace period when ``terminating``), in the home cluster or ``cluster``."""
+    folder = "k8s" if cluster in (None, "", "eu-1") else f"k8s-{cluster}"
+    rows = json.loads((state_dir / folder / "pods.json").read_text())
     return [r for r in rows if r["pod"].startswith(deployment + "-") and r.get("namespace") == namespace
             and (terminating or not r["terminating"])]
 
 
-def switch(endpoints: dict, state_dir: Path, switches: dict) -> list:
-    """Set ``switches`` on every running pager Pod; returns the Pods set."""
+def switch(endpoints: dict, state_dir: Path, switches: dict, cluster: str | None = None) -> list:
+    """Set ``switches`` on every running pager Pod (of the home cluster, or ``cluster``); returns the Pods set."""
     done = []
-    for proc in pods(state_dir):
+    for proc in pods(state_dir, cluster=cluster):
         address, port = proc["address"].rsplit(":", 1)
         status, _, body, _ = client.request(address, int(port), HOST, "POST", "/_lab/switches",
                                             dict((k, str(v)) for k, v in switches.items()),

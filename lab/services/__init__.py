@@ -6,6 +6,7 @@ subclass and append an instance here.
 
 from lab.services.app import App
 from lab.services.bind import Bind
+from lab.services.clusters import Clusters
 from lab.services.k8s import K8s
 from lab.services.monitoring import Monitoring
 from lab.services.moto import Moto
@@ -23,6 +24,7 @@ SERVICES = [
     Bind(),
     K8s(),
     App(),
+    Clusters(),
     Prometheus(),
     Monitoring(),
     Sinks(),

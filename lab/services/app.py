@@ -93,6 +93,40 @@ def answers(site: str, port: int, host: str, ca_file: str) -> str | None:
         return None
 
 
+def put_config_secret(k8s: dict, pg: dict, redis: dict, admin_token: str) -> None:
+    """The pager's configuration Secret in a cluster (its Pods start once it exists)."""
+    secret = config_secret(pg, redis, admin_token)
+    code, _ = _api(k8s, "PUT", f"/api/v1/namespaces/{NAMESPACE}/secrets/{SECRET}", secret)
+    if code == 404:
+        code, _ = _api(k8s, "POST", f"/api/v1/namespaces/{NAMESPACE}/secrets", secret)
+    if code not in (200, 201):
+        raise ServiceError("app", f"the Secret {NAMESPACE}/{SECRET} could not be written (HTTP {code})")
+
+
+def start_router(ctx: LabContext, process: str, state_name: str, k8s: dict, sites: dict,
+                 http_port: int, https_port: int, metrics_port: int) -> dict:
+    """Start (unless running) a router serving ``k8s``'s Ingresses on ``sites``; wait until the
+    pager answers through its old site; return the ``app`` endpoint section of that cluster."""
+    state = ctx.path(state_name)
+    token_file = state / "token"
+    token_file.write_text(k8s["token"] + "\n")
+    token_file.chmod(0o600)
+    argv = [sys.executable, "-m", "lab.router", "--api-server", k8s["api_server"], "--token-file",
+            str(token_file), "--ca-file", k8s["ca_file"], "--sites", ",".join(sites.values()),
+            "--http-port", str(http_port), "--https-port", str(https_port), "--metrics-port", str(metrics_port),
+            "--state-dir", str(state)]
+    ctx.spawn(process, argv, ports=[metrics_port], cwd=REPO_ROOT, match="lab.router", timeout=60)
+    deadline = time.monotonic() + 90
+    while answers(sites["old"], https_port, HOSTS[0], k8s["ca_file"]) is None:
+        if time.monotonic() > deadline:
+            raise ServiceError("app", f"the pager application did not answer through the router {process} "
+                                      "within 90s (see kubectl get pods,events -n pager)", ctx.log_path(process))
+        time.sleep(0.3)
+    return {"namespace": NAMESPACE, "deployment": "pager", "hosts": HOSTS, "sites": dict(sites),
+            "http_port": http_port, "https_port": https_port, "metrics_port": metrics_port,
+            "ca_file": k8s["ca_file"], "access_log": str(state / "access.log")}
+
+
 class App(Service):
     name = "app"
     processes = {ROUTER: ("router-metrics", "router-http", "router-https")}
@@ -106,36 +140,10 @@ class App(Service):
         except Exception as exc:  # noqa: BLE001 - reported as the service's failure
             raise ServiceError(self.name, f"the pager schema could not be applied: {exc}") from exc
         admin_token = ctx.secret("pager_admin_token")
-        secret = config_secret(pg, redis, admin_token)
-        code, _ = _api(k8s, "PUT", f"/api/v1/namespaces/{NAMESPACE}/secrets/{SECRET}", secret)
-        if code == 404:
-            code, _ = _api(k8s, "POST", f"/api/v1/namespaces/{NAMESPACE}/secrets", secret)
-        if code not in (200, 201):
-            raise ServiceError(self.name, f"the Secret {NAMESPACE}/{SECRET} could not be written (HTTP {code})")
-
-        http_port, https_port, metrics_port = ctx.port("router-http"), ctx.port("router-https"), \
-            ctx.port("router-metrics")
-        state = ctx.path("router")
-        token_file = state / "token"
-        token_file.write_text(k8s["token"] + "\n")
-        token_file.chmod(0o600)
-        argv = [sys.executable, "-m", "lab.router", "--api-server", k8s["api_server"], "--token-file",
-                str(token_file), "--ca-file", k8s["ca_file"], "--sites", ",".join(SITES.values()),
-                "--http-port", str(http_port), "--https-port", str(https_port), "--metrics-port", str(metrics_port),
-                "--state-dir", str(state)]
-        ctx.spawn(ROUTER, argv, ports=[metrics_port], cwd=REPO_ROOT, match="lab.router", timeout=60)
-        deadline = time.monotonic() + 90
-        while answers(SITES["old"], https_port, HOSTS[0], k8s["ca_file"]) is None:
-            if time.monotonic() > deadline:
-                raise ServiceError(self.name, "the pager application did not answer through the router "
-                                              "within 90s (see kubectl get pods,events -n pager)",
-                                   ctx.log_path(ROUTER))
-            time.sleep(0.3)
-        return {"app": {
-            "namespace": NAMESPACE, "deployment": "pager", "hosts": HOSTS, "sites": SITES,
-            "http_port": http_port, "https_port": https_port, "metrics_port": metrics_port,
-            "ca_file": k8s["ca_file"], "access_log": str(state / "access.log"), "admin_token": admin_token,
-        }}
+        put_config_secret(k8s, pg, redis, admin_token)
+        app = start_router(ctx, ROUTER, "router", k8s, SITES, ctx.port("router-http"), ctx.port("router-https"),
+                           ctx.port("router-metrics"))
+        return {"app": dict(app, admin_token=admin_token)}
 
     def status(self, ctx: LabContext) -> dict:
         out = super().status(ctx)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 
 from lab.base import LabContext, Service, write_file
 
@@ -29,9 +30,13 @@ global:
 rule_files: ["{dir}/rules.yml", "{dir}/alerts.yml", "{dir}/extra/*.yml"]
 {alerting}scrape_configs:
   - job_name: pods
-    file_sd_configs: [{{files: ["{targets}"], refresh_interval: 1s}}]
+    file_sd_configs: [{{files: {targets}, refresh_interval: 1s}}]
+    # Which cluster a Pod runs in, from its runtime's targets file (lab/services/clusters.py).
+    relabel_configs:
+      - {{source_labels: [__meta_filepath], regex: '.*/k8s/file_sd[.]json', target_label: cluster, replacement: {home}}}
+      - {{source_labels: [__meta_filepath], regex: '.*/k8s-([a-z0-9-]+)/file_sd[.]json', target_label: cluster}}
   - job_name: router
-    static_configs: [{{targets: ["127.0.0.1:{router}"]}}]
+    static_configs: {routers}
 {jobs}"""
 
 RULES = """groups:
@@ -71,7 +76,7 @@ def ready(port: int, path: str = "/-/ready") -> bool:
 class Prometheus(Service):
     name = "prometheus"
     processes = {"prometheus": ("prometheus",)}
-    depends = ("app",)
+    depends = ("app", "clusters")
 
     def start(self, ctx: LabContext) -> dict:
         port = ctx.port("prometheus")
@@ -79,37 +84,51 @@ class Prometheus(Service):
         targets = ctx.state_dir / "k8s" / "file_sd.json"
         if not targets.exists():
             write_file(targets, "[]\n", 0o644)
-        if not ctx.running_pid("prometheus"):
-            write_config(ctx)
+        running = ctx.running_pid("prometheus")
+        changed = write_config(ctx)
         ctx.spawn("prometheus", ["prometheus", f"--config.file={pdir / 'prometheus.yml'}",
                                  f"--storage.tsdb.path={pdir / 'data'}", "--storage.tsdb.retention.time=45d",
                                  f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
                   ports=[port], ready=lambda: ready(port), match=str(pdir / "prometheus.yml"), timeout=60)
+        if running and changed:
+            reload(port)  # another count of clusters: their Pods and routers
         return {"prometheus": {"url": f"http://127.0.0.1:{port}", "targets_file": str(targets),
                                "extra_rules_dir": str(pdir / "extra")}}
 
 
-def write_config(ctx: LabContext) -> None:
+def write_config(ctx: LabContext) -> bool:
     """The configuration, with the monitoring stack's jobs, Alertmanager and alert rules
-    once that stack runs (``lab/services/monitoring.py``)."""
-    from lab.services import monitoring
+    once that stack runs (``lab/services/monitoring.py``); True when a file changed."""
+    from lab.services import clusters, monitoring
     pdir = ctx.path("prometheus")
     alerting, jobs = monitoring.scrape_jobs(ctx)
-    write_file(pdir / "prometheus.yml", CONFIG.format(
-        dir=pdir, targets=ctx.state_dir / "k8s" / "file_sd.json", router=ctx.started["app"]["metrics_port"],
+    targets = [str(path) for path in clusters.targets_files(ctx)]
+    for path in targets[1:]:
+        if not Path(path).exists():
+            write_file(Path(path), "[]\n", 0o644)
+    routers = [{"targets": ["127.0.0.1:%s" % ctx.started["app"]["metrics_port"]], "labels": {"cluster": clusters.HOME}}]
+    for name, cluster in sorted((ctx.started.get("clusters") or {}).items()):
+        if not cluster.get("home"):
+            routers.append({"targets": ["127.0.0.1:%s" % cluster["app"]["metrics_port"]], "labels": {"cluster": name}})
+    changed = write_file(pdir / "prometheus.yml", CONFIG.format(
+        dir=pdir, targets=json.dumps(targets), home=clusters.HOME, routers=json.dumps(routers),
         alerting=alerting, jobs=jobs), 0o644)
-    write_file(pdir / "rules.yml", RULES, 0o644)
+    changed = write_file(pdir / "rules.yml", RULES, 0o644) or changed
     (pdir / "extra").mkdir(exist_ok=True)
-    write_file(pdir / "alerts.yml", monitoring.ALERTS if jobs else "groups: []\n", 0o644)
+    changed = write_file(pdir / "alerts.yml", monitoring.ALERTS if jobs else "groups: []\n", 0o644) or changed
+    return changed
+
+
+def reload(port: int) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/-/reload", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        resp.read()
 
 
 def reconfigure(ctx: LabContext) -> None:
     """Write the configuration again and have the running Prometheus reload it."""
     write_config(ctx)
-    port = ctx.known_port("prometheus")
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/-/reload", method="POST")
-    with urllib.request.urlopen(request, timeout=30) as resp:
-        resp.read()
+    reload(ctx.known_port("prometheus"))
 
 
 def query(url: str, expr: str) -> list:

@@ -42,4 +42,19 @@ options:
       artifact_dir:
         description: Directory to write a copy of the record to.
         type: path
+      cluster:
+        description:
+          - The cluster this step acts on, when the release runs in several (one inventory host per
+            cluster). The step is recorded as its own entry, C(phase4/deploy@us-1), and what the step
+            reads back from the record (its undo, what an earlier step left) is that cluster's.
+          - Leave it unset for a step on a system the clusters share (the database, the cache).
+        type: str
+      connection:
+        description:
+          - Where the ledger is kept, when not in the cluster this module acts on. The Kubernetes
+            connection options (O(kubeconfig), O(context), O(host), O(api_key), O(ca_cert), ...) of the
+            cluster that keeps the release's ledger and run lock (a home cluster); every cluster's steps
+            go to one record.
+          - Without it, the ledger is in the cluster of the module's own connection options.
+        type: dict
 """

@@ -132,6 +132,9 @@ options:
   resolve:
     description:
       - Addresses to connect to, by host name.
+      - With O(dns_server), a value may be another name, asked of that server - the request for the
+        host is sent where DNS sends that name (a region's own name for the global one), with the
+        host's name in the request and its TLS.
     type: dict
   dns_server:
     description:

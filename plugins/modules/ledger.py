@@ -176,6 +176,24 @@ options:
         description: Keep the database as it is (no restore).
         type: bool
         default: false
+      clusters:
+        description:
+          - Of a release run in several clusters (one inventory host per cluster, its steps recorded
+            per cluster) - the clusters of the inventory, each with its region. The plan is then
+            C(clusters), a plan per cluster the ledger names, with C(named), C(selected),
+            C(rolled_back) (by an earlier run), C(kept) (left on the release) and C(not_in_inventory).
+        type: dict
+      shared:
+        description:
+          - The cluster whose host acts on the systems the clusters share; its plan restores the
+            database, and only when no cluster the ledger names is left on the release.
+        type: str
+      regions:
+        description:
+          - Roll back only the clusters of these regions (or these clusters); the others keep the
+            release, and so does the shared database. Default all.
+        type: list
+        elements: str
   lease_seconds:
     description:
       - The Lease's duration. Every write by the holder renews it, and a step that acts for
@@ -326,6 +344,20 @@ undo_plan:
   returned: open, read
   type: list
   elements: dict
+clusters:
+  description: The clusters the release's steps name (a release run in several, one inventory host each).
+  returned: read
+  type: list
+  elements: str
+  sample: [eu-1, us-1, ap-1]
+live_clusters:
+  description:
+    - The clusters whose own records the release cut over and still serves (the cutover done after
+      any revert, no rollback begun there).
+  returned: read
+  type: list
+  elements: str
+  sample: [us-1]
 lock_holder:
   description: The current holder of the environment's run lock, if any.
   returned: read
@@ -386,7 +418,8 @@ def main():
         require_record=dict(type="bool", default=False), plan=dict(type="str", choices=["emergency-rollback"]),
         plan_options=dict(type="dict", options=dict(
             restore_steps=dict(type="list", elements="int", default=[50, 100]),
-            skip_database=dict(type="bool", default=False))),
+            skip_database=dict(type="bool", default=False), clusters=dict(type="dict"), shared=dict(type="str"),
+            regions=dict(type="list", elements="str"))),
         lease_seconds=dict(type="int", default=900),
         job_id=dict(type="str", fallback=(env_fallback, ["JOB_ID"])), missing_ok=dict(type="bool", default=False),
         artifact_dir=ledger_run.artifact_dir_spec(),

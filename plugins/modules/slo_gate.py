@@ -138,7 +138,9 @@ options:
         type: int
         default: 4
       resolve:
-        description: Addresses by host name.
+        description:
+          - Addresses by host name. With O(traffic.dns_server), a value may be another name, asked of that
+            server (a region's own name, for traffic that follows that region's records).
         type: dict
       dns_server:
         description: A DNS server to ask for the hosts' addresses (traffic that follows DNS).

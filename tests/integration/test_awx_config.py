@@ -207,6 +207,10 @@ def awx_collection_that_validates_only(tmp_path):
     return tmp_path / "collections"
 
 
+REGIONS = [{"name": "us-1", "instances": ["exec-us-1a"]}, {"name": "eu-1", "instances": ["exec-eu-1a", "exec-eu-1b"]},
+           {"name": "ap-1", "instances": ["exec-ap-1a"]}]
+
+
 def test_every_task_of_configure_yml_passes_awx_awx_argument_validation(tmp_path):
     collections = awx_collection_that_validates_only(tmp_path)
     env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (collections, REPO / ".cache" / "collections"),
@@ -217,7 +221,8 @@ def test_every_task_of_configure_yml_passes_awx_awx_argument_validation(tmp_path
         proc = subprocess.run([str(BIN / "ansible-playbook"), "awx/configure.yml",
                                "-e", "golive_awx_scm_url=https://git.example.com/ops/golive.git",
                                "-e", json.dumps({"golive_awx_watch": {"release": "2026.11.3",
-                                                                      "live_at": "2026-11-24T09:12:00Z"}})],
+                                                                      "live_at": "2026-11-24T09:12:00Z"}}),
+                               "-e", json.dumps({"golive_awx_regions": REGIONS})],
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         runs.append(json.loads(proc.stdout[proc.stdout.index("{"):]))
@@ -247,3 +252,24 @@ def test_every_task_of_configure_yml_passes_awx_awx_argument_validation(tmp_path
     assert schedules[-1]["rrule"].startswith("DTSTART:20261224T091200Z ")
     assert [s["extra_data"]["window"] for s in schedules] == ["1h", "1h", "24h", "24h", "7d", "30d"]
     assert all(s["unified_job_template"] == "golive watch" for s in schedules)
+    # Several clusters: an instance group per region, each region's templates on it, limited to its
+    # host, and phase 5 region by region, the canary first.
+    groups = [i["invocation"]["module_args"] for i in results[
+        "An instance group per region, of the execution nodes near its cluster"]]
+    assert [(g["name"], g["policy_instance_list"]) for g in groups] == [
+        ("golive us-1", ["exec-us-1a"]), ("golive eu-1", ["exec-eu-1a", "exec-eu-1b"]), ("golive ap-1", ["exec-ap-1a"])]
+    regional = [i["invocation"]["module_args"] for i in results[
+        "Each region's job templates, limited to its cluster's host and run on its instance group"]]
+    assert len(regional) == 9
+    us = dict((t["name"], t) for t in regional if t["name"].endswith("(us-1)"))
+    assert sorted(us) == ["golive phase4 - Day -1 application (us-1)", "golive phase5 - Day 0 go-live (us-1)",
+                          "golive rollback - emergency (us-1)"]
+    assert all(t["limit"] == "us-1" and t["instance_groups"] == ["golive us-1"] for t in us.values())
+    assert us["golive phase5 - Day 0 go-live (us-1)"]["job_tags"] == "phase5"
+    flow = results["Phase 5 region by region, the canary (the first region) first, each behind an approval"][0]
+    nodes = dict((n["identifier"], n) for n in flow["invocation"]["module_args"]["workflow_nodes"])
+    assert nodes["approve-phase5-us-1"]["unified_job_template"]["name"] == "Approve Day 0 in us-1 (canary)"
+    assert nodes["phase5-us-1"]["related"]["success_nodes"] == [{"identifier": "approve-phase5-eu-1"}]
+    assert nodes["phase5-us-1"]["related"]["failure_nodes"] == [{"identifier": "approve-rollback-us-1"}]
+    assert nodes["rollback-ap-1"]["unified_job_template"]["name"] == "golive rollback - emergency (ap-1)"
+    assert "success_nodes" not in nodes["phase5-ap-1"]["related"]

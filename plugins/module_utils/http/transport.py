@@ -46,6 +46,16 @@ except ImportError:  # pragma: no cover - only needed to ask a DNS server
     HAS_DNSPYTHON = False
 
 
+def _is_address(text):
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 class Resolver:
     """Where to connect for a host: a fixed address, a DNS server's answer, or the system."""
 
@@ -62,7 +72,14 @@ class Resolver:
 
     def address(self, host):
         if host in self.fixed:
-            return self.fixed[host]
+            target = self.fixed[host]
+            # A name instead of an address: connect where the DNS server sends that name (a
+            # region's own name for the global one), like curl's --connect-to.
+            if self.dns_server and not _is_address(target):
+                if target not in self.answers:
+                    self.answers[target] = self._ask(target)
+                return self.answers[target]
+            return target
         if self.dns_server:
             if host not in self.answers:
                 self.answers[host] = self._ask(host)

@@ -380,6 +380,19 @@ class Kube:
     def version(self):
         return self.request("GET", "/version")
 
+    def elsewhere(self, connection):
+        """A client of another cluster (the one that keeps the ledger), from its connection
+        options as a dict (kubeconfig, context, host, api_key, ca_cert, ...), on this one's deadline."""
+        unknown = sorted(set(connection) - set(_OPTIONS))
+        if unknown:
+            raise InvalidInput("connect", "the ledger's cluster",
+                               "ledger.connection takes the Kubernetes connection options (kubeconfig, context, "
+                               "host, api_key, ca_cert, ...), not %s" % ", ".join(unknown))
+        params = dict((name, None) for name in _OPTIONS)
+        params.update(request_timeout=30.0)
+        params.update((k, v) for k, v in connection.items() if v is not None)
+        return Kube(KubeSettings.from_params(params), deadline=self.deadline)
+
     def close(self):
         try:
             self.transport.pool_manager.clear()

@@ -66,6 +66,52 @@ def step_id(phase, step):
     return "%s/%s" % (phase, step)
 
 
+CLUSTER_MARK = "@"
+
+
+def in_cluster(step, cluster):
+    """``deploy@us-1``: a step of one cluster of a release run in several (its own entry per cluster)."""
+    return "%s%s%s" % (step, CLUSTER_MARK, cluster) if cluster else step
+
+
+def cluster_of(sid):
+    """The cluster a step id names (``phase4/deploy@us-1`` -> ``us-1``), None for a step of
+    the release as a whole (a shared database, a single cluster)."""
+    return sid.rsplit(CLUSTER_MARK, 1)[1] if CLUSTER_MARK in (sid or "") else None
+
+
+def live_clusters(record):
+    """The clusters whose own records the release cut over and still serves: the newest
+    ``phase5/dns-cutover@<cluster>`` done after any ``phase5/dns-revert@<cluster>``, and no
+    rollback of that cluster begun."""
+    steps = (record or {}).get("steps") or []
+
+    def done_at(sid):
+        item = find_step(record, sid)
+        if not item or item.get("status") != DONE:
+            return None
+        return (item.get("outcome") or {}).get("at") or ""
+
+    live = []
+    for name in clusters(record):
+        cutover = done_at("phase5/%s" % in_cluster("dns-cutover", name))
+        revert = done_at("phase5/%s" % in_cluster("dns-revert", name))
+        rolled = any(s.get("phase") == "rollback" and cluster_of(s.get("id")) == name for s in steps)
+        if cutover is not None and (revert is None or revert < cutover) and not rolled:
+            live.append(name)
+    return live
+
+
+def clusters(record):
+    """Every cluster the release's steps name, in the order they first appear."""
+    seen = []
+    for item in (record or {}).get("steps") or []:
+        name = cluster_of(item.get("id"))
+        if name and name not in seen:
+            seen.append(name)
+    return seen
+
+
 def find_step(record, sid):
     for item in record.get("steps") or []:
         if item.get("id") == sid:

@@ -28,11 +28,19 @@ PHASE = "rollback"
 _TAG = re.compile(r"^(?:.*/)?[^/:@]+:([^/:@]+)(?:@.*)?$")
 
 
-def step_ids(restore_steps):
-    """The rollback's step ids, in the order they run."""
-    return (["%s/maintenance-on" % PHASE, "%s/scale-down" % PHASE, "%s/db-restore" % PHASE, "%s/redeploy" % PHASE]
-            + ["%s/scale-up-%s" % (PHASE, p) for p in restore_steps]
-            + ["%s/maintenance-off" % PHASE, "%s/dns-revert" % PHASE])
+def step_ids(restore_steps, cluster=None):
+    """The rollback's step ids, in the order they run (a cluster's own, but the database's,
+    which the clusters share)."""
+    def own(name):
+        return "%s/%s" % (PHASE, rec.in_cluster(name, cluster))
+    return ([own("maintenance-on"), own("scale-down"), "%s/db-restore" % PHASE, own("redeploy")]
+            + [own("scale-up-%s" % p) for p in restore_steps]
+            + [own("maintenance-off"), own("dns-revert")])
+
+
+def _name(sid):
+    """``scale-up-50`` of ``rollback/scale-up-50@us-1``."""
+    return sid.split("/", 1)[1].split(rec.CLUSTER_MARK, 1)[0]
 
 
 def tag_of(image):
@@ -52,21 +60,26 @@ def previous_version(deploy_undo):
     return {"workloads": workloads, "versions": tags, "version": tags[0] if len(tags) == 1 else None}
 
 
-def emergency(record, restore_steps=(50, 100), skip_database=False):
-    """The plan of the emergency rollback of ``record``'s release.
+def emergency(record, restore_steps=(50, 100), skip_database=False, cluster=None, restore_database=True,
+              database_why=None):
+    """The plan of the emergency rollback of ``record``'s release (in ``cluster``, of a release
+    run in several; ``restore_database`` False leaves the shared database to another plan, or as it
+    is, with ``database_why`` as the reason).
 
-    Returns ``{release, environment, steps: [{id, run, why}], run: {id: bool}, summary,
-    done_before, changed_by_the_release, database, redeploy, previous_version, dns}``.
+    Returns ``{release, environment, cluster, steps: [{id, run, why}], run: {name: bool}, summary,
+    done_before, changed_by_the_release, database, redeploy, previous_version, dns}``; ``run`` is
+    keyed by the step's name (``rollback/scale-down``) whatever its cluster.
     Raises ``Refused`` when the rollback cannot start as asked.
     """
     release = record.get("release")
     undo = dict((entry["id"], entry) for entry in rec.undo_plan(record))
     done = [s["id"] for s in record.get("steps") or [] if s.get("phase") == PHASE and s.get("status") == rec.DONE]
+    deploy_id, cutover_id = rec.in_cluster(DEPLOY, cluster), rec.in_cluster(CUTOVER, cluster)
     migrate = (undo.get(MIGRATE) or {}).get("undo") if MIGRATE in undo else None
-    deploy = (undo.get(DEPLOY) or {}).get("undo") or {} if DEPLOY in undo else None
-    cutover = (undo.get(CUTOVER) or {}).get("undo") if CUTOVER in undo else None
+    deploy = (undo.get(deploy_id) or {}).get("undo") or {} if deploy_id in undo else None
+    cutover = (undo.get(cutover_id) or {}).get("undo") if cutover_id in undo else None
 
-    if MIGRATE in undo and not skip_database and not (migrate or {}).get("backup_id"):
+    if MIGRATE in undo and restore_database and not skip_database and not (migrate or {}).get("backup_id"):
         raise Refused("roll back", "release %s" % release,
                       "it migrated database %s but its ledger names no pre-deploy backup"
                       % ((migrate or {}).get("database") or "?"),
@@ -76,18 +89,20 @@ def emergency(record, restore_steps=(50, 100), skip_database=False):
     why_not = {}
     if MIGRATE not in undo:
         why_not["db-restore"] = "the release did not migrate the database"
+    elif not restore_database:
+        why_not["db-restore"] = database_why or "the shared database is restored by another cluster's rollback"
     elif skip_database:
         why_not["db-restore"] = "kept as it is (rollback_emergency_skip_database=true)"
     if not (deploy or {}).get("workloads"):
         why_not["redeploy"] = "the release deployed nothing"
-    if CUTOVER not in undo:
+    if cutover_id not in undo:
         why_not["dns-revert"] = "the release did not cut DNS over"
     elif not (cutover or {}).get("before"):
         why_not["dns-revert"] = "the release's cutover recorded no records to put back"
 
     steps = []
-    for sid in step_ids(restore_steps):
-        name = sid.split("/", 1)[1]
+    for sid in step_ids(restore_steps, cluster):
+        name = _name(sid)
         if sid in done:
             steps.append({"id": sid, "run": False, "why": "done by an earlier run of this rollback"})
         elif name in why_not:
@@ -96,7 +111,7 @@ def emergency(record, restore_steps=(50, 100), skip_database=False):
             steps.append({"id": sid, "run": True, "why": None})
 
     database = None
-    if migrate:
+    if migrate and restore_database:
         database = {"database": migrate.get("database"), "backup_id": migrate.get("backup_id"),
                     "environment": migrate.get("environment") or record.get("environment")}
     redeploy = None
@@ -110,11 +125,13 @@ def emergency(record, restore_steps=(50, 100), skip_database=False):
     return {
         "release": release,
         "environment": record.get("environment"),
+        "cluster": cluster,
         "steps": steps,
-        "run": dict((s["id"], s["run"]) for s in steps),
+        "run": dict(("%s/%s" % (PHASE, _name(s["id"])), s["run"]) for s in steps),
         "summary": ["%s: %s" % (s["id"], "runs" if s["run"] else "skipped, %s" % s["why"]) for s in steps],
         "done_before": done,
-        "changed_by_the_release": [e["id"] for e in rec.undo_plan(record) if e.get("phase") != PHASE],
+        "changed_by_the_release": [e["id"] for e in rec.undo_plan(record) if e.get("phase") != PHASE
+                                   and rec.cluster_of(e["id"]) in (None, cluster)],
         "database": database,
         "redeploy": redeploy,
         "previous_version": previous_version(deploy),
@@ -122,4 +139,55 @@ def emergency(record, restore_steps=(50, 100), skip_database=False):
     }
 
 
-PLANS = {"emergency-rollback": emergency}
+def rolled_back(record, cluster):
+    """Whether the rollback of ``cluster`` finished in an earlier run (its last step done)."""
+    wanted = "%s/%s" % (PHASE, rec.in_cluster("maintenance-off", cluster))
+    return any(s.get("id") == wanted and s.get("status") == rec.DONE for s in record.get("steps") or [])
+
+
+def emergency_plan(record, restore_steps=(50, 100), skip_database=False, clusters=None, shared=None,
+                   regions=None):
+    """The emergency rollback of a release: one plan (``emergency``) for a single cluster, or,
+    with ``clusters`` (the inventory's clusters, ``{cluster: region}``), a plan per cluster.
+
+    Of a release run in several clusters, ``regions`` (None: all) picks the clusters to roll
+    back. The shared database (migrated once, by the ``shared`` cluster's host) is restored
+    only when no cluster the ledger names is left on the release: rolling one region back
+    leaves it as it is, since the others still run the release on it.
+
+    Returns the single plan, or ``{clusters: {cluster: plan}, named, selected, rolled_back,
+    kept, not_in_inventory, partial}``.
+    """
+    if clusters is None:
+        return emergency(record, restore_steps, skip_database)
+    clusters = dict(clusters)
+    named = rec.clusters(record)
+    unknown = sorted(set(regions or ()) - set(clusters.values()) - set(clusters))
+    if unknown:
+        raise Refused("roll back", "release %s" % record.get("release"),
+                      "no cluster of the inventory is in region %s (its regions: %s)"
+                      % (", ".join(unknown), ", ".join(sorted(set(clusters.values())))),
+                      fix="Name a region of the inventory's hosts (golive_region). Nothing was changed")
+    selected = [c for c in clusters if c in named and (not regions or clusters[c] in regions or c in regions)]
+    done_before = [c for c in named if rolled_back(record, c)]
+    kept = [c for c in named if c not in selected and c not in done_before]
+    partial = bool(kept)
+    plans = {}
+    for cluster in clusters:
+        if cluster not in named:
+            continue
+        restores = cluster == shared and not partial
+        why = None
+        if cluster != shared:
+            why = "the shared database is restored by the rollback of %s" % shared if shared else \
+                "no cluster is named to restore the shared database (golive_shared_host)"
+        elif partial:
+            why = "kept: cluster%s %s still run%s the release on it" % (
+                "s" if len(kept) > 1 else "", ", ".join(kept), "" if len(kept) > 1 else "s")
+        plans[cluster] = emergency(record, restore_steps, skip_database, cluster=cluster, restore_database=restores,
+                                   database_why=why)
+    return {"clusters": plans, "named": named, "selected": selected, "rolled_back": done_before, "kept": kept,
+            "not_in_inventory": [c for c in named if c not in clusters], "partial": partial}
+
+
+PLANS = {"emergency-rollback": emergency_plan}

@@ -52,6 +52,8 @@ def context_spec():
         phase=dict(type="str"),
         step=dict(type="str"),
         artifact_dir=dict(type="path"),
+        cluster=dict(type="str"),
+        connection=dict(type="dict", no_log=True),
     )
 
 
@@ -229,11 +231,13 @@ class StepRecorder:
     without the option a module gets ``NoJournal``, which records nothing.
     """
 
-    def __init__(self, ledger, run_id, phase, step, check_mode=False):
+    def __init__(self, ledger, run_id, phase, step, check_mode=False, cluster=None):
         self.ledger = ledger
         self.run_id = run_id
         self.phase = phase
-        self.step_name = step
+        self.cluster = cluster or None
+        # A release run in several clusters records each cluster's step as its own entry.
+        self.step_name = rec.in_cluster(step, self.cluster)
         self.check_mode = check_mode
         self.started = None
         self.decision = None
@@ -247,7 +251,11 @@ class StepRecorder:
         ledger = Ledger(kube, option["environment"], option["release"], option.get("namespace") or DEFAULT_NAMESPACE,
                         option.get("artifact_dir"))
         return cls(ledger, option["run_id"], option.get("phase") or default_phase, option.get("step") or default_step,
-                   check_mode)
+                   check_mode, cluster=option.get("cluster"))
+
+    def _mine(self, entry):
+        """Whether a step of the record is of this step's cluster (or, without one, of none)."""
+        return rec.cluster_of(entry.get("id")) == self.cluster
 
     @property
     def step_id(self):
@@ -284,12 +292,15 @@ class StepRecorder:
         """The undo the release's record holds for step ``phase/step`` when given, else the
         first one written by ``module_name`` (with that ``state``): what a later step needs when
         the objects have lost their annotations."""
+        if step is not None:
+            step = rec.in_cluster(step, self.cluster)
         for entry in (self.record() or {}).get("steps") or []:
             undo = (entry.get("intent") or {}).get("undo") or {}
             if step is not None:
                 if entry.get("id") == step:
                     return undo or None
-            elif undo.get("module") == module_name and (state is None or undo.get("state") == state):
+            elif (undo.get("module") == module_name and (state is None or undo.get("state") == state)
+                  and self._mine(entry)):
                 return undo
         return None
 
@@ -304,7 +315,7 @@ class StepRecorder:
     def left_by(self, module_name):
         """What the release's newest finished step of ``module`` left (its ``after``)."""
         outcome = self._newest_done(
-            lambda e: ((e.get("intent") or {}).get("undo") or {}).get("module") == module_name)
+            lambda e: ((e.get("intent") or {}).get("undo") or {}).get("module") == module_name and self._mine(e))
         return None if outcome is None else outcome.get("after")
 
     def outputs_of(self, module_name, **match):
@@ -385,13 +396,27 @@ class _Step:
         return False
 
 
+def ledger_kube(kube, option):
+    """The client of the cluster that keeps the ledger: the ``connection`` the ``ledger``
+    option names (a release run in several clusters keeps one ledger, in its home
+    cluster), made by the module's own client ``kube``; else ``kube`` itself."""
+    connection = (option or {}).get("connection")
+    if not connection:
+        return kube
+    if kube is None:
+        raise InvalidInput("record", "the step in the ledger", "ledger.connection needs a Kubernetes client")
+    return kube.elsewhere(connection)
+
+
 def with_recorder(option, phase, step, act, kube=None, check_mode=False, diff=True):
     """``act(journal)`` with the journal of the ``ledger`` option (``NoJournal`` without
     it); ``kube`` is closed afterwards, the result (or a failure's partial result) carries
     the journal's summary as ``ledger``, and the diff is dropped unless asked for."""
     journal = None
+    store = None
     try:
-        journal = StepRecorder.from_option(kube, option, phase, step, check_mode)
+        store = ledger_kube(kube, option) if option else None
+        journal = StepRecorder.from_option(store, option, phase, step, check_mode)
         result = act(journal or NoJournal())
     except GoliveError as exc:
         if journal is not None:
@@ -400,6 +425,8 @@ def with_recorder(option, phase, step, act, kube=None, check_mode=False, diff=Tr
     finally:
         if kube is not None:
             kube.close()
+        if store is not None and store is not kube:
+            store.close()
     if journal is not None:
         result.setdefault("ledger", journal.summary())
     if not diff:
@@ -470,6 +497,8 @@ def perform(ledger, operation, options, check_mode=False):
         if record is not None:
             result["summary"] = rec.summary(record)
             result["undo_plan"] = rec.undo_plan(record)
+            result["clusters"] = rec.clusters(record)
+            result["live_clusters"] = rec.live_clusters(record)
             if plan is not None:
                 result["plan"] = plan(record)
             result["lock_holder"] = ledger.lock.holder()

@@ -1,0 +1,183 @@
+"""One release in three clusters (``python -m lab up --clusters 3``, inventories/lab-regions):
+one ledger and one run lock in the home cluster, phase 4 in every cluster at once, phase 5
+region by region with the canary first, the watch per region, and the emergency rollback of
+one region and then of the rest. Effects are read the way a user reads them: which version
+each region's router answers, what both DNS servers serve for each region's names, the
+ledger's record.
+
+On the second lab (conftest.py's second_lab), grown to three clusters for this module and
+back to one afterwards."""
+
+import json
+import time
+import uuid
+
+import pytest
+
+from helpers import read_ledger, reset_pager, run_playbook
+from lab import demo
+from lab.router import client
+
+from second_lab import lab, lab_instance  # noqa: F401  (this module runs on the second lab)
+
+pytestmark = pytest.mark.xdist_group("second-lab")
+
+RELEASE = "2026.11.2-1"  # the next build of the running release: no migration, so phases 4 and 5 only
+PREVIOUS = "2026.11.2"
+REGIONS = ("eu-1", "us-1", "ap-1")
+CANARY = "us-1"
+# The lab's phase 5 without the checks on the new site's performance and load (phase 5's own
+# tests cover them): the cutover, each region's traffic validation and the T-0 journeys remain.
+LEAN = json.dumps({"phase5_golive_performance_objectives": [], "phase5_golive_load_test": {},
+                   "golive_change_id": "CHG-42", "golive_approved_by": "dana"})
+
+
+@pytest.fixture(scope="module")
+def regions(lab_instance):  # noqa: F811
+    """The second lab with three clusters; back to one (and the home pager as it was) after."""
+    endpoints = lab_instance.up(clusters=3)
+    try:
+        yield endpoints
+    finally:
+        lab_instance.up(clusters=1)
+        reset_pager(lab_instance.endpoints(), lab_instance)
+
+
+def play(lab_instance, playbook, environment, *args):  # noqa: F811
+    return run_playbook(playbook, "-e", "@%s" % (lab_instance.state_dir / "golive_lab.yml"),
+                        "-e", "golive_environment=%s" % environment, *args,
+                        inventory="inventories/lab-regions", env={"GOLIVE_LAB_STATE": str(lab_instance.state_dir)},
+                        timeout=600)
+
+
+def version(cluster, site):
+    """The version the cluster's router answers on one of its sites (None: no answer)."""
+    app = cluster["app"]
+    try:
+        status, _, body, _ = client.request(app["sites"][site], app["https_port"], "app.lab.example", path="/version",
+                                            ca_file=app["ca_file"], timeout=5)
+    except OSError:
+        return None
+    return json.loads(body)["version"] if status == 200 else status
+
+
+def dns_answers(endpoints, name):
+    """What each of the zone's servers answers for ``name`` A."""
+    import dns.message
+    import dns.query
+    out = set()
+    for where in endpoints["dns"]["nameservers"].values():
+        address, port = where.rsplit(":", 1)
+        reply = dns.query.udp(dns.message.make_query("%s.%s" % (name, endpoints["dns"]["zone"]), "A"), address,
+                              port=int(port), timeout=5)
+        out.add(tuple(sorted(r.to_text() for rrset in reply.answer for r in rrset)))
+    return out
+
+
+def through_dns(endpoints, region):
+    """The version a user of ``region`` gets: its name as both DNS servers answer it, then the router there."""
+    answered = dns_answers(endpoints, "app.%s" % region)
+    assert len(answered) == 1, "the two DNS servers disagree on app.%s: %s" % (region, answered)
+    (addresses,) = answered
+    cluster = endpoints["clusters"][region]
+    site = next(name for name, address in cluster["app"]["sites"].items() if address in addresses)
+    return version(cluster, site)
+
+
+def steps(lab, environment):  # noqa: F811
+    record = read_ledger(lab, environment, RELEASE) or {}
+    return dict((s["id"], s) for s in record.get("steps") or [])
+
+
+def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_rolled_back(
+        lab, lab_instance, regions):  # noqa: F811
+    environment = "regions-" + uuid.uuid4().hex[:6]
+    clusters = regions["clusters"]
+    assert sorted(clusters) == sorted(REGIONS)
+    for region in REGIONS:
+        assert through_dns(regions, region) == PREVIOUS
+
+    # Phase 4 with us-1's API server stopped: us-1 fails alone, named; the others deploy.
+    ctx = lab_instance.context()
+    ctx.stop_process("k8s-us-1")
+    try:
+        failed = play(lab_instance, "playbooks/golive.yml", environment, "--tags", "phase4", "-e",
+                      "golive_release=%s" % RELEASE)
+        out = failed.stdout + failed.stderr
+        assert failed.returncode != 0
+        assert "failed in cluster us-1" in out and "Failed to reach the Kubernetes API" in out, out[-4000:]
+        assert "failed in cluster eu-1" not in out and "failed in cluster ap-1" not in out
+        recorded = steps(lab, environment)
+        assert recorded["phase4/deploy@eu-1"]["status"] == recorded["phase4/deploy@ap-1"]["status"] == "done"
+        assert recorded.get("phase4/deploy@us-1", {}).get("status") != "done"
+        assert version(clusters["eu-1"], "old") == version(clusters["ap-1"], "old") == RELEASE
+    finally:
+        lab_instance.up()  # us-1's API server back (its workloads from the scenario: the running release)
+    assert version(clusters["us-1"], "old") == PREVIOUS
+
+    # The same command finishes it: us-1 deploys, the others' deploys are not repeated.
+    again = play(lab_instance, "playbooks/golive.yml", environment, "--tags", "phase4", "-e",
+                 "golive_release=%s" % RELEASE)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert version(clusters["us-1"], "old") == RELEASE
+    recorded = steps(lab, environment)
+    assert all(recorded["phase4/deploy@%s" % r]["status"] == "done" for r in REGIONS)
+    record = read_ledger(lab, environment, RELEASE)
+    assert [r["status"] for r in record["runs"]] == ["failed", "finished"]
+
+    # Phase 5: the canary region first, then the other two together; each validates its own traffic.
+    live = play(lab_instance, "playbooks/golive.yml", environment, "--tags", "phase5", "-e",
+                "golive_release=%s" % RELEASE, "-e", LEAN)
+    assert live.returncode == 0, live.stdout[-5000:]
+    recorded = steps(lab, environment)
+    canary_done = recorded["phase5/dns-cutover@%s" % CANARY]["outcome"]["at"]
+    for region in ("eu-1", "ap-1"):
+        assert recorded["phase5/dns-cutover@%s" % region]["last_attempt"]["at"] >= canary_done, recorded
+    for region in REGIONS:
+        assert dns_answers(regions, "app.%s" % region) == {(clusters[region]["app"]["sites"]["new"],)}
+        assert through_dns(regions, region) == RELEASE
+
+    # Break the new version in us-1 only: its API answers 500. The watch catches it there alone.
+    assert demo.switch(regions, lab_instance.state_dir, {"LAB_ERROR_RATIO": "1"}, cluster="us-1")
+    app = clusters["us-1"]["app"]
+    for _ in range(60):
+        client.request(app["sites"]["new"], app["https_port"], "app.lab.example", path="/api/incidents",
+                       ca_file=app["ca_file"], timeout=5)
+    time.sleep(3)  # two scrapes
+    watch = {"golive_watch": {"prometheus_url": regions["prometheus"]["url"],
+                              "requests": {"selector": 'namespace="pager"{{ golive_lab_cluster_selector }}'},
+                              "objectives": {"error_rate_max": 0.05}}}
+    watched = play(lab_instance, "playbooks/watch.yml", environment, "-e", "release=%s" % RELEASE, "-e",
+                   "window=1h", "-e", json.dumps(watch))
+    out = watched.stdout
+    assert watched.returncode != 0
+    assert "of the watch's checks failed over the last 1h in cluster us-1" in out, out[-4000:]
+    assert "in cluster eu-1:" not in out and "in cluster ap-1:" not in out, out[-4000:]
+    recorded = steps(lab, environment)
+    assert recorded["watch/1h@us-1"]["outcome"]["outputs"]["verdict"] == "failed"
+    assert recorded["watch/1h@eu-1"]["outcome"]["outputs"]["verdict"] != "failed"
+
+    # Roll back the broken region only: maintenance, the previous version, its records back.
+    one = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE, "-e",
+               "regions=us-1")
+    assert one.returncode == 0, one.stdout[-5000:]
+    assert through_dns(regions, "us-1") == PREVIOUS
+    assert through_dns(regions, "eu-1") == through_dns(regions, "ap-1") == RELEASE
+    recorded = steps(lab, environment)
+    assert recorded["rollback/dns-revert@us-1"]["status"] == "done"
+    assert not [sid for sid in recorded if sid.startswith("rollback/") and not sid.endswith("@us-1")]
+    record = read_ledger(lab, environment, RELEASE)
+    events = [e for e in record.get("events") or [] if e.get("event") == "rolled-back"]
+    assert [e["details"]["cluster"] for e in events] == ["us-1"]
+    assert events[0]["details"]["kept_on_the_release"] == ["eu-1", "ap-1"]
+
+    # Then the rest: us-1's steps are not repeated; every region serves the previous version.
+    rest = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE)
+    assert rest.returncode == 0, rest.stdout[-5000:]
+    assert "rollback/redeploy@us-1: skipped, done by an earlier run of this rollback" in rest.stdout
+    for region in REGIONS:
+        assert through_dns(regions, region) == PREVIOUS
+        assert version(clusters[region], "new") == PREVIOUS
+    record = read_ledger(lab, environment, RELEASE)
+    assert sorted(e["details"]["cluster"] for e in record["events"] if e.get("event") == "rolled-back") == [
+        "ap-1", "eu-1", "us-1"]
