@@ -140,9 +140,9 @@ def emergency(record, restore_steps=(50, 100), skip_database=False, cluster=None
 
 
 def rolled_back(record, cluster):
-    """Whether the rollback of ``cluster`` finished in an earlier run (its last step done)."""
-    wanted = "%s/%s" % (PHASE, rec.in_cluster("maintenance-off", cluster))
-    return any(s.get("id") == wanted and s.get("status") == rec.DONE for s in record.get("steps") or [])
+    """Whether an earlier run finished the rollback of ``cluster``: its ``rolled-back`` event,
+    written after the previous version was validated (a run killed before it is continued)."""
+    return any(e.get("event") == "rolled-back" and e.get("cluster") == cluster for e in record.get("events") or [])
 
 
 def emergency_plan(record, restore_steps=(50, 100), skip_database=False, clusters=None, shared=None,
@@ -155,8 +155,8 @@ def emergency_plan(record, restore_steps=(50, 100), skip_database=False, cluster
     only when no cluster the ledger names is left on the release: rolling one region back
     leaves it as it is, since the others still run the release on it.
 
-    Returns the single plan, or ``{clusters: {cluster: plan}, named, selected, rolled_back,
-    kept, not_in_inventory, partial}``.
+    Returns the single plan, or ``{clusters: {cluster: plan}, named, selected (to roll back
+    now), rolled_back (by an earlier run), kept, not_in_inventory, partial}``.
     """
     if clusters is None:
         return emergency(record, restore_steps, skip_database)
@@ -168,8 +168,9 @@ def emergency_plan(record, restore_steps=(50, 100), skip_database=False, cluster
                       "no cluster of the inventory is in region %s (its regions: %s)"
                       % (", ".join(unknown), ", ".join(sorted(set(clusters.values())))),
                       fix="Name a region of the inventory's hosts (golive_region). Nothing was changed")
-    selected = [c for c in clusters if c in named and (not regions or clusters[c] in regions or c in regions)]
     done_before = [c for c in named if rolled_back(record, c)]
+    selected = [c for c in clusters if c in named and c not in done_before
+                and (not regions or clusters[c] in regions or c in regions)]
     kept = [c for c in named if c not in selected and c not in done_before]
     partial = bool(kept)
     plans = {}

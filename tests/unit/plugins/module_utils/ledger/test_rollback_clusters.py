@@ -22,7 +22,7 @@ def rolled_back(r, cluster):
                  "dns-revert"):
         r = rec.begin_step(r, "rollback", "%s@%s" % (name, cluster), "run-2", "f", T)
         r = rec.finish_step(r, "rollback", "%s@%s" % (name, cluster), "run-2", rec.DONE, T)
-    return r
+    return rec.add_event(r, "run-2", "rolled-back", T, {"cluster": cluster, "region": cluster})
 
 
 @pytest.mark.parametrize("sid, cluster", [
@@ -70,11 +70,20 @@ def test_the_rest_after_a_regional_rollback_restores_the_database():
     r = rolled_back(record(*REGIONAL), "us-1")
     plan = rollback.emergency_plan(r, clusters=CLUSTERS, shared="eu-1")
     assert plan["rolled_back"] == ["us-1"] and plan["kept"] == [] and not plan["partial"]
+    assert plan["selected"] == ["eu-1", "ap-1"]
     assert plan["clusters"]["eu-1"]["run"]["rollback/db-restore"]
     assert not any(plan["clusters"]["us-1"]["run"].values())
     # Two regions of three, after the third was rolled back: nothing is left on the release either.
     plan = rollback.emergency_plan(r, clusters=CLUSTERS, shared="eu-1", regions=["eu-1", "ap-1"])
     assert not plan["partial"] and plan["clusters"]["eu-1"]["run"]["rollback/db-restore"]
+
+
+def test_a_cluster_whose_rollback_stopped_before_its_end_is_rolled_back_again():
+    r = rolled_back(record(*REGIONAL), "us-1")
+    r["events"] = [e for e in r["events"] if e.get("event") != "rolled-back"]  # killed before the validation
+    plan = rollback.emergency_plan(r, clusters=CLUSTERS, shared="eu-1", regions=["us-1"])
+    assert plan["selected"] == ["us-1"] and plan["rolled_back"] == []
+    assert not any(plan["clusters"]["us-1"]["run"].values())  # every step done: only the validation is left
 
 
 def test_an_unknown_region_is_refused_and_a_cluster_the_inventory_lacks_is_named():
@@ -104,3 +113,24 @@ def test_a_cluster_step_reads_back_only_its_own_cluster():
     assert eu.recorded_undo(None, step="rollback/scale-down")["cluster"] == "eu"
     alone = StepRecorder(_Ledger(r), "run-3", "rollback", "scale-up-50")
     assert alone.recorded_undo("golive.core.k8s_workloads", "restored") is None
+
+
+def _at(r, sid, at):
+    for s in r["steps"]:
+        if s["id"] == sid:
+            s.setdefault("outcome", {})["at"] = at
+    return r
+
+
+def test_a_region_is_live_when_its_cutover_is_done_after_any_revert_and_nothing_rolled_it_back():
+    r = record(*REGIONAL[:4], ("phase5/dns-cutover@us-1", rec.DONE, True, DNS_UNDO),
+               ("phase5/dns-cutover@eu-1", rec.STARTED, None, DNS_UNDO))
+    assert rec.live_clusters(r) == ["us-1"]
+    # us-1 reverted (its validation failed): not live; cut over again later: live again.
+    r = record(*REGIONAL[:4], ("phase5/dns-cutover@us-1", rec.DONE, True, DNS_UNDO),
+               ("phase5/dns-revert@us-1", rec.DONE, True, None))
+    r = _at(_at(r, "phase5/dns-cutover@us-1", "2026-12-01T10:00:00Z"), "phase5/dns-revert@us-1", "2026-12-01T10:01:00Z")
+    assert rec.live_clusters(r) == []
+    r = _at(r, "phase5/dns-cutover@us-1", "2026-12-01T10:05:00Z")
+    assert rec.live_clusters(r) == ["us-1"]
+    assert rec.live_clusters(rolled_back(r, "us-1")) == []
