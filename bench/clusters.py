@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration")]
+sys.path[:0] = [str(ROOT), str(ROOT / ".cache" / "collections"), str(ROOT / "tests" / "integration")]
 
 from lab.core import Lab  # noqa: E402
 from lab.router import client  # noqa: E402

@@ -144,6 +144,11 @@ def escalation_lines(matrix):
     return lines
 
 
+def _where(item):
+    """``phase4`` of one cluster's run, ``phase4, us-1`` of a run of several hosts."""
+    return item["phase"] + (", %s" % item["host"] if item.get("host") else "")
+
+
 def build(run, rows, latest=False):
     """The report as a dict (what ``report.json`` holds).
 
@@ -151,17 +156,21 @@ def build(run, rows, latest=False):
     report across runs: a check that failed on Day -7 and passed when the phase ran again is
     a pass)."""
     match = cl.matcher(rows)
+    # A run of several hosts (one per cluster): each check says whose it is.
+    hosts = sorted(set(t["host"] for t in run["tasks"] if t.get("host")))
+    several = len(hosts) > 1
     records = []
     for task in run["tasks"]:
         for record in task.get("checks") or []:
-            records.append(dict(record, task=task["name"], phase=task["phase"], at=task["ended"]))
+            records.append(dict(record, task=task["name"], phase=task["phase"], at=task["ended"],
+                                **({"host": task.get("host")} if several else {})))
     if latest:
         newest = {}
         for record in records:
-            key = (record["id"], record["phase"])
+            key = (record["id"], record["phase"], record.get("host"))
             if key not in newest or record["at"] >= newest[key]["at"]:
                 newest[key] = record
-        records = [r for r in records if newest[(r["id"], r["phase"])] is r]
+        records = [r for r in records if newest[(r["id"], r["phase"], r.get("host"))] is r]
     evidence = dict((row["key"], []) for row in rows)
     unmapped = []
     for record in records:
@@ -180,12 +189,13 @@ def build(run, rows, latest=False):
         else:
             status = row["how"]
         latest = {}
-        for r in found:  # one entry per check id, phase and status: the latest
-            latest[(r["id"], r["phase"], r["status"])] = r
+        for r in found:  # one entry per check id, phase, host and status: the latest
+            latest[(r["id"], r["phase"], r.get("host"), r["status"])] = r
         shown = sorted(latest.values(), key=lambda r: (ORDER.index(r["status"]), -r["at"]))
         table.append(dict(row, status=status, evidence=[
-            {"id": r["id"], "status": r["status"], "title": r.get("title"), "task": r["task"], "phase": r["phase"],
-             "evidence": _short(r.get("evidence") or {})} for r in shown]))
+            dict({"id": r["id"], "status": r["status"], "title": r.get("title"), "task": r["task"], "phase": r["phase"],
+                  "evidence": _short(r.get("evidence") or {})}, **({"host": r["host"]} if r.get("host") else {}))
+            for r in shown]))
     table.sort(key=lambda r: ORDER.index(r["status"]))  # stable: document order within a status
 
     checks = [r for r in records if not r.get("step")]
@@ -221,7 +231,9 @@ def build(run, rows, latest=False):
         "verdict": verdict,
         "counts": counts,
         "failed_checks": [r for r in checks if r["status"] == "fail"],
-        "failed_tasks": [{"task": t["name"], "phase": t["phase"], "msg": t.get("msg")} for t in failed_tasks],
+        "failed_tasks": [dict({"task": t["name"], "phase": t["phase"], "msg": t.get("msg")},
+                              **({"host": t.get("host")} if several else {})) for t in failed_tasks],
+        "hosts": hosts if several else [],
         "approval": approval,
         "timeline": timeline(run["tasks"]),
         "checklist": table,
@@ -426,10 +438,10 @@ def render_html(report):
         parts.append('<section id="attention"><h2>Needs attention</h2><ul>')
         for check in r["failed_checks"]:
             parts.append("<li>%s <code>%s</code> %s <span class=\"muted\">(%s, %s)</span></li>" % (
-                _badge("fail"), _e(check["id"]), _e(check.get("title")), _e(check["phase"]), _e(check["task"])))
+                _badge("fail"), _e(check["id"]), _e(check.get("title")), _e(_where(check)), _e(check["task"])))
         for task in r["failed_tasks"]:
             parts.append("<li>%s task <b>%s</b> (%s): %s</li>"
-                         % (_badge("failed"), _e(task["task"]), _e(task["phase"]), _e(task["msg"])))
+                         % (_badge("failed"), _e(task["task"]), _e(_where(task)), _e(task["msg"])))
         parts.append("</ul></section>")
     if r.get("runs"):
         parts.append('<section id="runs"><h2>Runs of the release</h2>%s</section>' % _table(
@@ -480,7 +492,7 @@ def render_html(report):
         if row["evidence"]:
             shown = row["evidence"][:ROW_EVIDENCE]
             cell = "".join("<div>%s <code>%s</code> %s <span class=\"muted\">(%s)</span><pre>%s</pre></div>" % (
-                _badge(e["status"]), _e(e["id"]), _e(e["title"]), _e(e["phase"]), _e(_short(e["evidence"], 300)))
+                _badge(e["status"]), _e(e["id"]), _e(e["title"]), _e(_where(e)), _e(_short(e["evidence"], 300)))
                 for e in shown)
             if len(row["evidence"]) > len(shown):
                 cell += '<p class="muted">and %d more records in report.json</p>' % (len(row["evidence"]) - len(shown))
@@ -590,8 +602,8 @@ def render_markdown(report):
             "run", "by", "started", "finished", "status", "playbook", "evidence")) for run in r["runs"]]
     if r["failed_checks"] or r["failed_tasks"]:
         lines += ["", "## Needs attention", ""]
-        lines += ["- FAIL `%s` %s (%s, %s)" % (c["id"], c.get("title"), c["phase"], c["task"]) for c in r["failed_checks"]]
-        lines += ["- FAILED task %s (%s): %s" % (t["task"], t["phase"], t["msg"]) for t in r["failed_tasks"]]
+        lines += ["- FAIL `%s` %s (%s, %s)" % (c["id"], c.get("title"), _where(c), c["task"]) for c in r["failed_checks"]]
+        lines += ["- FAILED task %s (%s): %s" % (t["task"], _where(t), t["msg"]) for t in r["failed_tasks"]]
     if r.get("success_criteria"):
         lines += ["", "## Success criteria of the go-live week", "", "| Status | Criterion | Objective | Measured | Verdict |",
                   "| --- | --- | --- | --- | --- |"]
@@ -605,8 +617,8 @@ def render_markdown(report):
     lines += ["| %s | %s | %s | %s |" % (s["label"], _iso(s["start"]), s["duration"], s["status"]) for s in r["timeline"]]
     lines += ["", "## Checklist", "", "| Status | Item | Section | Evidence / reason |", "| --- | --- | --- | --- |"]
     for row in r["checklist"]:
-        cell = "; ".join("%s `%s`: %s" % (e["status"], e["id"], e["evidence"]) for e in row["evidence"]) \
-            or row["reason"]
+        cell = "; ".join("%s `%s`%s: %s" % (e["status"], e["id"], " (%s)" % e["host"] if e.get("host") else "",
+                                            e["evidence"]) for e in row["evidence"]) or row["reason"]
         lines.append("| %s | %s | %s · %s | %s |"
                      % (row["status"], _md(row["item"]), _md(row["checklist"]), _md(row["section"]), _md(cell)))
     lines += ["", "## What changed", ""]

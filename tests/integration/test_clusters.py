@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from helpers import REPO, read_ledger, reset_pager, run_playbook
+from helpers import REPO, lock_holder, read_ledger, reset_pager, run_playbook
 from lab import demo
 from lab.router import client
 
@@ -193,3 +193,8 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
     record = read_ledger(lab, environment, RELEASE)
     assert sorted(e["cluster"] for e in record["events"] if e.get("event") == "rolled-back") == [
         "ap-1", "eu-1", "us-1"]
+    # Once more: nothing is left to roll back; the run is closed and the lock let go.
+    again = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE)
+    assert again.returncode == 0 and "changed=" in again.stdout and "changed=1" not in again.stdout, again.stdout[-3000:]
+    assert lock_holder(lab, environment) is None
+    assert read_ledger(lab, environment, RELEASE)["runs"][-1]["status"] == "finished"

@@ -338,3 +338,49 @@ def test_a_gradual_weighted_shift_on_route53_reverts_from_the_ledger_to_the_zone
             if s["Name"] == name:
                 r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
                     {"Action": "DELETE", "ResourceRecordSet": s}]})
+
+
+def test_each_region_cuts_over_and_reverts_only_its_own_route53_set(lab, tmp_path):
+    """Several clusters on Route53: one name with a weighted set per region (its set
+    identifier). A region's cutover, recorded as its own ledger step (ledger.cluster), moves
+    only its set; its revert from the ledger puts back only that set."""
+    r53, zone_id = lab_client(lab, "route53"), lab["route53"]["zone_id"]
+    name = "www-%s.%s" % (uuid.uuid4().hex[:6], lab["route53"]["zone"].rstrip(".") + ".")
+    regions = {"eu-1": ("10.1.0.1", "10.1.0.2"), "us-1": ("10.2.0.1", "10.2.0.2")}
+    for region, (before, _after) in regions.items():
+        r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": name, "Type": "A", "TTL": 60, "SetIdentifier": region, "Weight": 50,
+            "ResourceRecords": [{"Value": before}]}}]})
+
+    def sets():
+        return dict((s["SetIdentifier"], [r["Value"] for r in s["ResourceRecords"]]) for s in
+                    r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if s["Name"] == name)
+
+    release, environment = "R-%s" % uuid.uuid4().hex[:6], "itest-%s" % uuid.uuid4().hex[:6]
+    ledger = {"release": release, "environment": environment, "run_id": "{{ run.run_id }}", "cluster": "us-1"}
+    base = {"provider": "route53", "dns_zone": "{{ golive_lab.route53.zone }}", "timeout": 60, "ledger": ledger}
+
+    def in_run(*tasks):
+        return ([{"name": "Open", "golive.core.ledger": {"operation": "open", "release": release,
+                                                         "environment": environment}, "register": "run"}]
+                + list(tasks)
+                + [{"name": "Close", "golive.core.ledger": {"operation": "close", "release": release,
+                                                            "environment": environment, "run_id": "{{ run.run_id }}"}}])
+    try:
+        us_new = regions["us-1"][1]
+        proc = play(tmp_path, in_run({"name": "Cut over us-1", "golive.core.dns_cutover": dict(
+            base, records=[{"name": name, "set_identifier": "us-1", "weight": 50, "values": [us_new], "ttl": 60}])}))
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert sets() == {"eu-1": [regions["eu-1"][0]], "us-1": [us_new]}
+        record = read_ledger(lab, environment, release)
+        assert [s["id"] for s in record["steps"]] == ["phase5/dns-cutover@us-1"]
+        # The revert of us-1 from the ledger alone (no undo given): eu-1's set is not touched.
+        proc = play(tmp_path, in_run({"name": "Revert us-1", "golive.core.dns_cutover": dict(
+            base, state="reverted", ledger=dict(ledger, step="dns-revert"))}))
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert sets() == {"eu-1": [regions["eu-1"][0]], "us-1": [regions["us-1"][0]]}
+    finally:
+        for s in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]:
+            if s["Name"] == name:
+                r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+                    {"Action": "DELETE", "ResourceRecordSet": s}]})

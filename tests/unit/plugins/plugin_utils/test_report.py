@@ -330,3 +330,25 @@ def test_the_success_criteria_table_and_the_watches_so_far():
     assert '<table id="success-table">' in page and page.count('<tr data-status="') == 2
     assert "<th>error-rate</th>" in page and "<td>0.0004</td>" in page
     assert "| fail | p95 response time over the go-live week | &lt;= 200 ms | 250 ms | failed |" in rp.render_markdown(report)
+
+
+def test_a_run_of_several_clusters_says_whose_each_check_and_failure_is():
+    rows = cl.parse(ROWS)
+    report = rp.build(run(
+        task("Gate", "phase5", 1000, checks=[check("slo.error-ratio", "pass")], host="eu-1"),
+        task("Gate", "phase5", 1001, checks=[check("slo.error-ratio", "fail", ratio=0.5)], host="us-1"),
+        task("Cut over", "phase5", 1002, status="failed", host="us-1", msg="validation failed"),
+        failed_hosts=["us-1"]), rows)
+    assert report["hosts"] == ["eu-1", "us-1"]
+    row = next(r for r in report["checklist"] if r["item"] == "Error rate low")
+    assert [(e["status"], e["host"]) for e in row["evidence"]] == [("fail", "us-1"), ("pass", "eu-1")]
+    assert report["failed_checks"][0]["host"] == "us-1" and report["failed_tasks"][0]["host"] == "us-1"
+    assert "(phase5, us-1, Gate)" in rp.render_markdown(report) and "phase5, us-1" in rp.render_html(report)
+    # The release report keeps each cluster's newest record of a check, not one for all.
+    latest = rp.build(run(
+        task("Gate", "phase5", 1000, checks=[check("slo.error-ratio", "pass")], host="eu-1"),
+        task("Gate", "phase5", 1001, checks=[check("slo.error-ratio", "fail")], host="us-1")), rows, latest=True)
+    assert sorted(c["host"] for c in latest["checks"]) == ["eu-1", "us-1"]
+    # One host: nothing changes.
+    single = rp.build(run(task("Gate", "phase5", 1000, checks=[check("slo.error-ratio", "pass")])), rows)
+    assert single["hosts"] == [] and "host" not in single["checks"][0]
