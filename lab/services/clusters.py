@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lab.base import LabContext, LabError, Service
 from lab.services.app import SITES, put_config_secret, start_router
-from lab.services.k8s import start_api_server
+from lab.services.k8s import PROCESS as HOME_PROCESS, start_api_server
 
 NAMES = ("eu-1", "us-1", "ap-1", "eu-2", "us-2", "ap-2", "eu-3", "us-3", "ap-3")
 HOME = NAMES[0]
@@ -120,5 +120,7 @@ class Clusters(Service):
 
     def status(self, ctx: LabContext) -> dict:
         procs = [ctx.process_status(p) for name in NAMES[1:count(ctx)] for p in processes_of(name)]
-        return {"running": all(p["running"] for p in procs), "processes": procs,
+        # One cluster has no process of its own here: it runs when the home cluster's API server does.
+        home = ctx.process_status(HOME_PROCESS)["running"]
+        return {"running": home and all(p["running"] for p in procs), "processes": procs,
                 "clusters": list(NAMES[:count(ctx)])}

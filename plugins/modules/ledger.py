@@ -80,6 +80,35 @@ options:
     description:
       - Name of the step within its phase (V(begin), V(finish)).
     type: str
+  steps:
+    description:
+      - With V(finish), instead of O(phase) and O(step) - the outcomes of several steps, written in one
+        update of the record (the checks a phase made, each its own step).
+    type: list
+    elements: dict
+    suboptions:
+      phase:
+        description: The step's phase.
+        type: str
+        required: true
+      step:
+        description: The step's name (C(tls@us-1) for a cluster's).
+        type: str
+        required: true
+      status:
+        description: How it ended.
+        type: str
+        default: done
+        choices: [done, failed]
+      changed:
+        description: Whether it changed something.
+        type: bool
+      outputs:
+        description: What it produced.
+        type: raw
+      error:
+        description: Why it failed.
+        type: str
   inputs:
     description:
       - What the step is asked to do (V(begin)); a finished step with other inputs runs again.
@@ -398,7 +427,7 @@ from ansible_collections.golive.core.plugins.module_utils.k8s import client as k
 from ansible_collections.golive.core.plugins.module_utils.ledger import run as ledger_run
 from ansible_collections.golive.core.plugins.module_utils.common.options import env_fallback
 
-OPERATION_FIELDS = ("run_id", "phase", "step", "inputs", "objects", "undo", "before", "after", "outputs", "changed",
+OPERATION_FIELDS = ("run_id", "phase", "step", "steps", "inputs", "objects", "undo", "before", "after", "outputs", "changed",
                     "error", "duration", "status", "always", "event", "details", "break_lock", "force_break_lock",
                     "require_record", "plan", "plan_options", "job_id", "missing_ok")
 
@@ -410,6 +439,10 @@ def main():
         environment=dict(type="str", required=True, fallback=(env_fallback, ["GOLIVE_ENVIRONMENT"])),
         namespace=dict(type="str", default="golive-system"),
         run_id=dict(type="str"), phase=dict(type="str"), step=dict(type="str"),
+        steps=dict(type="list", elements="dict", options=dict(
+            phase=dict(type="str", required=True), step=dict(type="str", required=True),
+            status=dict(type="str", default="done", choices=["done", "failed"]), changed=dict(type="bool"),
+            outputs=dict(type="raw"), error=dict(type="str"))),
         inputs=dict(type="raw"), objects=dict(type="list", elements="raw"), undo=dict(type="raw"),
         before=dict(type="raw"), after=dict(type="raw"), outputs=dict(type="raw"), changed=dict(type="bool"),
         error=dict(type="str"), duration=dict(type="float"), status=dict(type="str"),

@@ -19,6 +19,7 @@ import pytest
 from helpers import REPO, lock_holder, read_ledger, reset_pager, run_playbook
 from lab import demo
 from lab.router import client
+from lab.services.sinks import messages
 
 from second_lab import lab, lab_instance  # noqa: F401  (this module runs on the second lab)
 
@@ -28,10 +29,16 @@ RELEASE = "2026.11.2-1"  # the next build of the running release: no migration, 
 PREVIOUS = "2026.11.2"
 REGIONS = ("eu-1", "us-1", "ap-1")
 CANARY = "us-1"
-# The lab's phase 5 without the checks on the new site's performance and load (phase 5's own
-# tests cover them): the cutover, each region's traffic validation and the T-0 journeys remain.
+# The lab's phase 5 without its final checks on each new site (TLS, Secrets, images, protected
+# endpoints, performance, load) and the T-0 journeys, which phase 5's own tests cover: the
+# approval, the waves, each region's cutover and the validation of its traffic remain.
 LEAN = json.dumps({"phase5_golive_performance_objectives": [], "phase5_golive_load_test": {},
-                   "golive_change_id": "CHG-42", "golive_approved_by": "dana"})
+                   "phase5_golive_tls_ingress_namespaces": [], "phase5_golive_secrets": [], "phase5_golive_images": {},
+                   "phase5_golive_protected_requests": [], "phase5_golive_t0_requests": [],
+                   "phase5_golive_test_notification_channels": [], "phase5_golive_traffic_count": 2,
+                   "phase5_golive_traffic_interval": 1, "golive_change_id": "CHG-42", "golive_approved_by": "dana"})
+# The rollbacks bring each cluster back in one step (the steps themselves are the rollback tests').
+ONE_STEP = json.dumps({"rollback_emergency_restore_steps": [100]})
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +140,32 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
     record = read_ledger(lab, environment, RELEASE)
     assert [r["status"] for r in record["runs"]] == ["failed", "finished"]
 
-    # Phase 5: the canary region first, then the other two together; each validates its own traffic.
+    # Phase 5 with the canary broken (its API answers 500): its traffic validation fails, its
+    # records go back, and the other regions are not cut over; the notification names them.
+    assert demo.switch(regions, lab_instance.state_dir, {"LAB_ERROR_RATIO": "1"}, cluster=CANARY)
+    held = play(lab_instance, "playbooks/golive.yml", environment, "--tags", "phase5", "-e",
+                "golive_release=%s" % RELEASE, "-e", LEAN)
+    out = held.stdout
+    assert held.returncode != 0
+    assert "Traffic validation failed after the DNS cutover, so the cutover was reverted" in out, out[-4000:]
+    for region in ("eu-1", "ap-1"):
+        assert "Region %s was not cut over: region us-1 of an earlier wave did not go live. Live regions: none" % region \
+            in out, out[-4000:]
+    for region in REGIONS:
+        assert dns_answers(regions, "app.%s" % region) == {(clusters[region]["app"]["sites"]["old"],)}
+    recorded = steps(lab, environment)
+    assert recorded["phase5/dns-revert@us-1"]["status"] == "done"
+    assert "phase5/dns-cutover@eu-1" not in recorded and "phase5/dns-cutover@ap-1" not in recorded
+    failed = [m["body"] for m in messages(regions["notify"]["sink_url"])["webhooks"]
+              if m["channel"] == "events" and m["body"].get("event") == "golive-failed"
+              and (m["body"].get("details") or {}).get("environment") == environment]
+    # Phase 4's names the one cluster that failed; phase 5's all three (the canary, and the two held).
+    assert sorted((m["details"]["phases"], sorted(m["details"]["failed"])) for m in failed) == [
+        ("phase4", ["us-1"]), ("phase5", sorted(REGIONS))], failed
+    assert not any("live_regions" in m["details"] for m in failed)
+    assert demo.switch(regions, lab_instance.state_dir, {"LAB_ERROR_RATIO": "0"}, cluster=CANARY)
+
+    # Phase 5 again: the canary region first, then the other two together; each validates its own traffic.
     live = play(lab_instance, "playbooks/golive.yml", environment, "--tags", "phase5", "-e",
                 "golive_release=%s" % RELEASE, "-e", LEAN)
     assert live.returncode == 0, live.stdout[-5000:]
@@ -144,6 +176,11 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
     for region in REGIONS:
         assert dns_answers(regions, "app.%s" % region) == {(clusters[region]["app"]["sites"]["new"],)}
         assert through_dns(regions, region) == RELEASE
+    finished = [m["body"] for m in messages(regions["notify"]["sink_url"])["webhooks"]
+                if m["channel"] == "events" and m["body"].get("event") == "golive-finished"
+                and (m["body"].get("details") or {}).get("live_regions")
+                and m["body"]["details"].get("environment") == environment]
+    assert len(finished) == 1 and sorted(finished[0]["details"]["live_regions"]) == sorted(REGIONS), finished
 
     # Break the new version in us-1 only: its API answers 500. The watch catches it there alone.
     assert demo.switch(regions, lab_instance.state_dir, {"LAB_ERROR_RATIO": "1"}, cluster="us-1")
@@ -169,7 +206,7 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
 
     # Roll back the broken region only: maintenance, the previous version, its records back.
     one = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE, "-e",
-               "regions=us-1")
+               "regions=us-1", "-e", ONE_STEP)
     assert one.returncode == 0, one.stdout[-5000:]
     assert through_dns(regions, "us-1") == PREVIOUS
     assert through_dns(regions, "eu-1") == through_dns(regions, "ap-1") == RELEASE
@@ -182,7 +219,8 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
         ("us-1", "us-1", ["ap-1", "eu-1"])]
 
     # Then the rest: us-1's steps are not repeated; every region serves the previous version.
-    rest = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE)
+    rest = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE, "-e",
+                ONE_STEP)
     assert rest.returncode == 0, rest.stdout[-5000:]
     assert "rollback/maintenance-on@us-1" not in rest.stdout  # us-1 is not planned again
     assert all(step["attempts"] == 1 for sid, step in steps(lab, environment).items() if sid.endswith("@us-1")
@@ -194,7 +232,8 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
     assert sorted(e["cluster"] for e in record["events"] if e.get("event") == "rolled-back") == [
         "ap-1", "eu-1", "us-1"]
     # Once more: nothing is left to roll back; the run is closed and the lock let go.
-    again = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE)
+    again = play(lab_instance, "playbooks/rollback_emergency.yml", environment, "-e", "release=%s" % RELEASE, "-e",
+                 ONE_STEP)
     assert again.returncode == 0 and "changed=" in again.stdout and "changed=1" not in again.stdout, again.stdout[-3000:]
     assert lock_holder(lab, environment) is None
     assert read_ledger(lab, environment, RELEASE)["runs"][-1]["status"] == "finished"

@@ -199,6 +199,21 @@ class Ledger:
         stored = self._edit(run_id, lambda r: rec.finish_step(r, phase, step, run_id, status, self.now(), **outcome))
         return {"step": rec.find_step(stored, rec.step_id(phase, step))}
 
+    def finish_all(self, run_id, steps, check_mode=False):
+        """The outcomes of several steps (``[{phase, step, status, ...outcome}]``) in one write."""
+        if check_mode or not steps:
+            return {"steps": []}
+        now = self.now()
+
+        def edit(record):
+            for item in steps:
+                outcome = dict((k, v) for k, v in item.items() if k not in ("phase", "step", "status"))
+                record = rec.finish_step(record, item["phase"], item["step"], run_id, item.get("status") or rec.DONE,
+                                         now, **outcome)
+            return record
+        stored = self._edit(run_id, edit)
+        return {"steps": [rec.find_step(stored, rec.step_id(i["phase"], i["step"])) for i in steps]}
+
     def event(self, run_id, event, check_mode=False, details=None):
         if check_mode:
             return None
@@ -444,7 +459,8 @@ def perform(ledger, operation, options, check_mode=False):
     needs_run = operation in ("begin", "finish", "event", "close")
     if needs_run and not run_id:
         raise InvalidInput("run", "ledger operation %s" % operation, "run_id is required (from the open operation)")
-    if operation in ("begin", "finish") and not (options.get("phase") and options.get("step")):
+    if operation in ("begin", "finish") and not (options.get("phase") and options.get("step")) and not (
+            operation == "finish" and options.get("steps") is not None):
         raise InvalidInput("run", "ledger operation %s" % operation, "phase and step are required")
     result = {"changed": False, "release": ledger.release, "environment": ledger.environment,
               "recorded": not check_mode and operation != "read"}
@@ -476,6 +492,14 @@ def perform(ledger, operation, options, check_mode=False):
         result.update(answer)
         result["done"] = answer["decision"] == rec.SKIP
         result["recorded"] = result["recorded"] and not result["done"]
+    elif operation == "finish" and options.get("steps") is not None:
+        steps = []
+        for item in options["steps"]:
+            if not (item.get("phase") and item.get("step")) or (item.get("status") or rec.DONE) not in (rec.DONE,
+                                                                                                    rec.FAILED):
+                raise InvalidInput("finish", "the steps", "each needs a phase and a step, and a status done or failed")
+            steps.append(dict((k, v) for k, v in item.items() if v is not None))
+        result.update(ledger.finish_all(run_id, steps, check_mode=check_mode))
     elif operation == "finish":
         if (options.get("status") or rec.DONE) not in (rec.DONE, rec.FAILED):
             raise InvalidInput("finish", "step %s/%s" % (options["phase"], options["step"]),

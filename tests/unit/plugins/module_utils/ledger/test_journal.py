@@ -147,3 +147,18 @@ def test_without_the_option_the_service_gets_a_journal_that_records_nothing():
     result = with_recorder(None, "phase4", "deploy", act, diff=False)
     assert isinstance(seen[0], NoJournal) and "ledger" not in result and "diff" not in result
     assert seen[0].done_before({"a": 1}) is False and seen[0].interrupted() is None
+
+
+def test_the_outcomes_of_several_checks_are_written_at_once_and_a_bad_one_is_refused_before_writing():
+    from ansible_collections.golive.core.plugins.module_utils.common.errors import InvalidInput
+    from ansible_collections.golive.core.plugins.module_utils.ledger.run import perform
+    ledger = MemoryLedger()
+    steps = [{"phase": "phase4", "step": "tls@us-1", "status": "done", "outputs": {"checks": ["tls.www"]}},
+             {"phase": "phase4", "step": "smoke@us-1", "status": "failed", "error": "login failed", "changed": False}]
+    result = perform(ledger, "finish", {"run_id": "run-1", "steps": steps})
+    assert ledger.writes == ["run-1"] and [s["id"] for s in result["steps"]] == ["phase4/tls@us-1", "phase4/smoke@us-1"]
+    assert rec.find_step(ledger.stored, "phase4/smoke@us-1")["outcome"]["error"] == "login failed"
+    with pytest.raises(InvalidInput, match="a status done or failed"):
+        perform(ledger, "finish", {"run_id": "run-1", "steps": [{"phase": "phase4", "step": "x", "status": "started"}]})
+    assert ledger.writes == ["run-1"]
+    assert perform(ledger, "finish", {"run_id": "run-1", "steps": steps}, check_mode=True)["steps"] == []
