@@ -8,7 +8,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 # Integration tests wait on servers more than they compute: three workers keep both cores
 # busy (four only make every test slower); groups keep tests that share lab state one at a time.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 # The demo goes live with the next image of the demo application under a release id of
 # its own each time (a release that was rolled back is not gone live again under its id).
 DEMO_APP_VERSION ?= 2026.11.3

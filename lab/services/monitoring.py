@@ -130,13 +130,13 @@ def scrape_jobs(ctx: LabContext) -> tuple[str, str]:
     host = (app.get("hosts") or ["app.lab.example"])[0]
     probes = ", ".join('"https://%s:%s/healthz"' % (site, app["https_port"]) for site in app["sites"].values())
     alerting = "alerting:\n  alertmanagers: [{static_configs: [{targets: [\"127.0.0.1:%d\"]}]}]\n" % am
-    # The exporters every 5 s (the PostgreSQL exporter's queries each second were the lab's
-    # biggest idle cost); the application, the router and the probes stay at 1 s.
+    # The exporters and the blackbox probes every 5 s (the PostgreSQL exporter's queries each
+    # second were the lab's biggest idle cost); the application and the router stay at 1 s.
     slow = "\n    scrape_interval: 5s\n    scrape_timeout: 4s"
     jobs = ["  - job_name: %s%s\n    static_configs: [{targets: [\"127.0.0.1:%d\"]}]" % (job, slow, port)
             for job, port in sorted(ports.items()) if job != "blackbox"]
     jobs.append("  - job_name: alertmanager%s\n    static_configs: [{targets: [\"127.0.0.1:%d\"]}]" % (slow, am))
-    jobs.append("""  - job_name: blackbox
+    jobs.append("""  - job_name: blackbox%s
     metrics_path: /probe
     params: {module: [http_2xx]}
     static_configs: [{targets: [%s]}]
@@ -144,7 +144,7 @@ def scrape_jobs(ctx: LabContext) -> tuple[str, str]:
       - {source_labels: [__address__], target_label: __param_target}
       - {source_labels: [__param_target], target_label: instance}
       - {target_label: __address__, replacement: "127.0.0.1:%d"}
-      - {target_label: __param_hostname, replacement: "%s"}""" % (probes, ports["blackbox"], host))
+      - {target_label: __param_hostname, replacement: "%s"}""" % (slow, probes, ports["blackbox"], host))
     return alerting, "\n".join(jobs) + "\n"
 
 

@@ -25,18 +25,31 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: rank.get(_group_of(item), len(rank)))  # stable: file order within a rank
 
 
+_SECOND_LABS = []
+
+
 @pytest.fixture(scope="session")
 def second_lab_instance(tmp_path_factory):
     """A whole lab of its own (every service, its own state directory, ports, name servers,
     API server and Pod addresses) for the tests that take a user's road end to end with
     the example inventory (Galaxy, AWX): they need not wait for the shared lab's pager.
-    Brought up by the one worker of their group; removed with its data afterwards."""
+    Brought up by the one worker of their group; removed with its data once the group's last
+    test is done (its processes would take CPU from the tests still running)."""
     from lab.core import Lab
     instance = Lab(state_dir=tmp_path_factory.mktemp("second-lab"), write_inventory=False)
+    _SECOND_LABS.append(instance)
     try:
         yield instance
     finally:
         instance.down(purge=True)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """The second lab goes down after the last test of its group (the group's tests run one
+    after another on one worker)."""
+    if _group_of(item) == "second-lab" and (nextitem is None or _group_of(nextitem) != "second-lab"):
+        while _SECOND_LABS:
+            _SECOND_LABS.pop().down(purge=True)
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,11 @@ LEAN = json.dumps({"phase5_golive_performance_objectives": [], "phase5_golive_lo
                    "phase5_golive_protected_requests": [], "phase5_golive_t0_requests": [],
                    "phase5_golive_test_notification_channels": [], "phase5_golive_traffic_count": 2,
                    "phase5_golive_traffic_interval": 1, "golive_change_id": "CHG-42", "golive_approved_by": "dana"})
+# Phase 4 deploys and checks the version each cluster answers; its TLS, discovery and smoke
+# checks and the third parties (the shared host's) are phase 4's own tests'.
+LEAN4 = json.dumps({"phase4_application_tls_ingress_namespaces": [], "phase4_application_services": [],
+                    "phase4_application_smoke_requests": [], "readiness_integrations_smtp": {},
+                    "readiness_integrations_search": {}, "readiness_integrations_requests": []})
 # The rollbacks bring each cluster back in one step (the steps themselves are the rollback tests').
 ONE_STEP = json.dumps({"rollback_emergency_restore_steps": [100]})
 
@@ -114,7 +119,7 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
     ctx.stop_process("k8s-us-1")
     try:
         failed = play(lab_instance, "playbooks/golive.yml", environment, "--tags", "phase4", "-e",
-                      "golive_release=%s" % RELEASE)
+                      "golive_release=%s" % RELEASE, "-e", LEAN4)
         out = failed.stdout + failed.stderr
         assert failed.returncode != 0
         assert "failed in cluster us-1" in out and "Failed to reach the Kubernetes API" in out, out[-4000:]
@@ -129,14 +134,13 @@ def test_one_release_in_three_regions_canary_first_then_one_region_and_the_rest_
 
     # The same command finishes it: us-1 deploys, the others' deploys are not repeated.
     again = play(lab_instance, "playbooks/golive.yml", environment, "--tags", "phase4", "-e",
-                 "golive_release=%s" % RELEASE)
+                 "golive_release=%s" % RELEASE, "-e", LEAN4)
     assert again.returncode == 0, again.stdout[-4000:]
     assert version(clusters["us-1"], "old") == RELEASE
     recorded = steps(lab, environment)
     # Three hosts wrote the one record at once (optimistic concurrency): no step of any cluster was lost.
     assert sorted(sid for sid, step in recorded.items() if step["status"] == "done") == sorted(
-        "phase4/%s@%s" % (step, region) for step in ("deploy", "tls", "health", "discovery", "smoke")
-        for region in REGIONS)
+        "phase4/%s@%s" % (step, region) for step in ("deploy", "health") for region in REGIONS)
     record = read_ledger(lab, environment, RELEASE)
     assert [r["status"] for r in record["runs"]] == ["failed", "finished"]
 
