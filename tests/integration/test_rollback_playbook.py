@@ -45,8 +45,12 @@ pytestmark = pytest.mark.xdist_group("pager")
 
 
 def golive(release, environment):
+    # A go-live to roll back: phase 5 without its final checks on the new site and its T-0
+    # journeys (phase 5's own tests cover them); the cutover and its traffic validation remain.
     overrides = {"phase5_golive_performance_objectives": [], "phase5_golive_traffic_count": 2,
-                 "phase5_golive_load_test": {}}
+                 "phase5_golive_load_test": {}, "phase5_golive_tls_ingress_namespaces": [], "phase5_golive_secrets": [],
+                 "phase5_golive_images": {}, "phase5_golive_protected_requests": [], "phase5_golive_t0_requests": [],
+                 "phase5_golive_test_notification_channels": [], "phase5_golive_traffic_interval": 1}
     return run_playbook("playbooks/golive.yml", "--tags", "phase2,phase4,phase5", "-e", "golive_release=%s" % release,
                         "-e", "golive_app_version=%s" % NEXT, "-e", "golive_change_id=CHG-77",
                         "-e", "golive_approved_by=carol", "-e", json.dumps(overrides),

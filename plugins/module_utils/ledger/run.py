@@ -495,8 +495,8 @@ def perform(ledger, operation, options, check_mode=False):
     elif operation == "finish" and options.get("steps") is not None:
         steps = []
         for item in options["steps"]:
-            if not (item.get("phase") and item.get("step")) or (item.get("status") or rec.DONE) not in (rec.DONE,
-                                                                                                    rec.FAILED):
+            finished = (item.get("status") or rec.DONE) in (rec.DONE, rec.FAILED)
+            if not (item.get("phase") and item.get("step") and finished):
                 raise InvalidInput("finish", "the steps", "each needs a phase and a step, and a status done or failed")
             steps.append(dict((k, v) for k, v in item.items() if v is not None))
         result.update(ledger.finish_all(run_id, steps, check_mode=check_mode))
