@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / ".cache" / "collections"), str(ROOT / "tests" / "integration")]
 
 from lab.core import Lab  # noqa: E402
-from lab.router import client  # noqa: E402
 from lab.services import clusters as lab_clusters  # noqa: E402
 
 RELEASE = "2026.11.2-1"
@@ -52,10 +51,9 @@ def env(lab: Lab) -> dict:
 
 
 def status(cluster: dict) -> int | None:
-    app = cluster["app"]
+    from helpers import request
     try:
-        return client.request(app["sites"]["old"], app["https_port"], "app.lab.example", path="/",
-                              ca_file=app["ca_file"], timeout=2)[0]
+        return request(cluster["app"], path="/", site="old")[0]
     except OSError:
         return None
 

@@ -20,7 +20,8 @@ def pods(state_dir: Path, deployment: str = "pager", terminating: bool = False, 
          cluster: str | None = None) -> list:
     """The Pod runtime's processes of a Deployment's Pods in ``namespace`` (with those deleted
     but still in their grace period when ``terminating``), in the home cluster or ``cluster``."""
-    folder = "k8s" if cluster in (None, "", "eu-1") else f"k8s-{cluster}"
+    from lab.services.clusters import HOME
+    folder = "k8s" if cluster in (None, "", HOME) else f"k8s-{cluster}"
     rows = json.loads((state_dir / folder / "pods.json").read_text())
     return [r for r in rows if r["pod"].startswith(deployment + "-") and r.get("namespace") == namespace
             and (terminating or not r["terminating"])]
